@@ -1,0 +1,55 @@
+# camera_health: PostgreSQL extension (PGXS) plus the visionproc program.
+#
+#   make                build the extension
+#   make install        install it into the PostgreSQL found by pg_config
+#   make installcheck   pg_regress over sql/ against a running server
+#   make test           everything, on a private cluster and Redis (installs packages)
+#   make run            start the whole stack with demo cameras, in the foreground
+
+EXTENSION = camera_health
+MODULE_big = camera_health
+EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" camera_health.control)
+
+OBJS = \
+	common/url.o \
+	extension/guc.o \
+	extension/init.o \
+	extension/log_scrub.o \
+	extension/sql_funcs.o
+
+DATA = $(wildcard extension/camera_health--*.sql)
+
+REGRESS = cameras validation history retention summary roles
+
+PG_CPPFLAGS = -I$(srcdir)/common -Wall -Wextra -Werror -Wno-unused-parameter \
+	-Wno-sign-compare -Wno-missing-field-initializers
+SHLIB_LINK =
+
+# No LLVM bitcode: nothing here benefits from JIT inlining, and it would need clang.
+override with_llvm = no
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# ---- the project's own targets ------------------------------------------
+
+UNIT_TESTS = test/unit/test_url
+
+test/unit/test_url: test/unit/test_url.c common/url.c common/url.h
+	$(CC) -O2 -Wall -Wextra -Werror -Icommon -o $@ test/unit/test_url.c common/url.c
+
+.PHONY: unitcheck test run
+unitcheck: $(UNIT_TESTS)
+	@for t in $(UNIT_TESTS); do ./$$t || exit 1; done
+
+test:
+	scripts/test.sh
+
+run:
+	scripts/run.sh
+
+clean: clean-project
+.PHONY: clean-project
+clean-project:
+	rm -f $(UNIT_TESTS)

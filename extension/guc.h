@@ -1,0 +1,15 @@
+/*
+ * guc.h
+ *	  camera_health's configuration parameters (postgresql.conf).
+ */
+#ifndef CAMERA_HEALTH_GUC_H
+#define CAMERA_HEALTH_GUC_H
+
+extern char *camera_health_database;
+extern char *camera_health_redis_url;
+extern char *camera_health_key_prefix;
+extern int	camera_health_default_log_retention;
+
+extern void camera_health_define_gucs(void);
+
+#endif							/* CAMERA_HEALTH_GUC_H */

@@ -1,0 +1,102 @@
+# Private PostgreSQL cluster + redis-server for `make test` and `make run`.
+# Source this file, then call stack_start; stack_stop stops what it started.
+#
+# After stack_start these are exported:
+#   STACK_DIR      where everything lives (data, sockets, logs)
+#   PGHOST PGPORT PGUSER PGDATABASE   for psql and pg_regress
+#   REDIS_PORT REDIS_URL              for redis-cli and visionproc
+#   PG_LOG         the server log
+# PostgreSQL refuses to run as root: as root, the cluster runs as the
+# unprivileged user "postgres".
+
+PG_BINDIR=${PG_BINDIR:-$(pg_config --bindir)}
+
+stack_as_owner() {
+	if [ "$(id -u)" -eq 0 ]; then
+		runuser -u postgres -- "$@"
+	else
+		"$@"
+	fi
+}
+
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# stack_start [extra postgresql.conf lines...]
+stack_start() {
+	STACK_DIR=$(mktemp -d /tmp/camera_health.XXXXXX)
+	chmod 755 "$STACK_DIR"
+	mkdir -p "$STACK_DIR/run" "$STACK_DIR/log" "$STACK_DIR/redis"
+	[ "$(id -u)" -eq 0 ] && chown -R postgres: "$STACK_DIR"
+	export STACK_DIR
+	export PGHOST="$STACK_DIR/run" PGPORT=$(free_port) PGUSER=postgres PGDATABASE=camera_health
+	export REDIS_PORT=$(free_port)
+	export REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
+	export PG_LOG="$STACK_DIR/log/postgresql.log"
+
+	redis_start
+
+	stack_as_owner "$PG_BINDIR/initdb" -D "$STACK_DIR/pgdata" -U postgres --auth=trust \
+		--no-instructions -E UTF8 >"$STACK_DIR/log/initdb.log"
+	cat >>"$STACK_DIR/pgdata/postgresql.conf" <<-CONF
+		port = $PGPORT
+		listen_addresses = '127.0.0.1'
+		unix_socket_directories = '$PGHOST'
+		shared_preload_libraries = 'camera_health'
+		camera_health.database = 'camera_health'
+		camera_health.redis_url = '$REDIS_URL'
+		fsync = off
+		log_line_prefix = '%m [%p] %q%a '
+	CONF
+	local line
+	for line in "$@"; do
+		echo "$line" >>"$STACK_DIR/pgdata/postgresql.conf"
+	done
+	pg_start
+	"$PG_BINDIR/createdb" camera_health
+	"$PG_BINDIR/psql" -qX -v ON_ERROR_STOP=1 -c "CREATE EXTENSION camera_health" >/dev/null
+}
+
+pg_start() {
+	stack_as_owner "$PG_BINDIR/pg_ctl" -D "$STACK_DIR/pgdata" -l "$PG_LOG" -w -t 60 start >/dev/null
+}
+
+pg_stop() {
+	stack_as_owner "$PG_BINDIR/pg_ctl" -D "$STACK_DIR/pgdata" -m "${1:-fast}" -w -t 60 stop >/dev/null
+}
+
+redis_start() {
+	redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
+		--daemonize yes --dir "$STACK_DIR/redis" --pidfile "$STACK_DIR/redis/redis.pid" \
+		--logfile "$STACK_DIR/log/redis.log"
+	local i
+	for i in $(seq 100); do
+		redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	echo "redis-server did not start" >&2
+	return 1
+}
+
+redis_stop() {
+	redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
+	local i
+	for i in $(seq 50); do
+		redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 || return 0
+		sleep 0.1
+	done
+}
+
+stack_stop() {
+	[ -n "${STACK_DIR:-}" ] && [ -d "$STACK_DIR" ] || return 0
+	if [ -f "$STACK_DIR/pgdata/postmaster.pid" ]; then
+		pg_stop fast || pg_stop immediate || true
+	fi
+	redis_stop
+	if [ -n "${KEEP_STACK:-}" ]; then
+		echo "stack kept in $STACK_DIR"
+	else
+		rm -rf "$STACK_DIR"
+	fi
+}

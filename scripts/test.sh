@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# `make test`: packages, build, install, then every test against a private
+# PostgreSQL cluster and redis-server that are stopped again at the end,
+# whatever happens.  TESTS="test_a test_b" runs only those integration tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/build.sh
+make -s unitcheck
+
+. scripts/stack.sh
+trap stack_stop EXIT
+stack_start
+echo "== private cluster on port $PGPORT, redis on port $REDIS_PORT ($STACK_DIR)"
+
+failed=()
+echo "== pg_regress"
+if ! make -s installcheck; then
+	failed+=(installcheck)
+	cat regression.diffs 2>/dev/null | head -200
+fi
+
+for t in ${TESTS:-$(cd test && ls test_*.sh | sed 's/\.sh$//')}; do
+	echo "== $t"
+	start=$(date +%s)
+	if bash "test/$t.sh"; then
+		echo "ok   $t ($(( $(date +%s) - start ))s)"
+	else
+		echo "FAIL $t ($(( $(date +%s) - start ))s)"
+		failed+=("$t")
+		echo "-- last lines of the server log:"
+		tail -n 30 "$PG_LOG" || true
+	fi
+done
+
+if [ ${#failed[@]} -gt 0 ]; then
+	echo "FAILED: ${failed[*]}"
+	exit 1
+fi
+echo "all tests passed"

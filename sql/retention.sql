@@ -1,0 +1,17 @@
+-- Per-camera retention of history.
+\set SHOW_CONTEXT never
+SET search_path = camera_health, public;
+
+-- without a policy the default applies (updated_at NULL says so)
+SHOW camera_health.default_log_retention;
+SELECT camera_id, retention, updated_at FROM get_log_retention(1);
+SELECT camera_id, retention, updated_at IS NOT NULL AS has_policy FROM set_log_retention(1, '14 days');
+SELECT camera_id, retention, updated_at IS NOT NULL AS has_policy FROM get_log_retention(1);
+-- setting again replaces the policy
+SELECT camera_id, retention FROM set_log_retention(1, '36 hours');
+SELECT camera_id, retention FROM set_log_retention(camera_id => 2, retention => '1 hour');
+SELECT camera_id, retention FROM log_retention ORDER BY camera_id;
+-- the default is server-wide (postgresql.conf), not per session
+SET camera_health.default_log_retention = '7d';
+\echo :SQLSTATE
+SELECT setting, unit, context, min_val, max_val FROM pg_settings WHERE name = 'camera_health.default_log_retention';

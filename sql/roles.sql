@@ -1,0 +1,59 @@
+-- Roles for PostgREST: readers read (credentials masked), writers write.
+\set SHOW_CONTEXT never
+SET search_path = camera_health, public;
+SELECT id AS cam FROM register_camera('10.3.0.1', rtsp_url => 'rtsp://viewer:s3cr3t@10.3.0.1/live?token=abc&ch=1') \gset
+
+CREATE ROLE regress_ch_anon NOLOGIN IN ROLE camera_health_reader;
+CREATE ROLE regress_ch_editor NOLOGIN IN ROLE camera_health_writer;
+
+-- a reader (PostgREST's anonymous role) sees the camera, not the password
+SET ROLE regress_ch_anon;
+SELECT set_config('request.jwt.claims', '{"role": "regress_ch_anon"}', true) IS NOT NULL AS claims;
+SELECT ip_address, rtsp_url FROM get_camera(:cam);
+SELECT rtsp_url FROM list_cameras() WHERE id = :cam;
+SELECT rtsp_url FROM camera_list WHERE id = :cam;
+SELECT count(*) >= 0 AS can_read FROM camera_logs(:cam);
+SELECT count(*) >= 0 AS can_read FROM camera_alerts(:cam);
+SELECT health_summary() ? 'cameras' AS can_read;
+SELECT retention IS NOT NULL AS can_read FROM get_log_retention(:cam);
+-- ... but not the table, and cannot change anything
+SELECT rtsp_url FROM cameras WHERE id = :cam;
+\echo :SQLSTATE
+SELECT register_camera('10.3.0.2');
+\echo :SQLSTATE
+SELECT delete_camera(:cam);
+\echo :SQLSTATE
+SELECT set_log_retention(:cam, '1 day');
+\echo :SQLSTATE
+SELECT acknowledge_alert(1);
+\echo :SQLSTATE
+INSERT INTO health_logs (camera_id, check_type, status) VALUES (:cam, 'ip', 'ok');
+\echo :SQLSTATE
+RESET ROLE;
+
+-- a writer changes cameras through the API and sees what it wrote
+SET ROLE regress_ch_editor;
+SELECT rtsp_url FROM get_camera(:cam);
+SELECT ip_address, port FROM update_camera(:cam, port => 8554);
+SELECT retention FROM set_log_retention(:cam, '2 days');
+-- the API is the only way in: no direct writes
+UPDATE cameras SET port = 1 WHERE id = :cam;
+\echo :SQLSTATE
+SELECT id = :cam AS deleted FROM delete_camera(:cam);
+RESET ROLE;
+
+-- PUBLIC gets nothing
+CREATE ROLE regress_ch_nobody NOLOGIN;
+SET ROLE regress_ch_nobody;
+SELECT camera_health.list_cameras();
+\echo :SQLSTATE
+RESET ROLE;
+
+DROP ROLE regress_ch_anon, regress_ch_editor, regress_ch_nobody;
+
+-- every function, table and view of the API is documented for PostgREST's OpenAPI
+SELECT p.proname AS undocumented_function FROM pg_proc p
+WHERE p.pronamespace = 'camera_health'::regnamespace AND obj_description(p.oid, 'pg_proc') IS NULL;
+SELECT c.relname AS undocumented_relation FROM pg_class c
+WHERE c.relnamespace = 'camera_health'::regnamespace AND c.relkind IN ('r', 'p', 'v')
+  AND c.relname NOT LIKE '%\_default' AND obj_description(c.oid, 'pg_class') IS NULL;
