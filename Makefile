@@ -11,19 +11,28 @@ MODULE_big = camera_health
 EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" camera_health.control)
 
 OBJS = \
+	bgworker/ingest.o \
+	bgworker/netprobe.o \
+	bgworker/prober.o \
+	bgworker/redis.o \
+	bgworker/scheduler.o \
+	bgworker/worker.o \
+	common/redis_url.o \
 	common/url.o \
 	extension/guc.o \
 	extension/init.o \
 	extension/log_scrub.o \
+	extension/notify.o \
+	extension/shmem.o \
 	extension/sql_funcs.o
 
 DATA = $(wildcard extension/camera_health--*.sql)
 
-REGRESS = cameras validation history retention summary roles
+REGRESS = cameras validation history retention summary roles ingest
 
-PG_CPPFLAGS = -I$(srcdir)/common -Wall -Wextra -Werror -Wno-unused-parameter \
+PG_CPPFLAGS = -I$(srcdir)/common -I$(srcdir)/extension -I$(srcdir)/bgworker -Wall -Wextra -Werror -Wno-unused-parameter \
 	-Wno-sign-compare -Wno-missing-field-initializers
-SHLIB_LINK =
+SHLIB_LINK = -lhiredis
 
 # No LLVM bitcode: nothing here benefits from JIT inlining, and it would need clang.
 override with_llvm = no
@@ -34,12 +43,21 @@ include $(PGXS)
 
 # ---- the project's own targets ------------------------------------------
 
-UNIT_TESTS = test/unit/test_url
+UNIT_TESTS = test/unit/test_url test/unit/test_netprobe
 
-test/unit/test_url: test/unit/test_url.c common/url.c common/url.h
-	$(CC) -O2 -Wall -Wextra -Werror -Icommon -o $@ test/unit/test_url.c common/url.c
+test/unit/test_url: test/unit/test_url.c common/url.c common/url.h common/redis_url.c common/redis_url.h
+	$(CC) -O2 -Wall -Wextra -Werror -Icommon -o $@ test/unit/test_url.c common/url.c common/redis_url.c
 
-.PHONY: unitcheck test run
+test/unit/test_netprobe: test/unit/test_netprobe.c bgworker/netprobe.c bgworker/netprobe.h
+	$(CC) -O2 -Wall -Wextra -Werror -Ibgworker -o $@ test/unit/test_netprobe.c bgworker/netprobe.c
+
+bench/netprobe_bench: bench/netprobe_bench.c bgworker/netprobe.c bgworker/netprobe.h
+	$(CC) -O2 -Wall -Wextra -Werror -Ibgworker -o $@ bench/netprobe_bench.c bgworker/netprobe.c
+
+.PHONY: unitcheck test run bench
+bench: bench/netprobe_bench
+	bench/run.sh
+
 unitcheck: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do ./$$t || exit 1; done
 
@@ -52,4 +70,4 @@ run:
 clean: clean-project
 .PHONY: clean-project
 clean-project:
-	rm -f $(UNIT_TESTS)
+	rm -f $(UNIT_TESTS) bench/netprobe_bench

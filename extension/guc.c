@@ -11,11 +11,18 @@
 #include "utils/guc.h"
 
 #include "guc.h"
+#include "redis_url.h"
 
 char	   *camera_health_database = NULL;
 char	   *camera_health_redis_url = NULL;
 char	   *camera_health_key_prefix = NULL;
 int			camera_health_default_log_retention = 30 * 86400;
+int			camera_health_ip_timeout = 1000;
+int			camera_health_port_timeout = 2000;
+double		camera_health_high_latency = 500;
+int			camera_health_max_probes = 4096;
+int			camera_health_alert_open_after = 3;
+int			camera_health_alert_resolve_after = 2;
 
 /* Retention bounds in seconds; the SQL API and the log_retention table agree. */
 #define MIN_RETENTION_S 3600
@@ -24,9 +31,13 @@ int			camera_health_default_log_retention = 30 * 86400;
 static bool
 check_redis_url(char **newval, void **extra, GucSource source)
 {
-	if (strncmp(*newval, "redis://", 8) != 0 && strncmp(*newval, "unix://", 7) != 0)
+	RedisUrl	parsed;
+	const char *reason;
+
+	if (!redis_url_parse(*newval, &parsed, &reason))
 	{
-		GUC_check_errdetail("camera_health.redis_url must start with redis:// or unix://.");
+		GUC_check_errdetail("camera_health.redis_url: %s.", reason);
+		GUC_check_errhint("For example redis://127.0.0.1:6379/0 or unix:///run/redis/redis.sock.");
 		return false;
 	}
 	return true;
@@ -52,6 +63,14 @@ define_postmaster_gucs(void)
 							   PGC_POSTMASTER,
 							   0,
 							   NULL, NULL, NULL);
+
+	DefineCustomIntVariable("camera_health.max_probes",
+							"Network probes the prober runs at the same time.",
+							"Each TCP probe holds a file descriptor; the prober raises its limit as far as the system allows.",
+							&camera_health_max_probes,
+							4096, 16, 65535,
+							PGC_POSTMASTER, 0,
+							NULL, NULL, NULL);
 }
 
 void
@@ -82,6 +101,46 @@ camera_health_define_gucs(void)
 							MIN_RETENTION_S, MAX_RETENTION_S,
 							PGC_SIGHUP,
 							GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("camera_health.ip_timeout",
+							"How long the ip check waits for an echo reply (or TCP handshake).",
+							NULL,
+							&camera_health_ip_timeout,
+							1000, 10, 60000,
+							PGC_SIGHUP, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("camera_health.port_timeout",
+							"How long the port check waits for a TCP connection.",
+							NULL,
+							&camera_health_port_timeout,
+							2000, 10, 60000,
+							PGC_SIGHUP, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomRealVariable("camera_health.high_latency",
+							 "Round-trip time above which the ip check warns (alert high_latency).",
+							 NULL,
+							 &camera_health_high_latency,
+							 500, 0.001, 60000,
+							 PGC_SIGHUP, GUC_UNIT_MS,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("camera_health.alert_open_after",
+							"Failing checks in a row that open an alert.",
+							NULL,
+							&camera_health_alert_open_after,
+							3, 1, 1000,
+							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("camera_health.alert_resolve_after",
+							"Passing checks in a row that resolve an open alert.",
+							NULL,
+							&camera_health_alert_resolve_after,
+							2, 1, 1000,
+							PGC_SIGHUP, 0,
 							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("camera_health");

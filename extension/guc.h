@@ -9,6 +9,12 @@ extern char *camera_health_database;
 extern char *camera_health_redis_url;
 extern char *camera_health_key_prefix;
 extern int	camera_health_default_log_retention;
+extern int	camera_health_ip_timeout;
+extern int	camera_health_port_timeout;
+extern double camera_health_high_latency;
+extern int	camera_health_max_probes;
+extern int	camera_health_alert_open_after;
+extern int	camera_health_alert_resolve_after;
 
 extern void camera_health_define_gucs(void);
 

@@ -9,6 +9,8 @@
 
 #include "guc.h"
 #include "log_scrub.h"
+#include "shmem.h"
+#include "worker.h"
 
 PG_MODULE_MAGIC;
 
@@ -28,4 +30,6 @@ _PG_init(void)
 				 errhint("Add camera_health to shared_preload_libraries in postgresql.conf and restart the server.")));
 		return;
 	}
+	ch_shmem_install_hooks();
+	ch_register_workers();
 }

@@ -53,9 +53,36 @@ stack_start() {
 	for line in "$@"; do
 		echo "$line" >>"$STACK_DIR/pgdata/postgresql.conf"
 	done
+	# the database and the extension exist before the first start, so the
+	# workers find them at once instead of retrying
+	echo "CREATE DATABASE camera_health" | pg_single template1
+	echo "CREATE EXTENSION camera_health" | pg_single camera_health
 	pg_start
-	"$PG_BINDIR/createdb" camera_health
-	"$PG_BINDIR/psql" -qX -v ON_ERROR_STOP=1 -c "CREATE EXTENSION camera_health" >/dev/null
+	stack_wait_workers
+}
+
+# pg_single DB: run the statements on stdin (one per line) in single-user mode
+pg_single() {
+	stack_as_owner "$PG_BINDIR/postgres" --single -D "$STACK_DIR/pgdata" "$1" \
+		>>"$STACK_DIR/log/single-user.log" 2>&1 || {
+		cat "$STACK_DIR/log/single-user.log" >&2
+		return 1
+	}
+	! grep -q "ERROR:" "$STACK_DIR/log/single-user.log" || {
+		cat "$STACK_DIR/log/single-user.log" >&2
+		return 1
+	}
+}
+
+# wait until the three camera_health workers run
+stack_wait_workers() {
+	local i
+	for i in $(seq 150); do
+		[ "$("$PG_BINDIR/psql" -XAtq -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type LIKE 'camera_health %'")" = 3 ] && return 0
+		sleep 0.2
+	done
+	echo "the camera_health workers did not start; see $PG_LOG" >&2
+	return 1
 }
 
 pg_start() {

@@ -36,3 +36,76 @@ wait_for() {
 	done
 	fail "timed out after ${timeout}s waiting for: $what"
 }
+
+# listen PORT ADDRESS...: start TCP listeners in the background; the pid is
+# appended to LISTENER_PIDS (killed by cleanup_listeners)
+LISTENER_PIDS=()
+listen() {
+	local fifo="$STACK_DIR/listen.$$.$RANDOM"
+	mkfifo "$fifo"
+	python3 "$(dirname "${BASH_SOURCE[0]}")/listen.py" "$@" >"$fifo" &
+	LISTENER_PIDS+=($!)
+	read -r line <"$fifo"
+	rm -f "$fifo"
+	[ "$line" = "ready" ] || fail "listeners did not start"
+}
+
+cleanup_listeners() {
+	local p
+	for p in "${LISTENER_PIDS[@]}"; do
+		kill "$p" 2>/dev/null || true
+	done
+	LISTENER_PIDS=()
+}
+
+# worker_pid NAME: pid of the camera_health worker NAME (scheduler, prober, ingest)
+worker_pid() {
+	q "SELECT pid FROM pg_stat_activity WHERE backend_type = 'camera_health $1'"
+}
+
+# restart_worker NAME: SIGTERM it and wait until the postmaster started it again
+restart_worker() {
+	local old
+	old=$(worker_pid "$1")
+	q "SELECT pg_terminate_backend($old)" >/dev/null
+	wait_for 20 "$1 restarted" "SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'camera_health $1' AND pid <> $old"
+}
+
+# set_ping_range "LOW HIGH": set net.ipv4.ping_group_range, remembering the
+# original value for restore_ping_range
+ORIG_PING_RANGE=""
+set_ping_range() {
+	[ -n "$ORIG_PING_RANGE" ] || ORIG_PING_RANGE=$(sysctl -n net.ipv4.ping_group_range)
+	sysctl -qw net.ipv4.ping_group_range="$1"
+}
+
+restore_ping_range() {
+	[ -z "$ORIG_PING_RANGE" ] || sysctl -qw net.ipv4.ping_group_range="$ORIG_PING_RANGE"
+}
+
+# drop_traffic CIDR / undrop_traffic CIDR: make loopback addresses silent, like a
+# host that is off (dropped on input: sending succeeds, no answer ever comes)
+DROPPED=()
+drop_traffic() {
+	iptables -I INPUT -d "$1" -j DROP || fail "iptables is needed to make $1 unreachable"
+	DROPPED+=("$1")
+}
+
+undrop_traffic() {
+	iptables -D INPUT -d "$1" -j DROP 2>/dev/null || true
+	local keep=() c
+	for c in "${DROPPED[@]}"; do
+		[ "$c" = "$1" ] || keep+=("$c")
+	done
+	DROPPED=("${keep[@]}")
+}
+
+cleanup_network() {
+	cleanup_listeners
+	local c
+	for c in "${DROPPED[@]}"; do
+		iptables -D INPUT -d "$c" -j DROP 2>/dev/null || true
+	done
+	DROPPED=()
+	restore_ping_range
+}

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "redis_url.h"
 #include "url.h"
 
 static int	failures = 0;
@@ -34,6 +35,23 @@ expect_valid(const char *url, bool want)
 	if (got != want || (!got && reason == NULL))
 	{
 		printf("FAIL valid(%s): got %d want %d\n", url, got, want);
+		failures++;
+	}
+}
+
+static void
+expect_redis(const char *url, bool ok, const char *host, int port, const char *password, int db)
+{
+	RedisUrl	r;
+	const char *reason = NULL;
+	bool		got = redis_url_parse(url, &r, &reason);
+
+	if (got != ok || (!got && reason == NULL) ||
+		(ok && (strcmp(r.host, host) != 0 || r.port != port ||
+				strcmp(r.password, password) != 0 || r.db != db)))
+	{
+		printf("FAIL redis_url(%s): got %d host=%s port=%d password=%s db=%d (%s)\n",
+			   url, got, r.host, r.port, r.password, r.db, reason ? reason : "");
 		failures++;
 	}
 }
@@ -85,6 +103,21 @@ main(void)
 	expect_valid("rtsp://[::1/x", false);
 	expect_valid("rtsp://10.0.0.5/a b", false);
 	expect_valid("rtsp://10.0.0.5/a\nb", false);
+
+	/* Redis URLs */
+	expect_redis("redis://127.0.0.1:6379/0", true, "127.0.0.1", 6379, "", 0);
+	expect_redis("redis://localhost", true, "localhost", 6379, "", 0);
+	expect_redis("redis://:pw@10.0.0.9:7000/3", true, "10.0.0.9", 7000, "pw", 3);
+	expect_redis("redis://user:p@ss@10.0.0.9/", true, "10.0.0.9", 6379, "p@ss", 0);
+	expect_redis("redis://[::1]:6380/1", true, "::1", 6380, "", 1);
+	expect_redis("unix:///run/redis.sock?db=2", true, "/run/redis.sock", 6379, "", 2);
+	expect_redis("unix://relative.sock", false, "", 0, "", 0);
+	expect_redis("http://127.0.0.1", false, "", 0, "", 0);
+	expect_redis("redis://127.0.0.1:0", false, "", 0, "", 0);
+	expect_redis("redis://127.0.0.1:99999", false, "", 0, "", 0);
+	expect_redis("redis://127.0.0.1/x", false, "", 0, "", 0);
+	expect_redis("redis://pw@127.0.0.1", false, "", 0, "", 0);
+	expect_redis("redis://:6379", false, "", 0, "", 0);
 
 	if (failures)
 	{

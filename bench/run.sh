@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# make bench: every benchmark, each printing ratios against a peer measured
+# in the same run (or absolute figures where the target is absolute).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/build.sh
+echo "== network probes vs fping"
+bench/probe_vs_fping.sh
+echo "== scheduling lateness at 10,000 cameras"
+bench/lateness.sh

@@ -1,0 +1,44 @@
+/*
+ * redis.h
+ *	  The workers' Redis connection: hiredis with timeouts, reconnection
+ *	  with backoff, one log line per outage.
+ */
+#ifndef CAMERA_HEALTH_REDIS_H
+#define CAMERA_HEALTH_REDIS_H
+
+#include <hiredis/hiredis.h>
+
+typedef struct RedisLink RedisLink;
+
+extern RedisLink *redis_link_create(const char *who);
+
+/*
+ * Connected?  Connects when needed, at most as often as the backoff allows
+ * (100 ms doubling to 5 s).  Never blocks longer than the connect timeout.
+ */
+extern bool redis_link_up(RedisLink *link);
+
+/* Drop the connection (after camera_health.redis_url changed). */
+extern void redis_link_reset(RedisLink *link);
+
+/*
+ * Run one command.  NULL when the connection failed (it is then closed and
+ * the outage logged); an error reply is returned as such.
+ */
+extern redisReply *redis_run(RedisLink *link, const char *fmt,...);
+extern redisReply *redis_runv(RedisLink *link, int argc, const char **argv, const size_t *argvlen);
+
+/*
+ * Pipelining: queue commands with redis_queuev, then fetch their replies in
+ * order with redis_next_reply (NULL on connection failure).
+ */
+extern void redis_queuev(RedisLink *link, int argc, const char **argv, const size_t *argvlen);
+extern redisReply *redis_next_reply(RedisLink *link);
+
+/* A key with camera_health.key_prefix in front (palloc'd). */
+extern char *redis_key(const char *fmt,...) pg_attribute_printf(1, 2);
+
+/* Is this an error reply starting with the given code (e.g. "NOGROUP")? */
+extern bool redis_is_error(const redisReply *reply, const char *code);
+
+#endif							/* CAMERA_HEALTH_REDIS_H */

@@ -1,0 +1,609 @@
+/*
+ * scheduler.c
+ *	  The scheduler worker: keeps Redis's time wheel in step with the
+ *	  cameras table and hands due checks to the probers.
+ *
+ * Redis holds one sorted set per check type (schedule:ip, schedule:port,
+ * schedule:vision) whose members are "<camera id>:<interval ms>" scored by
+ * the next due time in ms.  Putting the interval in the member lets one Lua
+ * script, touching one key, claim the due members and move each to its
+ * next slot atomically: two schedulers never hand out the same check, and
+ * the next due time is the previous one plus the interval, so it never
+ * drifts; slots missed during an outage are skipped, not replayed.
+ *
+ * The scheduler keeps every enabled camera in a local hash table (the
+ * schedule members and the task fields come from it).  It learns about
+ * changes from the cameras_changed trigger, which wakes it at commit, and
+ * resynchronises everything at start, after Redis lost its data (the
+ * meta:instance key is gone) and once a minute as a safety net.
+ */
+#include "postgres.h"
+
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/ipc.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
+
+#include "guc.h"
+#include "redis.h"
+#include "schedule.h"
+#include "shmem.h"
+#include "worker.h"
+
+PGDLLEXPORT void ch_scheduler_main(Datum main_arg);
+
+#define TICK_MS 100
+#define RESYNC_EVERY_MS 60000
+#define CLAIM_BATCH 2000
+#define QUEUE_MAXLEN "200000"
+
+typedef struct Camera
+{
+	int64		id;				/* hash key */
+	char		ip[64];
+	int			port;
+	char	   *rtsp_url;		/* in TopMemoryContext, NULL for none */
+	char	   *name;
+	int			interval_s[NUM_CHECKS];
+} Camera;
+
+static HTAB *cameras = NULL;
+static RedisLink *redis = NULL;
+static MemoryContext tick_context = NULL;
+
+/*
+ * Claims up to ARGV[2] members due at ARGV[1] (ms) and moves each to its
+ * next slot.  Returns member, due-score pairs.
+ */
+static const char *claim_script =
+"local now = tonumber(ARGV[1])\n"
+"local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[2]))\n"
+"for i = 1, #due, 2 do\n"
+"  local score = tonumber(due[i + 1])\n"
+"  local interval = tonumber(string.match(due[i], ':(%d+)$'))\n"
+"  local nxt = score + interval\n"
+"  if nxt <= now then nxt = score + interval * (math.floor((now - score) / interval) + 1) end\n"
+"  redis.call('ZADD', KEYS[1], nxt, due[i])\n"
+"end\n"
+"return due\n";
+
+static void
+scheduler_detach(int code, Datum arg)
+{
+	SpinLockAcquire(&ch_shared->mutex);
+	ch_shared->scheduler_latch = NULL;
+	SpinLockRelease(&ch_shared->mutex);
+}
+
+static void
+free_camera_strings(Camera *cam)
+{
+	if (cam->rtsp_url)
+		pfree(cam->rtsp_url);
+	if (cam->name)
+		pfree(cam->name);
+	cam->rtsp_url = cam->name = NULL;
+}
+
+/* Is check c scheduled for this camera? (vision needs a URL) */
+static bool
+camera_has_check(const Camera *cam, CheckType c)
+{
+	return cam != NULL && (c != CHECK_VISION || cam->rtsp_url != NULL);
+}
+
+static char *
+member_of(const Camera *cam, CheckType c)
+{
+	return psprintf(INT64_FORMAT ":%d", cam->id, cam->interval_s[c] * 1000);
+}
+
+static char *
+int64_str(int64 v)
+{
+	return psprintf(INT64_FORMAT, v);
+}
+
+/*
+ * Load the enabled cameras with the given ids (all when ids is NULL) from
+ * the database into a list of palloc'd Camera structs.
+ */
+static List *
+load_cameras(const int64 *ids, int nids)
+{
+	List	   *result = NIL;
+	int			ret;
+
+	ch_spi_begin("camera_health scheduler: loading cameras");
+	if (ids == NULL)
+		ret = SPI_execute("SELECT id, host(ip_address), port, rtsp_url, name, interval_ip, interval_port, "
+						  "interval_vision FROM camera_health.cameras WHERE enabled", true, 0);
+	else
+	{
+		Datum	   *elems = palloc(nids * sizeof(Datum));
+		ArrayType  *arr;
+		Oid			argtypes[1] = {INT8ARRAYOID};
+		Datum		values[1];
+
+		for (int i = 0; i < nids; i++)
+			elems[i] = Int64GetDatum(ids[i]);
+		arr = construct_array(elems, nids, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
+		values[0] = PointerGetDatum(arr);
+		ret = SPI_execute_with_args("SELECT id, host(ip_address), port, rtsp_url, name, interval_ip, "
+									"interval_port, interval_vision FROM camera_health.cameras "
+									"WHERE enabled AND id = ANY($1)",
+									1, argtypes, values, NULL, true, 0);
+	}
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "loading cameras failed: %s", SPI_result_code_string(ret));
+
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		Camera	   *cam;
+		bool		isnull;
+		MemoryContext old = MemoryContextSwitchTo(tick_context);
+
+		cam = palloc0(sizeof(Camera));
+		cam->id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+		strlcpy(cam->ip, SPI_getvalue(tup, desc, 2), sizeof(cam->ip));
+		cam->port = DatumGetInt32(SPI_getbinval(tup, desc, 3, &isnull));
+		cam->rtsp_url = SPI_getvalue(tup, desc, 4);
+		cam->name = SPI_getvalue(tup, desc, 5);
+		for (int c = 0; c < NUM_CHECKS; c++)
+			cam->interval_s[c] = DatumGetInt32(SPI_getbinval(tup, desc, 6 + c, &isnull));
+		result = lappend(result, cam);
+		MemoryContextSwitchTo(old);
+	}
+	ch_spi_commit();
+	return result;
+}
+
+/* Queue HSET camera:{id} with the camera's runtime copy. */
+static void
+queue_camera_hash(const Camera *cam)
+{
+	const char *argv[20];
+	int			n = 0;
+
+	argv[n++] = "HSET";
+	argv[n++] = redis_key("camera:" INT64_FORMAT, cam->id);
+	argv[n++] = "ip";
+	argv[n++] = cam->ip;
+	argv[n++] = "port";
+	argv[n++] = psprintf("%d", cam->port);
+	for (int c = 0; c < NUM_CHECKS; c++)
+	{
+		argv[n++] = psprintf("interval_%s", check_names[c]);
+		argv[n++] = psprintf("%d", cam->interval_s[c]);
+	}
+	argv[n++] = "rtsp_url";
+	argv[n++] = cam->rtsp_url ? cam->rtsp_url : "";
+	argv[n++] = "name";
+	argv[n++] = cam->name ? cam->name : "";
+	redis_queuev(redis, n, argv, NULL);
+}
+
+static void
+queue_command(int argc, const char **argv)
+{
+	redis_queuev(redis, argc, argv, NULL);
+}
+
+/* Read n queued replies; false if the connection failed. */
+static bool
+drain_replies(int n)
+{
+	bool		ok = true;
+
+	for (int i = 0; i < n; i++)
+	{
+		redisReply *reply = redis_next_reply(redis);
+
+		if (reply == NULL)
+			return false;
+		if (reply->type == REDIS_REPLY_ERROR && !redis_is_error(reply, "BUSYGROUP"))
+		{
+			ereport(LOG, (errmsg("camera_health scheduler: Redis error: %s", reply->str)));
+			ok = false;
+		}
+		freeReplyObject(reply);
+	}
+	return ok;
+}
+
+/* A deterministic offset within the interval, spreading a rebuilt wheel. */
+static int64
+spread_ms(int64 id, int interval_s)
+{
+	return (int64) (((uint64) id * UINT64CONST(2654435761)) % ((uint64) interval_s * 1000));
+}
+
+static void
+ensure_groups(int *nqueued)
+{
+	const char *groups[][2] = {
+		{"queue:network", "probers"},
+		{"queue:vision", "visionproc"},
+		{"results:network", "ingest"},
+		{"results:vision", "ingest"},
+	};
+
+	for (int i = 0; i < lengthof(groups); i++)
+	{
+		const char *argv[] = {"XGROUP", "CREATE", redis_key("%s", groups[i][0]), groups[i][1], "$", "MKSTREAM"};
+
+		queue_command(lengthof(argv), argv);
+		(*nqueued)++;
+	}
+}
+
+/*
+ * Make Redis agree with the database: every enabled camera in its
+ * schedules (keeping the due time of members already there), nothing else.
+ */
+static bool
+full_sync(void)
+{
+	List	   *list = load_cameras(NULL, 0);
+	HASHCTL		ctl;
+	HTAB	   *fresh;
+	ListCell   *lc;
+	int64		now = ch_now_ms();
+	int			nqueued = 0;
+	HASH_SEQ_STATUS seq;
+	Camera	   *old;
+	redisReply *members[NUM_CHECKS] = {NULL};
+
+	pgstat_report_activity(STATE_RUNNING, "camera_health scheduler: resynchronising Redis");
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(int64);
+	ctl.entrysize = sizeof(Camera);
+	ctl.hcxt = TopMemoryContext;
+	fresh = hash_create("camera_health cameras", Max(list_length(list), 64), &ctl,
+						HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+
+	foreach(lc, list)
+	{
+		Camera	   *cam = lfirst(lc);
+		Camera	   *entry = hash_search(fresh, &cam->id, HASH_ENTER, NULL);
+
+		*entry = *cam;
+		entry->rtsp_url = cam->rtsp_url ? MemoryContextStrdup(TopMemoryContext, cam->rtsp_url) : NULL;
+		entry->name = cam->name ? MemoryContextStrdup(TopMemoryContext, cam->name) : NULL;
+	}
+
+	/*
+	 * Members to remove: in Redis but not wanted (or with an old interval).
+	 * All three are read before anything is queued: a pipelined command
+	 * would otherwise take the reply meant for the next ZRANGE.
+	 */
+	for (int c = 0; c < NUM_CHECKS; c++)
+	{
+		members[c] = redis_run(redis, "ZRANGE %s 0 -1", redis_key("schedule:%s", check_names[c]));
+		if (members[c] == NULL)
+			goto failed;
+	}
+	for (int c = 0; c < NUM_CHECKS; c++)
+	{
+		for (size_t i = 0; i < members[c]->elements; i++)
+		{
+			const char *m = members[c]->element[i]->str;
+			int64		id = strtoi64(m, NULL, 10);
+			Camera	   *cam = hash_search(fresh, &id, HASH_FIND, NULL);
+
+			if (!camera_has_check(cam, c) || strcmp(m, member_of(cam, c)) != 0)
+			{
+				const char *argv[] = {"ZREM", redis_key("schedule:%s", check_names[c]), m};
+
+				queue_command(3, argv);
+				nqueued++;
+				if (cam == NULL)
+				{
+					const char *del[] = {"DEL", redis_key("camera:" INT64_FORMAT, id)};
+
+					queue_command(2, del);
+					nqueued++;
+				}
+			}
+		}
+	}
+
+	/* wanted members: added where missing, due within one interval */
+	hash_seq_init(&seq, fresh);
+	while ((old = hash_seq_search(&seq)) != NULL)
+	{
+		queue_camera_hash(old);
+		nqueued++;
+		for (int c = 0; c < NUM_CHECKS; c++)
+		{
+			const char *argv[5];
+
+			if (!camera_has_check(old, c))
+				continue;
+			argv[0] = "ZADD";
+			argv[1] = redis_key("schedule:%s", check_names[c]);
+			argv[2] = "NX";
+			argv[3] = int64_str(now + spread_ms(old->id, old->interval_s[c]));
+			argv[4] = member_of(old, c);
+			queue_command(5, argv);
+			nqueued++;
+		}
+	}
+	ensure_groups(&nqueued);
+	{
+		const char *argv[] = {"SET", redis_key("meta:instance"), int64_str(now)};
+
+		queue_command(3, argv);
+		nqueued++;
+	}
+	if (!drain_replies(nqueued))
+		goto failed;
+	for (int c = 0; c < NUM_CHECKS; c++)
+		freeReplyObject(members[c]);
+
+	/* the new table replaces the old one */
+	if (cameras != NULL)
+	{
+		hash_seq_init(&seq, cameras);
+		while ((old = hash_seq_search(&seq)) != NULL)
+			free_camera_strings(old);
+		hash_destroy(cameras);
+	}
+	cameras = fresh;
+	elog(DEBUG1, "camera_health scheduler: %ld cameras scheduled", hash_get_num_entries(cameras));
+	return true;
+
+failed:
+	for (int c = 0; c < NUM_CHECKS; c++)
+		if (members[c] != NULL)
+			freeReplyObject(members[c]);
+	hash_seq_init(&seq, fresh);
+	while ((old = hash_seq_search(&seq)) != NULL)
+		free_camera_strings(old);
+	hash_destroy(fresh);
+	return false;
+}
+
+/*
+ * Apply the changes to a few cameras: new or changed checks are due now,
+ * dropped ones leave the schedule, the camera hash follows.
+ */
+static bool
+sync_cameras(const int64 *ids, int nids)
+{
+	List	   *list = load_cameras(ids, nids);
+	int64		now = ch_now_ms();
+	int			nqueued = 0;
+
+	for (int i = 0; i < nids; i++)
+	{
+		Camera	   *want = NULL;
+		Camera	   *have = hash_search(cameras, &ids[i], HASH_FIND, NULL);
+		ListCell   *lc;
+
+		foreach(lc, list)
+			if (((Camera *) lfirst(lc))->id == ids[i])
+				want = lfirst(lc);
+
+		for (int c = 0; c < NUM_CHECKS; c++)
+		{
+			char	   *old_member = camera_has_check(have, c) ? member_of(have, c) : NULL;
+			char	   *new_member = camera_has_check(want, c) ? member_of(want, c) : NULL;
+
+			if (old_member && new_member && strcmp(old_member, new_member) == 0)
+				continue;
+			if (old_member)
+			{
+				const char *argv[] = {"ZREM", redis_key("schedule:%s", check_names[c]), old_member};
+
+				queue_command(3, argv);
+				nqueued++;
+			}
+			if (new_member)
+			{
+				const char *argv[] = {"ZADD", redis_key("schedule:%s", check_names[c]), int64_str(now), new_member};
+
+				queue_command(4, argv);
+				nqueued++;
+			}
+		}
+		if (want)
+		{
+			queue_camera_hash(want);
+			if (have)
+				free_camera_strings(have);
+			else
+				have = hash_search(cameras, &ids[i], HASH_ENTER, NULL);
+			*have = *want;
+			have->rtsp_url = want->rtsp_url ? MemoryContextStrdup(TopMemoryContext, want->rtsp_url) : NULL;
+			have->name = want->name ? MemoryContextStrdup(TopMemoryContext, want->name) : NULL;
+		}
+		else
+		{
+			const char *argv[] = {"DEL", redis_key("camera:" INT64_FORMAT, ids[i])};
+
+			queue_command(2, argv);
+			if (have)
+			{
+				free_camera_strings(have);
+				hash_search(cameras, &ids[i], HASH_REMOVE, NULL);
+			}
+		}
+		nqueued++;
+	}
+	return drain_replies(nqueued);
+}
+
+/* Queue one task on the stream of its check type. */
+static void
+queue_task(const Camera *cam, CheckType c, const char *due)
+{
+	const char *argv[24];
+	int			n = 0;
+
+	argv[n++] = "XADD";
+	argv[n++] = redis_key("%s", c == CHECK_VISION ? "queue:vision" : "queue:network");
+	argv[n++] = "MAXLEN";
+	argv[n++] = "~";
+	argv[n++] = QUEUE_MAXLEN;
+	argv[n++] = "*";
+	argv[n++] = "camera_id";
+	argv[n++] = int64_str(cam->id);
+	argv[n++] = "check";
+	argv[n++] = check_names[c];
+	argv[n++] = "ip";
+	argv[n++] = cam->ip;
+	argv[n++] = "port";
+	argv[n++] = psprintf("%d", cam->port);
+	argv[n++] = "due_ms";
+	argv[n++] = due;
+	argv[n++] = "interval_ms";
+	argv[n++] = psprintf("%d", cam->interval_s[c] * 1000);
+	if (c == CHECK_VISION)
+	{
+		argv[n++] = "url";
+		argv[n++] = cam->rtsp_url;
+	}
+	redis_queuev(redis, n, argv, NULL);
+}
+
+/* Claim every due check of one type and queue it; false on Redis failure. */
+static bool
+dispatch_due(CheckType c)
+{
+	for (;;)
+	{
+		const char *argv[] = {"EVAL", claim_script, "1", redis_key("schedule:%s", check_names[c]),
+		int64_str(ch_now_ms()), CppAsString2(CLAIM_BATCH)};
+		redisReply *due = redis_runv(redis, lengthof(argv), argv, NULL);
+		int			nqueued = 0;
+		size_t		nclaimed;
+
+		if (due == NULL)
+			return false;
+		if (due->type != REDIS_REPLY_ARRAY)
+		{
+			ereport(LOG, (errmsg("camera_health scheduler: claiming due checks failed: %s",
+								 due->type == REDIS_REPLY_ERROR ? due->str : "unexpected reply")));
+			freeReplyObject(due);
+			return false;
+		}
+		for (size_t i = 0; i + 1 < due->elements; i += 2)
+		{
+			int64		id = strtoi64(due->element[i]->str, NULL, 10);
+			Camera	   *cam = hash_search(cameras, &id, HASH_FIND, NULL);
+
+			/* a member the next resync removes */
+			if (!camera_has_check(cam, c))
+				continue;
+			queue_task(cam, c, due->element[i + 1]->str);
+			nqueued++;
+		}
+		nclaimed = due->elements / 2;
+		freeReplyObject(due);
+		if (!drain_replies(nqueued))
+			return false;
+		if (nclaimed < CLAIM_BATCH)
+			return true;
+	}
+}
+
+/* Take the changes the trigger published; *all when everything must resync. */
+static int
+take_changes(int64 **ids, bool *all)
+{
+	int			n;
+
+	SpinLockAcquire(&ch_shared->mutex);
+	n = ch_shared->npending;
+	*ids = palloc(Max(n, 1) * sizeof(int64));
+	memcpy(*ids, ch_shared->pending, n * sizeof(int64));
+	*all = ch_shared->resync_all;
+	ch_shared->npending = 0;
+	ch_shared->resync_all = false;
+	SpinLockRelease(&ch_shared->mutex);
+	return n;
+}
+
+static bool
+redis_lost_data(void)
+{
+	redisReply *reply = redis_run(redis, "EXISTS %s", redis_key("meta:instance"));
+	bool		lost;
+
+	if (reply == NULL)
+		return true;
+	lost = reply->type != REDIS_REPLY_INTEGER || reply->integer == 0;
+	freeReplyObject(reply);
+	return lost;
+}
+
+void
+ch_scheduler_main(Datum main_arg)
+{
+	bool		need_resync = true;
+	int64		last_resync = 0;
+
+	ch_worker_start("scheduler");
+
+	SpinLockAcquire(&ch_shared->mutex);
+	ch_shared->database_oid = MyDatabaseId;
+	ch_shared->scheduler_latch = MyLatch;
+	SpinLockRelease(&ch_shared->mutex);
+	before_shmem_exit(scheduler_detach, 0);
+
+	redis = redis_link_create("scheduler");
+	tick_context = AllocSetContextCreate(TopMemoryContext, "camera_health scheduler tick",
+										 ALLOCSET_DEFAULT_SIZES);
+
+	for (;;)
+	{
+		MemoryContext old;
+
+		if (ch_worker_interrupts())
+		{
+			redis_link_reset(redis);
+			need_resync = true;
+		}
+
+		old = MemoryContextSwitchTo(tick_context);
+		if (redis_link_up(redis))
+		{
+			int64	   *ids;
+			bool		all;
+			int			n = take_changes(&ids, &all);
+			bool		ok = true;
+
+			if (all || redis_lost_data() || ch_now_ms() - last_resync >= RESYNC_EVERY_MS)
+				need_resync = true;
+			if (need_resync)
+			{
+				ok = full_sync();
+				if (ok)
+				{
+					need_resync = false;
+					last_resync = ch_now_ms();
+				}
+			}
+			else if (n > 0)
+				ok = sync_cameras(ids, n);
+
+			for (int c = 0; ok && c < NUM_CHECKS; c++)
+				ok = dispatch_due(c);
+			/* whatever failed half-way, the next resync sets right */
+			if (!ok)
+				need_resync = true;
+			pgstat_report_activity(STATE_IDLE, NULL);
+		}
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(tick_context);
+
+		ch_worker_wait(TICK_MS, PGINVALID_SOCKET);
+	}
+}

@@ -1,0 +1,36 @@
+/*
+ * worker.h
+ *	  What every camera_health background worker shares: registration,
+ *	  start-up, waiting, and transactions around SPI.
+ */
+#ifndef CAMERA_HEALTH_WORKER_H
+#define CAMERA_HEALTH_WORKER_H
+
+#include "storage/latch.h"
+
+extern void ch_register_workers(void);
+
+/*
+ * Signal handlers, database connection, and a wait until the extension
+ * exists in camera_health.database.
+ */
+extern void ch_worker_start(const char *name);
+
+/*
+ * Sleep on the latch (and on the extra socket, if not PGINVALID_SOCKET)
+ * for at most timeout_ms; then handle SIGTERM and SIGHUP.  Returns true
+ * when the configuration was reloaded.
+ */
+extern bool ch_worker_wait(long timeout_ms, pgsocket extra_socket);
+
+/* Handle pending SIGTERM/SIGHUP without waiting; true when reloaded. */
+extern bool ch_worker_interrupts(void);
+
+/* Start/finish a transaction with an SPI connection and a snapshot. */
+extern void ch_spi_begin(const char *activity);
+extern void ch_spi_commit(void);
+
+/* Milliseconds since the Unix epoch. */
+extern int64 ch_now_ms(void);
+
+#endif							/* CAMERA_HEALTH_WORKER_H */

@@ -1,0 +1,31 @@
+/*
+ * shmem.h
+ *	  camera_health's shared memory: how backends tell the scheduler which
+ *	  cameras changed.
+ */
+#ifndef CAMERA_HEALTH_SHMEM_H
+#define CAMERA_HEALTH_SHMEM_H
+
+#include "storage/latch.h"
+#include "storage/spin.h"
+
+/* Changed camera ids waiting for the scheduler; beyond this, resync all. */
+#define CH_MAX_PENDING_CHANGES 8192
+
+typedef struct CameraHealthShared
+{
+	slock_t		mutex;
+	Oid			database_oid;	/* the workers' database, once the scheduler runs */
+	Latch	   *scheduler_latch;	/* NULL while no scheduler runs */
+	bool		resync_all;		/* changes were lost or a TRUNCATE happened */
+	int			npending;
+	int64		pending[CH_MAX_PENDING_CHANGES];
+} CameraHealthShared;
+
+/* NULL unless the library was preloaded. */
+extern CameraHealthShared *ch_shared;
+
+extern void ch_shmem_install_hooks(void);
+extern void ch_publish_changes(const int64 *ids, int n, bool resync_all);
+
+#endif							/* CAMERA_HEALTH_SHMEM_H */
