@@ -15,6 +15,7 @@ OBJS = \
 	bgworker/netprobe.o \
 	bgworker/prober.o \
 	bgworker/redis.o \
+	bgworker/retention.o \
 	bgworker/scheduler.o \
 	bgworker/worker.o \
 	common/redis_url.o \
@@ -28,7 +29,7 @@ OBJS = \
 
 DATA = $(wildcard extension/camera_health--*.sql)
 
-REGRESS = cameras validation history retention summary roles ingest
+REGRESS = cameras validation history retention summary roles ingest vision
 
 PG_CPPFLAGS = -I$(srcdir)/common -I$(srcdir)/extension -I$(srcdir)/bgworker -Wall -Wextra -Werror -Wno-unused-parameter \
 	-Wno-sign-compare -Wno-missing-field-initializers
@@ -43,7 +44,22 @@ include $(PGXS)
 
 # ---- the project's own targets ------------------------------------------
 
-UNIT_TESTS = test/unit/test_url test/unit/test_netprobe
+all: visionproc/visionproc
+
+.PHONY: visionproc/visionproc
+visionproc/visionproc:
+	$(MAKE) -C visionproc
+
+install-visionproc: visionproc/visionproc
+	$(MAKE) -C visionproc install
+
+UNIT_TESTS = test/unit/test_url test/unit/test_netprobe test/unit/test_vision
+
+# visionproc's image analysis, plain C over FFmpeg's libraries
+VISION_PKGS = libavformat libavcodec libavutil libswscale json-c
+VISION_SRCS = $(addprefix visionproc/,image.c frame.c imgmath.c blur.c obstruction.c displacement.c frozen.c vision.c)
+VISION_BUILD = $(CC) -O2 -Wall -Wextra -Werror -Ivisionproc $(shell pkg-config --cflags $(VISION_PKGS))
+VISION_LIBS = $(shell pkg-config --libs $(VISION_PKGS)) -lm
 
 test/unit/test_url: test/unit/test_url.c common/url.c common/url.h common/redis_url.c common/redis_url.h
 	$(CC) -O2 -Wall -Wextra -Werror -Icommon -o $@ test/unit/test_url.c common/url.c common/redis_url.c
@@ -51,11 +67,21 @@ test/unit/test_url: test/unit/test_url.c common/url.c common/url.h common/redis_
 test/unit/test_netprobe: test/unit/test_netprobe.c bgworker/netprobe.c bgworker/netprobe.h
 	$(CC) -O2 -Wall -Wextra -Werror -Ibgworker -o $@ test/unit/test_netprobe.c bgworker/netprobe.c
 
+test/unit/test_vision: test/unit/test_vision.c $(VISION_SRCS) $(wildcard visionproc/*.h)
+	$(VISION_BUILD) -o $@ test/unit/test_vision.c $(VISION_SRCS) $(VISION_LIBS)
+
+bench/vision_bench: bench/vision_bench.c $(VISION_SRCS) $(wildcard visionproc/*.h)
+	$(VISION_BUILD) -o $@ bench/vision_bench.c $(VISION_SRCS) $(VISION_LIBS)
+
 bench/netprobe_bench: bench/netprobe_bench.c bgworker/netprobe.c bgworker/netprobe.h
 	$(CC) -O2 -Wall -Wextra -Werror -Ibgworker -o $@ bench/netprobe_bench.c bgworker/netprobe.c
 
+test/bin/rtsp_server: test/rtsp_server.c
+	mkdir -p test/bin
+	$(CC) -O2 -Wall -Wextra -Werror -o $@ $< $(shell pkg-config --cflags --libs gstreamer-rtsp-server-1.0 gstreamer-1.0)
+
 .PHONY: unitcheck test run bench
-bench: bench/netprobe_bench
+bench: bench/netprobe_bench bench/vision_bench
 	bench/run.sh
 
 unitcheck: $(UNIT_TESTS)
@@ -70,4 +96,5 @@ run:
 clean: clean-project
 .PHONY: clean-project
 clean-project:
-	rm -f $(UNIT_TESTS) bench/netprobe_bench
+	$(MAKE) -C visionproc clean
+	rm -f $(UNIT_TESTS) bench/netprobe_bench bench/vision_bench

@@ -8,3 +8,7 @@ echo "== network probes vs fping"
 bench/probe_vs_fping.sh
 echo "== scheduling lateness at 10,000 cameras"
 bench/lateness.sh
+echo "== vision analysis vs FFmpeg decode"
+bench/vision_bench.sh
+echo "== retention: partition drops vs batched DELETE"
+bench/retention.sh

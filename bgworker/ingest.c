@@ -54,6 +54,8 @@ typedef struct Entry
 	char	   *id;
 	EntryId		parsed;
 	const char *json;			/* NULL: nothing to write, only to acknowledge */
+	int64		ref_camera;		/* a new reference frame from visionproc, */
+	bytea	   *ref;			/* or NULL */
 } Entry;
 
 static RedisLink *redis;
@@ -101,6 +103,23 @@ load_progress(void)
 }
 
 /*
+ * The first reference frame of a camera wins; the scheduler mirrors it
+ * into Redis when the transaction commits (trigger camera_references_changed).
+ */
+static void
+store_reference(int64 camera_id, bytea *image)
+{
+	Oid			argtypes[2] = {INT8OID, BYTEAOID};
+	Datum		values[2] = {Int64GetDatum(camera_id), PointerGetDatum(image)};
+
+	if (SPI_execute_with_args("INSERT INTO camera_health.camera_references (camera_id, image) "
+							  "SELECT $1, $2 WHERE EXISTS (SELECT FROM camera_health.cameras WHERE id = $1) "
+							  "ON CONFLICT (camera_id) DO NOTHING",
+							  2, argtypes, values, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "storing a reference frame failed");
+}
+
+/*
  * Write some entries in one transaction.  On failure returns false with
  * the error's SQLSTATE in *sqlerrcode, having rolled back and logged.
  */
@@ -139,6 +158,10 @@ write_entries(Entry *entries, int n, int *sqlerrcode)
 		if (SPI_execute_with_args("SELECT * FROM camera_health.record_results($1::jsonb, $2, $3)",
 								  3, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
 			elog(ERROR, "camera_health.record_results failed");
+
+		for (int i = 0; i < n; i++)
+			if (entries[i].json != NULL && entries[i].ref != NULL)
+				store_reference(entries[i].ref_camera, entries[i].ref);
 
 		memcpy(last, progress, sizeof(last));
 		for (int i = 0; i < n; i++)
@@ -289,10 +312,25 @@ collect_entries(const redisReply *reply, Entry *out)
 			entry->id = pstrdup(e->element[0]->str);
 			entry->parsed = parse_entry_id(entry->id);
 			entry->json = NULL;
-			if (fields->type == REDIS_REPLY_ARRAY && fields->elements >= 2 &&
-				strcmp(fields->element[0]->str, "r") == 0 &&
-				entry_after(entry->parsed, progress[si]))
-				entry->json = pstrdup(fields->element[1]->str);
+			entry->ref = NULL;
+			if (fields->type != REDIS_REPLY_ARRAY || !entry_after(entry->parsed, progress[si]))
+				continue;
+			for (size_t f = 0; f + 1 < fields->elements; f += 2)
+			{
+				const char *name = fields->element[f]->str;
+				const redisReply *value = fields->element[f + 1];
+
+				if (strcmp(name, "r") == 0)
+					entry->json = pstrdup(value->str);
+				else if (strcmp(name, "camera_id") == 0)
+					entry->ref_camera = strtoi64(value->str, NULL, 10);
+				else if (strcmp(name, "ref") == 0)
+				{
+					entry->ref = palloc(VARHDRSZ + value->len);
+					SET_VARSIZE(entry->ref, VARHDRSZ + value->len);
+					memcpy(VARDATA(entry->ref), value->str, value->len);
+				}
+			}
 		}
 	}
 	return n;

@@ -107,6 +107,16 @@ int64_str(int64 v)
 	return psprintf(INT64_FORMAT, v);
 }
 
+static Datum
+int8_array(const int64 *ids, int n)
+{
+	Datum	   *elems = palloc(Max(n, 1) * sizeof(Datum));
+
+	for (int i = 0; i < n; i++)
+		elems[i] = Int64GetDatum(ids[i]);
+	return PointerGetDatum(construct_array(elems, n, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
 /*
  * Load the enabled cameras with the given ids (all when ids is NULL) from
  * the database into a list of palloc'd Camera structs.
@@ -123,15 +133,9 @@ load_cameras(const int64 *ids, int nids)
 						  "interval_vision FROM camera_health.cameras WHERE enabled", true, 0);
 	else
 	{
-		Datum	   *elems = palloc(nids * sizeof(Datum));
-		ArrayType  *arr;
 		Oid			argtypes[1] = {INT8ARRAYOID};
-		Datum		values[1];
+		Datum		values[1] = {int8_array(ids, nids)};
 
-		for (int i = 0; i < nids; i++)
-			elems[i] = Int64GetDatum(ids[i]);
-		arr = construct_array(elems, nids, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
-		values[0] = PointerGetDatum(arr);
 		ret = SPI_execute_with_args("SELECT id, host(ip_address), port, rtsp_url, name, interval_ip, "
 									"interval_port, interval_vision FROM camera_health.cameras "
 									"WHERE enabled AND id = ANY($1)",
@@ -216,6 +220,84 @@ drain_replies(int n)
 	return ok;
 }
 
+/* Queue SET reference:{id} with the image of the current SPI tuple. */
+static void
+queue_reference(HeapTuple tup, TupleDesc desc)
+{
+	bool		isnull;
+	int64		id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+	bytea	   *image = DatumGetByteaPP(SPI_getbinval(tup, desc, 2, &isnull));
+	const char *argv[3] = {"SET", redis_key("reference:" INT64_FORMAT, id), VARDATA_ANY(image)};
+	size_t		lens[3] = {3, strlen(argv[1]), VARSIZE_ANY_EXHDR(image)};
+
+	redis_queuev(redis, 3, argv, lens);
+}
+
+#define REFERENCES_QUERY \
+	"SELECT r.camera_id, r.image FROM camera_health.camera_references r " \
+	"JOIN camera_health.cameras c ON c.id = r.camera_id AND c.enabled"
+
+/*
+ * Mirror reference frames into Redis: those of the given cameras (SET the
+ * ones in the database, DEL the others), or, when ids is NULL, all of them,
+ * a batch at a time (they are some 77 kB each).
+ */
+static bool
+mirror_references(const int64 *ids, int nids)
+{
+	bool		ok = true;
+	int			nqueued = 0;
+
+	ch_spi_begin("camera_health scheduler: mirroring reference frames");
+	if (ids != NULL)
+	{
+		Oid			argtypes[1] = {INT8ARRAYOID};
+		Datum		values[1] = {int8_array(ids, nids)};
+
+		if (SPI_execute_with_args(REFERENCES_QUERY " WHERE r.camera_id = ANY($1)",
+								  1, argtypes, values, NULL, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "loading reference frames failed");
+		for (int i = 0; i < nids; i++)
+		{
+			bool		found = false;
+
+			for (uint64 t = 0; t < SPI_processed && !found; t++)
+			{
+				bool		isnull;
+
+				if (DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[t], SPI_tuptable->tupdesc, 1, &isnull)) == ids[i])
+				{
+					queue_reference(SPI_tuptable->vals[t], SPI_tuptable->tupdesc);
+					found = true;
+				}
+			}
+			if (!found)
+			{
+				const char *argv[2] = {"DEL", redis_key("reference:" INT64_FORMAT, ids[i])};
+
+				redis_queuev(redis, 2, argv, NULL);
+			}
+			nqueued++;
+		}
+		ok = drain_replies(nqueued);
+	}
+	else
+	{
+		Portal		cursor = SPI_cursor_open_with_args(NULL, REFERENCES_QUERY, 0, NULL, NULL, NULL, true, 0);
+
+		do
+		{
+			SPI_cursor_fetch(cursor, true, 50);
+			for (uint64 t = 0; t < SPI_processed; t++)
+				queue_reference(SPI_tuptable->vals[t], SPI_tuptable->tupdesc);
+			ok = drain_replies((int) SPI_processed);
+		} while (ok && SPI_processed > 0);
+		SPI_cursor_close(cursor);
+	}
+	ch_spi_commit();
+	return ok;
+}
+
 /* A deterministic offset within the interval, spreading a rebuilt wheel. */
 static int64
 spread_ms(int64 id, int interval_s)
@@ -247,7 +329,7 @@ ensure_groups(int *nqueued)
  * schedules (keeping the due time of members already there), nothing else.
  */
 static bool
-full_sync(void)
+full_sync(bool redis_lost_data)
 {
 	List	   *list = load_cameras(NULL, 0);
 	HASHCTL		ctl;
@@ -357,7 +439,8 @@ full_sync(void)
 	}
 	cameras = fresh;
 	elog(DEBUG1, "camera_health scheduler: %ld cameras scheduled", hash_get_num_entries(cameras));
-	return true;
+	/* references change rarely and are big: copied only when Redis lost them */
+	return !redis_lost_data || mirror_references(NULL, 0);
 
 failed:
 	for (int c = 0; c < NUM_CHECKS; c++)
@@ -437,7 +520,7 @@ sync_cameras(const int64 *ids, int nids)
 		}
 		nqueued++;
 	}
-	return drain_replies(nqueued);
+	return drain_replies(nqueued) && mirror_references(ids, nids);
 }
 
 /* Queue one task on the stream of its check type. */
@@ -548,6 +631,7 @@ void
 ch_scheduler_main(Datum main_arg)
 {
 	bool		need_resync = true;
+	bool		first_sync = true;
 	int64		last_resync = 0;
 
 	ch_worker_start("scheduler");
@@ -579,12 +663,14 @@ ch_scheduler_main(Datum main_arg)
 			bool		all;
 			int			n = take_changes(&ids, &all);
 			bool		ok = true;
+			bool		lost = redis_lost_data();
 
-			if (all || redis_lost_data() || ch_now_ms() - last_resync >= RESYNC_EVERY_MS)
+			if (all || lost || ch_now_ms() - last_resync >= RESYNC_EVERY_MS)
 				need_resync = true;
 			if (need_resync)
 			{
-				ok = full_sync();
+				ok = full_sync(lost || first_sync);
+				first_sync = false;
 				if (ok)
 				{
 					need_resync = false;

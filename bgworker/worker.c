@@ -40,6 +40,7 @@ static const struct
 	{"scheduler", "ch_scheduler_main"},
 	{"prober", "ch_prober_main"},
 	{"ingest", "ch_ingest_main"},
+	{"retention", "ch_retention_main"},
 };
 
 void

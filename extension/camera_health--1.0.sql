@@ -117,6 +117,8 @@ CREATE TABLE camera_health.health_logs (
 ALTER SEQUENCE camera_health.health_logs_id_seq OWNED BY camera_health.health_logs.id;
 CREATE INDEX health_logs_camera_check_idx
 	ON camera_health.health_logs (camera_id, check_type, created_at);
+-- retention deletes by time across all cameras: a BRIN index is tiny for append-only time data
+CREATE INDEX health_logs_created_brin ON camera_health.health_logs USING brin (created_at);
 CREATE TABLE camera_health.health_logs_default
 	PARTITION OF camera_health.health_logs DEFAULT;
 COMMENT ON TABLE camera_health.health_logs IS 'One row per check run: its outcome and measurements.';
@@ -137,6 +139,7 @@ CREATE TABLE camera_health.camera_latency (
 	PRIMARY KEY (camera_id, created_at, id)
 ) PARTITION BY RANGE (created_at);
 ALTER SEQUENCE camera_health.camera_latency_id_seq OWNED BY camera_health.camera_latency.id;
+CREATE INDEX camera_latency_created_brin ON camera_health.camera_latency USING brin (created_at);
 CREATE TABLE camera_health.camera_latency_default
 	PARTITION OF camera_health.camera_latency DEFAULT;
 COMMENT ON TABLE camera_health.camera_latency IS 'Round-trip times of successful network probes.';
@@ -187,6 +190,7 @@ CREATE UNIQUE INDEX alerts_one_open_key
 	ON camera_health.alerts (camera_id, alert_type) WHERE resolved_at IS NULL;
 CREATE INDEX alerts_camera_created_idx ON camera_health.alerts (camera_id, created_at);
 CREATE INDEX alerts_id_idx ON camera_health.alerts (id);
+CREATE INDEX alerts_resolved_idx ON camera_health.alerts (resolved_at) WHERE resolved_at IS NOT NULL;
 COMMENT ON TABLE camera_health.alerts IS 'Failing conditions: opened after repeated failures, resolved after repeated successes.';
 COMMENT ON COLUMN camera_health.alerts.id IS 'Alert id.';
 COMMENT ON COLUMN camera_health.alerts.camera_id IS 'The camera.';
@@ -208,6 +212,48 @@ COMMENT ON TABLE camera_health.log_retention IS 'Per-camera retention of health 
 COMMENT ON COLUMN camera_health.log_retention.camera_id IS 'The camera.';
 COMMENT ON COLUMN camera_health.log_retention.retention IS 'How long its history is kept, 1 hour to 3650 days.';
 COMMENT ON COLUMN camera_health.log_retention.updated_at IS 'When the policy was set; NULL in get_log_retention() means the default applies.';
+
+/*
+ * Each camera's reference frame: the first good frame visionproc saw, as
+ * the 8-bit grey analysis image it compares later frames with.  The source
+ * of truth; the scheduler mirrors it into Redis (reference:{id}).
+ */
+CREATE TABLE camera_health.camera_references (
+	camera_id bigint PRIMARY KEY REFERENCES camera_health.cameras (id) ON DELETE CASCADE,
+	image bytea NOT NULL CHECK (length(image) BETWEEN 16 AND 4194304),
+	taken_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE camera_health.camera_references IS 'The reference frame of each camera, against which blur, obstruction and displacement are judged.';
+COMMENT ON COLUMN camera_health.camera_references.camera_id IS 'The camera.';
+COMMENT ON COLUMN camera_health.camera_references.image IS 'The grey analysis image: "GREY <width> <height>" and a newline, then one byte per pixel.';
+COMMENT ON COLUMN camera_health.camera_references.taken_at IS 'When the frame was grabbed.';
+
+/* What each retention pass did (pg_cron's job_run_details, but pruned). */
+CREATE TABLE camera_health.retention_runs (
+	id bigserial PRIMARY KEY,
+	started_at timestamptz NOT NULL DEFAULT now(),
+	finished_at timestamptz,
+	requested_by text NOT NULL CHECK (requested_by IN ('schedule', 'run_retention')),
+	partitions_created integer NOT NULL DEFAULT 0,
+	partitions_dropped integer NOT NULL DEFAULT 0,
+	health_logs_deleted bigint NOT NULL DEFAULT 0,
+	camera_latency_deleted bigint NOT NULL DEFAULT 0,
+	alerts_deleted bigint NOT NULL DEFAULT 0,
+	longest_transaction_ms double precision NOT NULL DEFAULT 0,
+	error text
+);
+COMMENT ON TABLE camera_health.retention_runs IS 'One row per retention pass; rows older than camera_health.retention_history are pruned.';
+COMMENT ON COLUMN camera_health.retention_runs.id IS 'Run id.';
+COMMENT ON COLUMN camera_health.retention_runs.started_at IS 'When the pass started.';
+COMMENT ON COLUMN camera_health.retention_runs.finished_at IS 'When it ended; NULL while it runs (or if it was interrupted).';
+COMMENT ON COLUMN camera_health.retention_runs.requested_by IS 'schedule (every camera_health.retention_interval) or run_retention.';
+COMMENT ON COLUMN camera_health.retention_runs.partitions_created IS 'Daily partitions created ahead.';
+COMMENT ON COLUMN camera_health.retention_runs.partitions_dropped IS 'Daily partitions dropped whole (older than every camera''s retention).';
+COMMENT ON COLUMN camera_health.retention_runs.health_logs_deleted IS 'health_logs rows removed; for a dropped partition the planner''s estimate of its rows (pg_class.reltuples), as counting would read it all.';
+COMMENT ON COLUMN camera_health.retention_runs.camera_latency_deleted IS 'camera_latency rows removed (dropped partitions by estimate, as above).';
+COMMENT ON COLUMN camera_health.retention_runs.alerts_deleted IS 'Resolved alerts removed.';
+COMMENT ON COLUMN camera_health.retention_runs.longest_transaction_ms IS 'The longest transaction of the pass: no lock was held longer.';
+COMMENT ON COLUMN camera_health.retention_runs.error IS 'Why the pass stopped early, if it did.';
 
 /*
  * Hysteresis of alerts: for each camera and condition, whether the latest
@@ -718,6 +764,122 @@ $$;
 COMMENT ON FUNCTION camera_health.set_log_retention(bigint, interval) IS
 'Sets how long the camera''s health logs, latency samples and resolved alerts are kept (1 hour to 3650 days) and returns the policy.';
 
+CREATE FUNCTION camera_health.reset_reference(camera_id bigint)
+RETURNS boolean
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	PERFORM camera_health.require_camera(camera_id);
+	DELETE FROM camera_health.camera_references r WHERE r.camera_id = reset_reference.camera_id;
+	RETURN FOUND;
+END
+$$;
+COMMENT ON FUNCTION camera_health.reset_reference(bigint) IS
+'Drops the camera''s reference frame: the next good frame of its next vision check becomes the new one (after re-aiming or re-focusing a camera). True when there was one.';
+
+/* ------------------------------------------------------------------------
+ * Retention
+ * ------------------------------------------------------------------------ */
+
+/*
+ * Creates the daily partitions of health_logs and camera_latency from today
+ * (UTC) to days_ahead days on.  A day whose rows already went to the
+ * default partition (the worker was down) is left there: retention deletes
+ * them row by row.  Returns how many partitions it created.
+ */
+CREATE FUNCTION camera_health.create_partitions(days_ahead integer DEFAULT 3)
+RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	parent text;
+	day date;
+	created integer := 0;
+	part text;
+	in_default boolean;
+BEGIN
+	IF days_ahead IS NULL OR days_ahead NOT BETWEEN 0 AND 60 THEN
+		RAISE EXCEPTION 'invalid days_ahead: %', days_ahead
+			USING ERRCODE = 'invalid_parameter_value', HINT = 'Create 0 to 60 days ahead.';
+	END IF;
+	FOREACH parent IN ARRAY ARRAY['health_logs', 'camera_latency'] LOOP
+		FOR day IN SELECT generate_series((now() AT TIME ZONE 'UTC')::date,
+										  (now() AT TIME ZONE 'UTC')::date + days_ahead, interval '1 day')::date
+		LOOP
+			part := format('%s_p%s', parent, to_char(day, 'YYYYMMDD'));
+			CONTINUE WHEN to_regclass('camera_health.' || part) IS NOT NULL;
+			EXECUTE format('SELECT EXISTS (SELECT FROM camera_health.%I WHERE created_at >= %L AND created_at < %L)',
+						   parent || '_default', day::timestamp AT TIME ZONE 'UTC',
+						   (day + 1)::timestamp AT TIME ZONE 'UTC')
+			INTO STRICT in_default;
+			CONTINUE WHEN in_default;
+			EXECUTE format('CREATE TABLE camera_health.%I PARTITION OF camera_health.%I FOR VALUES FROM (%L) TO (%L)',
+						   part, parent, day::timestamp AT TIME ZONE 'UTC', (day + 1)::timestamp AT TIME ZONE 'UTC');
+			created := created + 1;
+		END LOOP;
+	END LOOP;
+	RETURN created;
+END
+$$;
+COMMENT ON FUNCTION camera_health.create_partitions(integer) IS
+'Creates the daily partitions of health_logs and camera_latency up to days_ahead days ahead (the retention worker calls it); returns how many it created.';
+
+/* The daily partitions that end at or before horizon: every row in them has expired. */
+CREATE FUNCTION camera_health.expired_partitions(horizon timestamptz)
+RETURNS TABLE (partition regclass, parent text, ends timestamptz)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT c.oid::regclass, p.relname::text,
+		   (to_date(right(c.relname, 8), 'YYYYMMDD') + 1)::timestamp AT TIME ZONE 'UTC'
+	FROM pg_inherits i
+	JOIN pg_class c ON c.oid = i.inhrelid
+	JOIN pg_class p ON p.oid = i.inhparent
+	WHERE p.oid IN ('camera_health.health_logs'::regclass, 'camera_health.camera_latency'::regclass)
+	  AND c.relname ~ '_p[0-9]{8}$'
+	  AND (to_date(right(c.relname, 8), 'YYYYMMDD') + 1)::timestamp AT TIME ZONE 'UTC' <= horizon
+	ORDER BY 3, 2;
+END;
+COMMENT ON FUNCTION camera_health.expired_partitions(timestamptz) IS
+'Daily partitions whose whole range is older than horizon (for the retention worker).';
+
+/* The longest retention of any camera: partitions older than this hold only expired rows. */
+CREATE FUNCTION camera_health.longest_retention()
+RETURNS interval
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT greatest(camera_health.default_log_retention(),
+					(SELECT max(retention) FROM camera_health.log_retention));
+END;
+COMMENT ON FUNCTION camera_health.longest_retention() IS
+'The longest retention of any camera: the default or the longest policy.';
+
+CREATE FUNCTION camera_health.request_retention_run()
+RETURNS bigint
+LANGUAGE C
+AS 'MODULE_PATHNAME', 'ch_request_retention_run';
+COMMENT ON FUNCTION camera_health.request_retention_run() IS
+'Asks the retention worker for a pass now and waits for it; returns the id of its retention_runs row.';
+
+CREATE FUNCTION camera_health.run_retention()
+RETURNS camera_health.retention_runs
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	run_id bigint := camera_health.request_retention_run();
+	run camera_health.retention_runs;
+BEGIN
+	SELECT * INTO run FROM camera_health.retention_runs r WHERE r.id = run_id;
+	RETURN run;
+END
+$$;
+COMMENT ON FUNCTION camera_health.run_retention() IS
+'Runs one retention pass now (through the retention worker, in short transactions) and returns what it did per table.';
+
 /* ------------------------------------------------------------------------
  * For the workers
  * ------------------------------------------------------------------------ */
@@ -728,7 +890,7 @@ RETURNS trigger
 LANGUAGE C
 AS 'MODULE_PATHNAME', 'ch_cameras_changed';
 COMMENT ON FUNCTION camera_health.cameras_changed() IS
-'Trigger: tells the scheduler, at commit, which cameras changed.';
+'Trigger: tells the scheduler, at commit, which cameras changed (the first column of the row is the camera id).';
 
 CREATE TRIGGER cameras_changed
 	AFTER INSERT OR UPDATE OR DELETE ON camera_health.cameras
@@ -736,6 +898,10 @@ CREATE TRIGGER cameras_changed
 CREATE TRIGGER cameras_truncated
 	AFTER TRUNCATE ON camera_health.cameras
 	FOR EACH STATEMENT EXECUTE FUNCTION camera_health.cameras_changed();
+-- a new or dropped reference is mirrored into Redis by the scheduler
+CREATE TRIGGER camera_references_changed
+	AFTER INSERT OR UPDATE OR DELETE ON camera_health.camera_references
+	FOR EACH ROW EXECUTE FUNCTION camera_health.cameras_changed();
 
 /* A batch of results as rows; round numbers a camera's results per check, oldest first. */
 CREATE FUNCTION camera_health.parse_results(results jsonb)
@@ -776,7 +942,18 @@ BEGIN ATOMIC
 	UNION ALL
 	SELECT 'port_unavailable', status = 'critical', 'critical',
 		   format('port %s of %s is unavailable: %s', port, host(ip_address), metadata ->> 'detail')
-	WHERE check_type = 'port' AND status <> 'error';
+	WHERE check_type = 'port' AND status <> 'error'
+	UNION ALL
+	-- vision: the stream itself, then each image condition the analysis judged
+	SELECT 'stream_unavailable', status = 'error', 'critical',
+		   format('stream of %s unavailable: %s', host(ip_address), metadata ->> 'error')
+	WHERE check_type = 'vision' AND (status <> 'error' OR metadata ? 'stage')
+	UNION ALL
+	SELECT c.alert_type, coalesce((metadata -> c.alert_type ->> 'detected')::boolean, false), c.severity,
+		   coalesce(metadata -> c.alert_type ->> 'message', c.alert_type || ' detected')
+	FROM (VALUES ('blur', 'warning'), ('obstruction', 'critical'), ('displacement', 'warning'),
+				 ('frozen', 'critical')) AS c(alert_type, severity)
+	WHERE check_type = 'vision' AND status <> 'error' AND metadata ? c.alert_type;
 END;
 COMMENT ON FUNCTION camera_health.result_observations(text, text, jsonb, inet, integer) IS
 'The alert conditions one check result observes, failing or not.';
@@ -893,7 +1070,8 @@ COMMENT ON FUNCTION camera_health.record_results(jsonb, integer, integer) IS
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA camera_health FROM PUBLIC;
 
 GRANT SELECT ON camera_health.camera_list, camera_health.health_logs, camera_health.camera_latency,
-	camera_health.camera_status, camera_health.alerts, camera_health.log_retention
+	camera_health.camera_status, camera_health.alerts, camera_health.log_retention,
+	camera_health.camera_references
 	TO camera_health_reader;
 GRANT EXECUTE ON FUNCTION
 	camera_health.mask_url(text),
@@ -908,11 +1086,13 @@ GRANT EXECUTE ON FUNCTION
 	camera_health.health_summary(),
 	camera_health.get_log_retention(bigint)
 	TO camera_health_reader;
+GRANT SELECT ON camera_health.retention_runs TO camera_health_reader;
 GRANT EXECUTE ON FUNCTION
 	camera_health.register_camera(inet, integer, text, integer, integer, integer, text),
 	camera_health.update_camera(bigint, inet, integer, text, integer, integer, integer, text),
 	camera_health.delete_camera(bigint),
 	camera_health.set_camera_enabled(bigint, boolean),
 	camera_health.acknowledge_alert(bigint),
-	camera_health.set_log_retention(bigint, interval)
+	camera_health.set_log_retention(bigint, interval),
+	camera_health.reset_reference(bigint)
 	TO camera_health_writer;

@@ -23,6 +23,9 @@ double		camera_health_high_latency = 500;
 int			camera_health_max_probes = 4096;
 int			camera_health_alert_open_after = 3;
 int			camera_health_alert_resolve_after = 2;
+int			camera_health_retention_interval = 300;
+int			camera_health_retention_batch_size = 10000;
+int			camera_health_retention_history = 7 * 86400;
 
 /* Retention bounds in seconds; the SQL API and the log_retention table agree. */
 #define MIN_RETENTION_S 3600
@@ -141,6 +144,30 @@ camera_health_define_gucs(void)
 							&camera_health_alert_resolve_after,
 							2, 1, 1000,
 							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("camera_health.retention_interval",
+							"Time between two passes of the retention worker.",
+							NULL,
+							&camera_health_retention_interval,
+							300, 1, 86400,
+							PGC_SIGHUP, GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("camera_health.retention_batch_size",
+							"Rows the retention worker deletes per transaction.",
+							"Small batches keep transactions, locks and WAL bursts short.",
+							&camera_health_retention_batch_size,
+							10000, 100, 1000000,
+							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("camera_health.retention_history",
+							"How long camera_health.retention_runs keeps the record of a pass.",
+							NULL,
+							&camera_health_retention_history,
+							7 * 86400, 3600, 3650 * 86400,
+							PGC_SIGHUP, GUC_UNIT_S,
 							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("camera_health");

@@ -15,6 +15,9 @@ extern double camera_health_high_latency;
 extern int	camera_health_max_probes;
 extern int	camera_health_alert_open_after;
 extern int	camera_health_alert_resolve_after;
+extern int	camera_health_retention_interval;
+extern int	camera_health_retention_batch_size;
+extern int	camera_health_retention_history;
 
 extern void camera_health_define_gucs(void);
 

@@ -20,6 +20,12 @@ typedef struct CameraHealthShared
 	bool		resync_all;		/* changes were lost or a TRUNCATE happened */
 	int			npending;
 	int64		pending[CH_MAX_PENDING_CHANGES];
+
+	/* run_retention() asks the retention worker for a pass and waits */
+	Latch	   *retention_latch;	/* NULL while no retention worker runs */
+	uint64		retention_requested;	/* passes asked for so far */
+	uint64		retention_served;	/* requests answered by a finished pass */
+	int64		retention_last_run; /* retention_runs.id of the latest pass */
 } CameraHealthShared;
 
 /* NULL unless the library was preloaded. */

@@ -1,36 +1,69 @@
 #!/usr/bin/env bash
 # `make run`: the whole stack on a private cluster, in the foreground, until
-# Ctrl-C.  Installs packages and builds first.
+# Ctrl-C: PostgreSQL with the workers, redis-server, visionproc, and a test
+# RTSP server playing the clips of ../shared/testdata as demo cameras.
+# Installs packages and builds first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+ROOT=$PWD
+CLIPS=${TESTDATA:-$ROOT/../shared/testdata}/clips
 scripts/build.sh
+make -s test/bin/rtsp_server
 
 . scripts/stack.sh
-trap 'echo; echo "stopping..."; stack_stop; exit 0' INT TERM
-trap stack_stop EXIT
+PIDS=()
+shutdown() {
+	echo
+	echo "stopping..."
+	local p
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	stack_stop
+}
+trap 'shutdown; exit 0' INT TERM
+trap shutdown EXIT
 stack_start
 
-# demo cameras on loopback: this cluster's own port is open, port 9 is closed
+# demo cameras: five streams from the RTSP server, a closed port, a dead URL
+mkdir -p "$STACK_DIR/mounts"
+for clip in vtest vtest-blurred vtest-covered vtest-frozen building; do
+	ln -sfn "$CLIPS/$clip.mp4" "$STACK_DIR/mounts/$clip"
+done
+RTSP_PORT=$(free_port)
+test/bin/rtsp_server --port "$RTSP_PORT" --dir "$STACK_DIR/mounts" >"$STACK_DIR/log/rtsp.log" 2>&1 &
+PIDS+=($!)
+visionproc/visionproc --redis "$REDIS_URL" --workers 2 2>"$STACK_DIR/log/visionproc.log" &
+PIDS+=($!)
+
 psql -XAtq -v ON_ERROR_STOP=1 >/dev/null <<SQL
-SELECT camera_health.register_camera('127.0.0.1', $PGPORT, name => 'demo: an open port', interval_ip => 5, interval_port => 5);
-SELECT camera_health.register_camera('127.0.0.1', 9, name => 'demo: a closed port', interval_ip => 5, interval_port => 5);
+SELECT camera_health.register_camera('127.0.0.1', $RTSP_PORT, 'rtsp://127.0.0.1:$RTSP_PORT/' || clip,
+	interval_ip => 5, interval_port => 10, interval_vision => 15, name => 'demo: ' || clip)
+FROM unnest(ARRAY['vtest', 'vtest-blurred', 'vtest-covered', 'vtest-frozen', 'building']) AS clip;
+SELECT camera_health.register_camera('127.0.0.1', 9, name => 'demo: closed port', interval_ip => 5, interval_port => 5);
+SELECT camera_health.register_camera('127.0.0.2', 1554, 'rtsp://127.0.0.2:1554/nothing-here',
+	name => 'demo: dead stream', interval_ip => 5, interval_port => 5, interval_vision => 10);
 SQL
 
 cat <<INFO
 
-camera_health is running.
+camera_health is running, with 7 demo cameras.
 
   PostgreSQL  psql -h $PGHOST -p $PGPORT -U postgres camera_health
               (TCP: host=127.0.0.1 port=$PGPORT user=postgres dbname=camera_health)
   Redis       redis-cli -p $REDIS_PORT
-  Server log  $PG_LOG
+  Logs        $PG_LOG
+              $STACK_DIR/log/visionproc.log
 
 Try:
-  SELECT * FROM camera_health.list_cameras();
-  SELECT camera_health.health_summary();
-  SELECT * FROM camera_health.camera_logs(1);
+  SELECT id, name, rtsp_url FROM camera_health.list_cameras();
+  SELECT jsonb_pretty(camera_health.health_summary());
+  SELECT camera_id, alert_type, severity, status, message FROM camera_health.alerts;
+  SELECT check_type, status, metadata FROM camera_health.camera_logs(2, 'vision', max_rows => 3);
 
+The blurred, covered and frozen streams raise their alerts after three vision
+checks (15 s apart, a minute or so); 'vtest' and 'building' stay healthy.
 Ctrl-C stops everything.
 INFO
-tail -n 0 -F "$PG_LOG" &
+tail -n 0 -F "$PG_LOG" "$STACK_DIR/log/visionproc.log" &
+PIDS+=($!)
 wait

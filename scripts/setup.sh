@@ -10,7 +10,7 @@ packages=(
 	libhiredis-dev libcurl4-openssl-dev libjson-c-dev
 	libavformat-dev libavcodec-dev libavutil-dev libswscale-dev
 	# run and test
-	redis-server redis-tools ffmpeg fping iproute2 iptables procps python3 util-linux
+	redis-server redis-tools ffmpeg fping iproute2 iptables procps python3 util-linux bc opencv-doc
 	libgstrtspserver-1.0-dev libgstreamer1.0-dev
 	gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
 	gstreamer1.0-plugins-ugly gstreamer1.0-libav

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/build.sh
-make -s unitcheck
+make -s unitcheck test/bin/rtsp_server
 
 . scripts/stack.sh
 trap stack_stop EXIT

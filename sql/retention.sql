@@ -15,3 +15,19 @@ SELECT camera_id, retention FROM log_retention ORDER BY camera_id;
 SET camera_health.default_log_retention = '7d';
 \echo :SQLSTATE
 SELECT setting, unit, context, min_val, max_val FROM pg_settings WHERE name = 'camera_health.default_log_retention';
+
+-- passes run in the workers' database only, through the retention worker
+SELECT run_retention();
+\echo :SQLSTATE
+-- partitions ahead: 0 to 60 days
+SELECT create_partitions(-1);
+\echo :SQLSTATE
+SELECT create_partitions(61);
+\echo :SQLSTATE
+SELECT create_partitions(1) AS created, create_partitions(1) AS created_again;
+SELECT count(*) AS partitions FROM pg_inherits WHERE inhparent = 'camera_health.health_logs'::regclass;
+SELECT count(*) AS expired FROM expired_partitions(now() + interval '10 days');
+SELECT count(*) AS expired FROM expired_partitions(now() - interval '1 day');
+-- an insert never fails for lack of a partition
+INSERT INTO health_logs (camera_id, check_type, status, created_at) VALUES (1, 'ip', 'ok', now() - interval '3 years');
+SELECT tableoid::regclass FROM health_logs WHERE created_at < now() - interval '2 years';

@@ -56,4 +56,4 @@ SELECT p.proname AS undocumented_function FROM pg_proc p
 WHERE p.pronamespace = 'camera_health'::regnamespace AND obj_description(p.oid, 'pg_proc') IS NULL;
 SELECT c.relname AS undocumented_relation FROM pg_class c
 WHERE c.relnamespace = 'camera_health'::regnamespace AND c.relkind IN ('r', 'p', 'v')
-  AND c.relname NOT LIKE '%\_default' AND obj_description(c.oid, 'pg_class') IS NULL;
+  AND NOT c.relispartition AND obj_description(c.oid, 'pg_class') IS NULL;

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Retention at scale: 20 million health_logs rows over 60 days for 2,000
+# cameras, retention 30 days.  Measures, side by side on the same machine:
+#   - the retention pass that drops the 30 expired daily partitions;
+#   - the same pass deleting the same number of expired rows in batches
+#     (the rows re-inserted where no partition takes them, i.e. into the
+#     default partition: what a non-partitioned table would go through);
+# and during both, the longest transaction of the pass (no lock is held
+# longer) and the slowest of a stream of API calls (camera_logs reads and
+# update_camera writes) made meanwhile from another session.
+#
+#   bench/retention.sh [ROWS [CAMERAS [DAYS]]]     (defaults 20000000 2000 60)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROWS=${1:-20000000}
+CAMERAS=${2:-2000}
+DAYS=${3:-60}
+PER_CAMERA_DAY=$(( ROWS / CAMERAS / DAYS ))
+
+. scripts/stack.sh
+api_pid=""
+cleanup() {
+	[ -z "$api_pid" ] || kill "$api_pid" 2>/dev/null || true
+	stack_stop
+}
+trap cleanup EXIT
+stack_start "max_wal_size = '8GB'" "checkpoint_timeout = '30min'" "shared_buffers = '1GB'" \
+	"maintenance_work_mem = '512MB'" "camera_health.retention_interval = '1d'"
+sql() { psql -XAtq -v ON_ERROR_STOP=1 -c "$1"; }
+
+# cameras, disabled in the transaction that registers them: never probed
+psql -XAtq -v ON_ERROR_STOP=1 >/dev/null <<SQL
+BEGIN;
+SELECT count(camera_health.set_camera_enabled((camera_health.register_camera(
+	('127.4.' || (i / 250) || '.' || (i % 250 + 1))::inet, 554)).id, false)) FROM generate_series(0, $CAMERAS - 1) i;
+COMMIT;
+SQL
+
+# DAYS daily partitions, as the worker would have created them day by day
+fill_days() { # first_day last_day (days ago, inclusive): rows into health_logs
+	local d
+	for d in $(seq "$1" -1 "$2"); do
+		sql "INSERT INTO camera_health.health_logs (camera_id, check_type, status, metadata, created_at)
+			SELECT c.id, (ARRAY['ip', 'port', 'vision'])[1 + n % 3], 'ok',
+				'{\"method\": \"icmp\", \"detail\": \"echo reply\", \"latency_ms\": 0.412, \"lateness_ms\": 31}',
+				date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' - interval '$d days'
+					+ n * interval '1 second' * (86400 / $PER_CAMERA_DAY) + (c.id % 300) * interval '1 second'
+			FROM camera_health.cameras c, generate_series(0, $PER_CAMERA_DAY - 1) n"
+	done
+}
+for d in $(seq "$DAYS" -1 1); do
+	day=$(date -u -d "$d days ago" +%F)
+	sql "CREATE TABLE camera_health.health_logs_p$(date -u -d "$d days ago" +%Y%m%d) PARTITION OF camera_health.health_logs
+		FOR VALUES FROM ('$day 00:00+00') TO ('$(date -u -d "$((d - 1)) days ago" +%F) 00:00+00')"
+done
+start=$(date +%s)
+fill_days "$DAYS" 1
+sql "VACUUM ANALYZE camera_health.health_logs" >/dev/null
+echo "retention: filled $(sql "SELECT count(*) FROM camera_health.health_logs") rows over $DAYS days for $CAMERAS cameras in $(( $(date +%s) - start )) s"
+size() { sql "SELECT pg_size_pretty(sum(pg_total_relation_size(c.oid))) FROM pg_class c
+	WHERE c.oid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = 'camera_health.health_logs'::regclass)"; }
+echo "retention: health_logs is $(size) before"
+sql "SELECT count(camera_health.set_log_retention(id, '30 days')) FROM camera_health.cameras" >/dev/null
+
+# API calls from another session meanwhile: reads and writes, each timed
+api_stream() {
+	{
+		echo '\timing on'
+		for i in $(seq 1 200000); do
+			id=$(( i % CAMERAS + 1 ))
+			echo "SELECT count(*) FROM camera_health.camera_logs($id, max_rows => 20);"
+			[ $(( i % 10 )) -eq 0 ] && echo "SELECT (camera_health.update_camera($id, interval_vision => $(( 300 + i % 2 )))).id;"
+		done
+	} | psql -Xq -o /dev/null 2>&1 | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' >"$1"
+}
+pass() { # label: one retention pass with the API stream running; prints figures
+	local t0 t1 run api
+	api_stream "$STACK_DIR/api.$1" &
+	api_pid=$!
+	sleep 2
+	t0=$(date +%s.%N)
+	run=$(sql "SELECT format('dropped %s partitions, deleted %s rows, longest transaction %s ms',
+		partitions_dropped, health_logs_deleted, round(longest_transaction_ms::numeric, 1)) FROM camera_health.run_retention()")
+	t1=$(date +%s.%N)
+	sleep 1
+	kill "$api_pid" 2>/dev/null || true
+	wait "$api_pid" 2>/dev/null || true
+	api_pid=""
+	api=$(sort -n "$STACK_DIR/api.$1" | awk '{a[NR]=$1} END {printf "%d API calls, p50 %.1f ms, p99 %.1f ms, max %.1f ms", NR, a[int(NR*0.5)+1], a[int(NR*0.99)+1], a[NR]}')
+	echo "retention: $1: $(echo "$t1 - $t0" | bc) s; $run; $api"
+	echo "$t1 - $t0" | bc >"$STACK_DIR/time.$1"
+}
+pass "partition drops"
+echo "retention: health_logs is $(size) after"
+
+# the same rows again, where no partition takes them: deleted row by row
+start=$(date +%s)
+fill_days "$DAYS" $(( DAYS / 2 + 1 ))
+sql "VACUUM ANALYZE camera_health.health_logs" >/dev/null
+echo "retention: re-inserted $(sql "SELECT count(*) FROM camera_health.health_logs_default") expired rows into the default partition in $(( $(date +%s) - start )) s"
+pass "batched DELETE"
+echo "retention: health_logs is $(size) after (before VACUUM returns the space)"
+echo "retention: ratio batched DELETE / partition drops = $(echo "scale=1; $(cat "$STACK_DIR/time.batched DELETE") / $(cat "$STACK_DIR/time.partition drops")" | bc)"

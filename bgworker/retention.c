@@ -1,0 +1,486 @@
+/*
+ * retention.c
+ *	  The retention worker: keeps health_logs, camera_latency and resolved
+ *	  alerts within each camera's retention, every
+ *	  camera_health.retention_interval, or at once for run_retention().
+ *
+ * A pass, each step in transactions of its own:
+ *	1. creates the daily partitions of the next days;
+ *	2. drops whole daily partitions older than the longest retention of any
+ *	   camera: cheap however big they are (no row-by-row DELETE, no WAL per
+ *	   row, nothing for vacuum).  The drop needs a brief ACCESS EXCLUSIVE
+ *	   lock on the parent, asked for with a 50 ms lock_timeout: API calls
+ *	   that queue behind the request wait no longer than that; on timeout
+ *	   it retries, then leaves the partition for the next pass;
+ *	3. deletes the remaining expired rows in batches of
+ *	   camera_health.retention_batch_size, one transaction each, partition
+ *	   by partition (only those old enough to hold any): cameras on the
+ *	   default retention together, cameras with a policy grouped by their
+ *	   retention;
+ *	4. deletes resolved alerts past their camera's retention (open ones
+ *	   never), and prunes its own history, retention_runs.
+ * Each pass is recorded in retention_runs with what it removed, the longest
+ * transaction it ran and any error.
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/ipc.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "guc.h"
+#include "shmem.h"
+#include "worker.h"
+
+PGDLLEXPORT void ch_retention_main(Datum main_arg);
+
+#define DAYS_AHEAD 3
+#define DROP_LOCK_TIMEOUT "50ms"
+#define DROP_ATTEMPTS 5
+#define DROP_RETRY_MS 500
+
+typedef struct RunStats
+{
+	int64		run_id;
+	int			created;
+	int			dropped;
+	int64		logs;
+	int64		latency;
+	int64		alerts;
+	double		longest_ms;
+	char	   *error;			/* the first error, in TopMemoryContext */
+} RunStats;
+
+/* A step of a pass: runs in its own transaction(s), may fail. */
+typedef void (*StepFn) (RunStats *st);
+
+static TimestampTz txn_started;
+
+static void
+begin(const char *activity)
+{
+	ch_spi_begin(activity);
+	txn_started = GetCurrentTimestamp();
+}
+
+static void
+commit(RunStats *st)
+{
+	double		ms = (GetCurrentTimestamp() - txn_started) / 1000.0;
+
+	ch_spi_commit();
+	st->longest_ms = Max(st->longest_ms, ms);
+}
+
+static int64
+exec_count(const char *sql, int nargs, Oid *types, Datum *values, const char *nulls)
+{
+	int			ret = SPI_execute_with_args(sql, nargs, types, values, nulls, false, 0);
+
+	if (ret < 0)
+		elog(ERROR, "retention query failed: %s", SPI_result_code_string(ret));
+	return (int64) SPI_processed;
+}
+
+static void
+step_create_partitions(RunStats *st)
+{
+	bool		isnull;
+
+	begin("camera_health retention: creating partitions");
+	if (SPI_execute("SELECT camera_health.create_partitions(" CppAsString2(DAYS_AHEAD) ")", false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "create_partitions failed");
+	st->created += DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	commit(st);
+}
+
+/* Drop one expired partition; false when its lock could not be had in time. */
+static bool
+drop_partition(RunStats *st, const char *partition, const char *parent)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	int64		rows;
+	bool		isnull;
+	volatile bool dropped = false;
+
+	/*
+	 * How many rows go with it: the planner's statistics, as counting would
+	 * read the whole partition, the very work dropping it saves; counted
+	 * only when it was never analysed (then it is small or brand new).
+	 */
+	begin("camera_health retention: sizing an expired partition");
+	SPI_execute(psprintf("SELECT CASE WHEN reltuples >= 0 THEN reltuples::bigint "
+						 "ELSE (SELECT count(*) FROM %s) END FROM pg_class WHERE oid = %s::regclass",
+						 partition, quote_literal_cstr(partition)), true, 0);
+	rows = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	commit(st);
+
+	PG_TRY();
+	{
+		begin("camera_health retention: dropping an expired partition");
+		SPI_execute("SET LOCAL lock_timeout = '" DROP_LOCK_TIMEOUT "'", false, 0);
+		SPI_execute(psprintf("DROP TABLE %s", partition), false, 0);
+		commit(st);
+		dropped = true;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(caller);
+		edata = CopyErrorData();
+		if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE)
+			PG_RE_THROW();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		FreeErrorData(edata);
+	}
+	PG_END_TRY();
+
+	if (dropped)
+	{
+		st->dropped++;
+		if (strcmp(parent, "health_logs") == 0)
+			st->logs += rows;
+		else
+			st->latency += rows;
+	}
+	return dropped;
+}
+
+static void
+step_drop_partitions(RunStats *st)
+{
+	List	   *partitions = NIL;
+	List	   *parents = NIL;
+	ListCell   *lc1;
+	ListCell   *lc2;
+	MemoryContext caller = CurrentMemoryContext;
+
+	begin("camera_health retention: finding expired partitions");
+	if (SPI_execute("SELECT partition::text, parent FROM camera_health.expired_partitions("
+					"now() - camera_health.longest_retention())", true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "expired_partitions failed");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		MemoryContext old = MemoryContextSwitchTo(caller);
+
+		partitions = lappend(partitions, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
+		parents = lappend(parents, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2));
+		MemoryContextSwitchTo(old);
+	}
+	commit(st);
+
+	forboth(lc1, partitions, lc2, parents)
+	{
+		for (int attempt = 1; !drop_partition(st, lfirst(lc1), lfirst(lc2)); attempt++)
+		{
+			if (attempt == DROP_ATTEMPTS)
+			{
+				ereport(LOG,
+						(errmsg("camera_health retention: %s is busy; dropping it on the next pass",
+								(char *) lfirst(lc1))));
+				break;
+			}
+			ch_worker_wait(DROP_RETRY_MS, PGINVALID_SOCKET);
+		}
+		ch_worker_interrupts();
+	}
+}
+
+/*
+ * Delete, a batch per transaction, the rows of one table (a partition or
+ * the alerts table) selected by cond (a condition on alias l, with $1 = the
+ * batch size and $2 = an int8[] of camera ids, or NULL) until none is left.
+ * Rows are picked and deleted by ctid within the one table, so a batch
+ * costs an index or BRIN scan plus a TID scan, whatever the table's size.
+ */
+static int64
+delete_batches(RunStats *st, const char *table, const char *cond, ArrayType *ids)
+{
+	char	   *sql = psprintf("DELETE FROM ONLY %s WHERE ctid = ANY (ARRAY("
+							   "SELECT l.ctid FROM ONLY %s l WHERE %s LIMIT $1))",
+							   table, table, cond);
+	Oid			types[2] = {INT4OID, INT8ARRAYOID};
+	Datum		values[2] = {Int32GetDatum(camera_health_retention_batch_size), PointerGetDatum(ids)};
+	char		nulls[2] = {' ', ids ? ' ' : 'n'};
+	int64		total = 0;
+	int64		n;
+
+	do
+	{
+		begin(psprintf("camera_health retention: deleting from %s", table));
+		n = exec_count(sql, 2, types, values, nulls);
+		commit(st);
+		total += n;
+		ch_worker_interrupts();
+	} while (n >= camera_health_retention_batch_size);
+	return total;
+}
+
+/*
+ * The partitions of parent that may hold rows older than the oldest cutoff
+ * (now() - shortest retention): the default one, and the daily ones that
+ * start before it.  Daily partitions wholly newer cannot hold expired rows.
+ */
+static List *
+candidate_partitions(const char *parent)
+{
+	List	   *result = NIL;
+	MemoryContext caller = CurrentMemoryContext;
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(parent)};
+
+	ch_spi_begin("camera_health retention: listing partitions");
+	if (SPI_execute_with_args("SELECT c.oid::regclass::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+							  "WHERE i.inhparent = ('camera_health.' || $1)::regclass "
+							  "AND (c.relname !~ '_p[0-9]{8}$' OR to_date(right(c.relname, 8), 'YYYYMMDD') "
+							  "< (now() - least(camera_health.default_log_retention(), "
+							  "(SELECT min(retention) FROM camera_health.log_retention))) AT TIME ZONE 'UTC')",
+							  1, types, values, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "listing the partitions of %s failed", parent);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		MemoryContext old = MemoryContextSwitchTo(caller);
+
+		result = lappend(result, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
+		MemoryContextSwitchTo(old);
+	}
+	ch_spi_commit();
+	return result;
+}
+
+static void
+step_delete_rows(RunStats *st)
+{
+	const char *tables[] = {"health_logs", "camera_latency"};
+	int64	   *counts[] = {&st->logs, &st->latency};
+	List	   *retentions = NIL;
+	List	   *id_arrays = NIL;
+	ListCell   *lc1;
+	ListCell   *lc2;
+	ListCell   *lp;
+	MemoryContext caller = CurrentMemoryContext;
+	bool		any_default;
+	bool		isnull;
+
+	/* the cameras with a policy, grouped by retention */
+	begin("camera_health retention: reading policies");
+	if (SPI_execute("SELECT EXISTS (SELECT FROM camera_health.cameras c WHERE NOT EXISTS "
+					"(SELECT FROM camera_health.log_retention r WHERE r.camera_id = c.id))", true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "reading log_retention failed");
+	any_default = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (SPI_execute("SELECT retention::text, array_agg(camera_id) FROM camera_health.log_retention "
+					"GROUP BY retention", true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "reading log_retention failed");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		Datum		ids = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull);
+		MemoryContext old = MemoryContextSwitchTo(caller);
+
+		retentions = lappend(retentions, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
+		id_arrays = lappend(id_arrays, DatumGetArrayTypePCopy(ids));
+		MemoryContextSwitchTo(old);
+	}
+	commit(st);
+
+	for (int t = 0; t < lengthof(tables); t++)
+	{
+		foreach(lp, candidate_partitions(tables[t]))
+		{
+			/* cameras on the default retention (if any: the scan is not free) */
+			if (any_default)
+				*counts[t] += delete_batches(st, lfirst(lp),
+											 "l.created_at < now() - camera_health.default_log_retention() "
+											 "AND NOT EXISTS (SELECT FROM camera_health.log_retention r "
+											 "WHERE r.camera_id = l.camera_id)",
+											 NULL);
+			/* cameras with a policy, a group per retention */
+			forboth(lc1, retentions, lc2, id_arrays)
+			{
+				*counts[t] += delete_batches(st, lfirst(lp),
+											 psprintf("l.camera_id = ANY($2) AND l.created_at < now() - %s::interval",
+													  quote_literal_cstr(lfirst(lc1))),
+											 lfirst(lc2));
+			}
+		}
+	}
+}
+
+static void
+step_delete_alerts(RunStats *st)
+{
+	st->alerts += delete_batches(st, "camera_health.alerts",
+								 "l.resolved_at < now() - coalesce((SELECT r.retention FROM camera_health.log_retention r "
+								 "WHERE r.camera_id = l.camera_id), camera_health.default_log_retention())",
+								 NULL);
+}
+
+static void
+step_prune_history(RunStats *st)
+{
+	Oid			types[1] = {INT4OID};
+	Datum		values[1] = {Int32GetDatum(camera_health_retention_history)};
+
+	begin("camera_health retention: pruning retention_runs");
+	exec_count("DELETE FROM camera_health.retention_runs WHERE started_at < now() - make_interval(secs => $1)",
+			   1, types, values, NULL);
+	commit(st);
+}
+
+/* Run a step; an error is recorded (the first one) and the pass goes on. */
+static void
+run_step(RunStats *st, StepFn step)
+{
+	MemoryContext caller = CurrentMemoryContext;
+
+	PG_TRY();
+	{
+		step(st);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(caller);
+		edata = CopyErrorData();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		pgstat_report_activity(STATE_IDLE, NULL);
+		ereport(LOG, (errmsg("camera_health retention: %s", edata->message)));
+		if (st->error == NULL)
+			st->error = MemoryContextStrdup(TopMemoryContext, edata->message);
+		FreeErrorData(edata);
+	}
+	PG_END_TRY();
+}
+
+static int64
+start_run(const char *requested_by)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(requested_by)};
+	bool		isnull;
+	int64		id;
+
+	ch_spi_begin("camera_health retention: starting a pass");
+	if (SPI_execute_with_args("INSERT INTO camera_health.retention_runs (requested_by) VALUES ($1) RETURNING id",
+							  1, types, values, NULL, false, 0) != SPI_OK_INSERT_RETURNING)
+		elog(ERROR, "recording a retention pass failed");
+	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	ch_spi_commit();
+	return id;
+}
+
+static void
+finish_run(const RunStats *st)
+{
+	Oid			types[9] = {INT8OID, INT4OID, INT4OID, INT8OID, INT8OID, INT8OID, FLOAT8OID, TEXTOID};
+	Datum		values[9];
+	char		nulls[9] = "       n";
+
+	values[0] = Int64GetDatum(st->run_id);
+	values[1] = Int32GetDatum(st->created);
+	values[2] = Int32GetDatum(st->dropped);
+	values[3] = Int64GetDatum(st->logs);
+	values[4] = Int64GetDatum(st->latency);
+	values[5] = Int64GetDatum(st->alerts);
+	values[6] = Float8GetDatum(st->longest_ms);
+	if (st->error)
+	{
+		values[7] = CStringGetTextDatum(st->error);
+		nulls[7] = ' ';
+	}
+	ch_spi_begin("camera_health retention: recording the pass");
+	if (SPI_execute_with_args("UPDATE camera_health.retention_runs SET finished_at = clock_timestamp(), "
+							  "partitions_created = $2, partitions_dropped = $3, health_logs_deleted = $4, "
+							  "camera_latency_deleted = $5, alerts_deleted = $6, longest_transaction_ms = $7, "
+							  "error = $8 WHERE id = $1",
+							  8, types, values, nulls, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "recording a retention pass failed");
+	ch_spi_commit();
+}
+
+static int64
+run_pass(const char *requested_by)
+{
+	RunStats	st;
+	MemoryContext pass_context = AllocSetContextCreate(TopMemoryContext, "camera_health retention pass",
+													   ALLOCSET_DEFAULT_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(pass_context);
+
+	memset(&st, 0, sizeof(st));
+	st.run_id = start_run(requested_by);
+	run_step(&st, step_create_partitions);
+	run_step(&st, step_drop_partitions);
+	run_step(&st, step_delete_rows);
+	run_step(&st, step_delete_alerts);
+	run_step(&st, step_prune_history);
+	finish_run(&st);
+	if (st.error)
+		pfree(st.error);
+
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(pass_context);
+	return st.run_id;
+}
+
+static void
+retention_detach(int code, Datum arg)
+{
+	SpinLockAcquire(&ch_shared->mutex);
+	ch_shared->retention_latch = NULL;
+	SpinLockRelease(&ch_shared->mutex);
+}
+
+void
+ch_retention_main(Datum main_arg)
+{
+	TimestampTz last_pass;
+	TimestampTz next_pass;
+
+	ch_worker_start("retention");
+	SpinLockAcquire(&ch_shared->mutex);
+	ch_shared->retention_latch = MyLatch;
+	SpinLockRelease(&ch_shared->mutex);
+	before_shmem_exit(retention_detach, 0);
+
+	last_pass = next_pass = GetCurrentTimestamp();
+	for (;;)
+	{
+		uint64		requested;
+		uint64		served;
+		TimestampTz now;
+
+		/* a new retention_interval counts from the end of the last pass */
+		if (ch_worker_interrupts())
+			next_pass = TimestampTzPlusMilliseconds(last_pass, camera_health_retention_interval * 1000L);
+		SpinLockAcquire(&ch_shared->mutex);
+		requested = ch_shared->retention_requested;
+		served = ch_shared->retention_served;
+		SpinLockRelease(&ch_shared->mutex);
+
+		now = GetCurrentTimestamp();
+		if (requested > served || now >= next_pass)
+		{
+			/* a request that arrives during this pass gets the next one */
+			int64		run_id = run_pass(requested > served ? "run_retention" : "schedule");
+
+			SpinLockAcquire(&ch_shared->mutex);
+			ch_shared->retention_served = requested;
+			ch_shared->retention_last_run = run_id;
+			SpinLockRelease(&ch_shared->mutex);
+			last_pass = GetCurrentTimestamp();
+			next_pass = TimestampTzPlusMilliseconds(last_pass, camera_health_retention_interval * 1000L);
+			continue;
+		}
+		if (ch_worker_wait(Min((next_pass - now) / 1000 + 1, 1000), PGINVALID_SOCKET))
+			next_pass = TimestampTzPlusMilliseconds(last_pass, camera_health_retention_interval * 1000L);
+	}
+}

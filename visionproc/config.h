@@ -1,0 +1,30 @@
+/*
+ * config.h
+ *	  visionproc's settings (command-line options).
+ */
+#ifndef VISIONPROC_CONFIG_H
+#define VISIONPROC_CONFIG_H
+
+#include <signal.h>
+
+typedef struct VisionConfig
+{
+	const char *redis_url;		/* --redis */
+	const char *key_prefix;		/* --key-prefix, as camera_health.key_prefix */
+	int			workers;		/* --workers */
+	int			grab_timeout_ms;	/* --grab-timeout: a whole grab */
+	int			io_timeout_ms;	/* --io-timeout: one socket operation */
+	int			frozen_gap_ms;	/* --frozen-gap: between the two frames */
+	int			claim_idle_ms;	/* --claim-idle: a task pending this long is taken over */
+} VisionConfig;
+
+/* The worker process: takes vision tasks until *stop is set. */
+extern int	worker_main(const VisionConfig *cfg, volatile sig_atomic_t *stop);
+
+/* Forks cfg->workers workers, restarts any that dies, stops on SIGTERM. */
+extern int	supervise(const VisionConfig *cfg);
+
+/* visionproc analyze --reference REF IMAGE [--later IMAGE] */
+extern int	analyze_main(int argc, char **argv);
+
+#endif							/* VISIONPROC_CONFIG_H */

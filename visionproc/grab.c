@@ -1,0 +1,326 @@
+/*
+ * grab.c
+ *	  Frames from a camera (see grab.h).
+ *
+ * A camera that hangs, refuses or sends garbage must cost one worker a
+ * bounded time: libavformat gets an interrupt callback that gives up at the
+ * grab's deadline (or on SIGTERM), on top of its own socket I/O timeout, and
+ * libcurl gets a total and a connect timeout.
+ */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libavutil/error.h>
+
+#include "frame.h"
+#include "grab.h"
+#include "url.h"
+
+#define SNAPSHOT_MAX_BYTES (16 * 1024 * 1024)
+
+typedef struct Deadline
+{
+	double		at_ms;
+	volatile sig_atomic_t *stop;
+} Deadline;
+
+static double
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
+}
+
+static int
+interrupted(void *arg)
+{
+	Deadline   *d = arg;
+
+	return (d->stop && *d->stop) || now_ms() > d->at_ms;
+}
+
+/* Set res->error to a message with any credential masked. */
+static void
+fail(GrabResult *res, const char *stage, const char *fmt, const char *what)
+{
+	char		msg[sizeof(res->error)];
+	char		masked[MASK_SECRETS_BUFSIZE(sizeof(msg))];
+
+	snprintf(msg, sizeof(msg), fmt, what);
+	mask_secrets(msg, masked);
+	snprintf(res->error, sizeof(res->error), "%s", masked);
+	res->stage = stage;
+}
+
+static void
+fail_av(GrabResult *res, const char *stage, const char *doing, int averr, const Deadline *d)
+{
+	char		why[AV_ERROR_MAX_STRING_SIZE];
+	char		msg[sizeof(res->error)];
+
+	if (d->stop && *d->stop)
+		snprintf(why, sizeof(why), "interrupted by shutdown");
+	else if (averr == AVERROR_EXIT || now_ms() > d->at_ms)
+		snprintf(why, sizeof(why), "no answer within the grab timeout");
+	else
+		av_strerror(averr, why, sizeof(why));
+	snprintf(msg, sizeof(msg), "%s: %s", doing, why);
+	fail(res, stage, "%s", msg);
+}
+
+/*
+ * RTSP streams and files.  The first decoded frame is kept, then decoding
+ * goes on until a frame later_gap_ms after it (by timestamps), for the
+ * frozen-video check.
+ */
+static int
+grab_av(const char *url, const GrabOptions *opt, GrabResult *res, bool is_rtsp)
+{
+	Deadline	deadline = {now_ms() + opt->timeout_ms, opt->stop};
+	double		start = now_ms();
+	AVFormatContext *fmt = avformat_alloc_context();
+	AVDictionary *options = NULL;
+	AVCodecContext *dec = NULL;
+	AVPacket   *pkt = av_packet_alloc();
+	AVFrame    *frm = av_frame_alloc();
+	const AVCodec *codec = NULL;
+	int			stream;
+	int			ret;
+	int64_t		first_pts = AV_NOPTS_VALUE;
+	double		first_wall = 0;
+	AVRational	tb;
+	int			rc = -1;
+	char		tmo[32];
+
+	fmt->interrupt_callback.callback = interrupted;
+	fmt->interrupt_callback.opaque = &deadline;
+	if (is_rtsp)
+	{
+		snprintf(tmo, sizeof(tmo), "%lld", (long long) opt->io_timeout_ms * 1000);
+		av_dict_set(&options, "rtsp_transport", "tcp", 0);
+		av_dict_set(&options, "timeout", tmo, 0);
+	}
+	av_dict_set(&options, "analyzeduration", "1000000", 0);
+	av_dict_set(&options, "probesize", "2000000", 0);
+
+	ret = avformat_open_input(&fmt, url, NULL, &options);
+	av_dict_free(&options);
+	if (ret < 0)
+	{
+		fail_av(res, "connect", "cannot open the stream", ret, &deadline);
+		goto done;
+	}
+	ret = avformat_find_stream_info(fmt, NULL);
+	if (ret < 0)
+	{
+		fail_av(res, "read", "cannot read the stream", ret, &deadline);
+		goto done;
+	}
+	stream = av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
+	if (stream < 0 || codec == NULL)
+	{
+		fail(res, "decode", "%s", "no decodable video stream");
+		goto done;
+	}
+	for (unsigned i = 0; i < fmt->nb_streams; i++)
+		if ((int) i != stream)
+			fmt->streams[i]->discard = AVDISCARD_ALL;
+	tb = fmt->streams[stream]->time_base;
+	dec = avcodec_alloc_context3(codec);
+	avcodec_parameters_to_context(dec, fmt->streams[stream]->codecpar);
+	dec->thread_count = 1;
+	if ((ret = avcodec_open2(dec, codec, NULL)) < 0)
+	{
+		fail_av(res, "decode", "cannot open the decoder", ret, &deadline);
+		goto done;
+	}
+	snprintf(res->codec, sizeof(res->codec), "%s", codec->name);
+
+	while (res->later == NULL)
+	{
+		ret = av_read_frame(fmt, pkt);
+		if (ret == AVERROR_EOF && res->frame != NULL)
+			break;				/* a short file: no second frame */
+		if (ret < 0)
+		{
+			fail_av(res, "read", res->frame ? "the stream stopped" : "no frame from the stream", ret, &deadline);
+			goto done;
+		}
+		if (pkt->stream_index != stream)
+		{
+			av_packet_unref(pkt);
+			continue;
+		}
+		ret = avcodec_send_packet(dec, pkt);
+		av_packet_unref(pkt);
+		if (ret < 0 && ret != AVERROR(EAGAIN) && ret != AVERROR_INVALIDDATA)
+		{
+			fail_av(res, "decode", "cannot decode the stream", ret, &deadline);
+			goto done;
+		}
+		while (avcodec_receive_frame(dec, frm) == 0)
+		{
+			int64_t		pts = frm->best_effort_timestamp;
+
+			if (res->frame == NULL)
+			{
+				res->frame = frame_to_grey(frm);
+				res->width = frm->width;
+				res->height = frm->height;
+				res->first_frame_ms = now_ms() - start;
+				first_pts = pts;
+				first_wall = now_ms();
+			}
+			else if (res->later == NULL)
+			{
+				double		gap = (pts != AV_NOPTS_VALUE && first_pts != AV_NOPTS_VALUE) ?
+					(pts - first_pts) * av_q2d(tb) * 1000.0 : now_ms() - first_wall;
+
+				if (gap >= opt->later_gap_ms)
+				{
+					res->later = frame_to_grey(frm);
+					res->later_gap_ms = gap;
+				}
+			}
+			av_frame_unref(frm);
+		}
+	}
+	rc = 0;
+
+done:
+	av_frame_free(&frm);
+	av_packet_free(&pkt);
+	avcodec_free_context(&dec);
+	avformat_close_input(&fmt);
+	if (rc == 0 && res->frame == NULL)
+	{
+		fail(res, "decode", "%s", "no frame could be decoded");
+		rc = -1;
+	}
+	return rc;
+}
+
+typedef struct Body
+{
+	unsigned char *data;
+	size_t		len;
+} Body;
+
+static size_t
+collect_body(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	Body	   *b = arg;
+	size_t		n = size * nmemb;
+	unsigned char *grown;
+
+	if (b->len + n > SNAPSHOT_MAX_BYTES)
+		return 0;				/* makes curl fail: not a snapshot */
+	grown = realloc(b->data, b->len + n);
+	if (grown == NULL)
+		return 0;
+	memcpy(grown + b->len, ptr, n);
+	b->data = grown;
+	b->len += n;
+	return n;
+}
+
+static int
+curl_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+	Deadline   *d = arg;
+
+	return d->stop && *d->stop;
+}
+
+/* HTTP(S) snapshot URLs: one JPEG (or PNG) per request. */
+static int
+grab_snapshot(const char *url, const GrabOptions *opt, GrabResult *res)
+{
+	Deadline	deadline = {0, opt->stop};
+	double		start = now_ms();
+	CURL	   *curl = curl_easy_init();
+	Body		body = {NULL, 0};
+	CURLcode	cc;
+	long		status = 0;
+	char		err[CURL_ERROR_SIZE] = "";
+	int			rc = -1;
+
+	if (curl == NULL)
+	{
+		fail(res, "connect", "%s", "cannot start libcurl");
+		return -1;
+	}
+	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
+	curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 3L);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long) opt->timeout_ms);
+	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, (long) opt->io_timeout_ms);
+	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(curl, CURLOPT_HTTPAUTH, CURLAUTH_ANY);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect_body);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
+	curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, curl_progress);
+	curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &deadline);
+	curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, err);
+	curl_easy_setopt(curl, CURLOPT_USERAGENT, "camera_health visionproc");
+
+	cc = curl_easy_perform(curl);
+	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+	if (cc != CURLE_OK)
+		fail(res, "connect", "snapshot request failed: %s", err[0] ? err : curl_easy_strerror(cc));
+	else if (status != 200)
+	{
+		char		code[16];
+
+		snprintf(code, sizeof(code), "%ld", status);
+		fail(res, "connect", "snapshot request answered HTTP %s", code);
+	}
+	else
+	{
+		char		derr[128];
+
+		res->frame = grey_from_image_bytes(body.data, body.len, derr, sizeof(derr));
+		if (res->frame == NULL)
+			fail(res, "decode", "the snapshot is not an image: %s", derr);
+		else
+		{
+			snprintf(res->codec, sizeof(res->codec), "snapshot");
+			res->width = res->frame->width;
+			res->height = res->frame->height;
+			res->first_frame_ms = now_ms() - start;
+			rc = 0;
+		}
+	}
+	free(body.data);
+	curl_easy_cleanup(curl);
+	return rc;
+}
+
+int
+grab_frames(const char *url, const GrabOptions *opt, GrabResult *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (strncasecmp(url, "http://", 7) == 0 || strncasecmp(url, "https://", 8) == 0)
+		return grab_snapshot(url, opt, out);
+	return grab_av(url, opt, out, strncasecmp(url, "rtsp", 4) == 0);
+}
+
+void
+grab_result_free(GrabResult *res)
+{
+	grey_free(res->frame);
+	grey_free(res->later);
+	res->frame = res->later = NULL;
+}

@@ -1,0 +1,402 @@
+/*
+ * worker.c
+ *	  A visionproc worker process: takes vision tasks from queue:vision
+ *	  (consumer group "visionproc"), grabs frames, analyses them against
+ *	  the camera's reference and posts the result to results:vision.
+ *
+ * A task stays pending until its result is posted.  A worker that dies
+ * mid-task leaves it pending; any worker (of any visionproc on any host)
+ * takes it over with XAUTOCLAIM once it has been idle for --claim-idle.
+ *
+ * The first good frame of a camera becomes its reference: it is set in
+ * Redis at once (reference:{id}, so that the next task compares with it)
+ * and travels with the result to the ingest worker, which stores it in
+ * PostgreSQL, the source of truth.
+ */
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "grab.h"
+#include "log.h"
+#include "url.h"
+#include "vision.h"
+#include "vredis.h"
+
+#define READ_BLOCK_MS "1000"
+#define CLAIM_EVERY_MS 2000
+#define MIN_EXPIRY_MS 60000
+#define RESULTS_MAXLEN "100000"
+
+typedef struct Worker
+{
+	const VisionConfig *cfg;
+	volatile sig_atomic_t *stop;
+	VRedis		redis;
+	char		consumer[128];
+	char		queue_key[256];
+	char		results_key[256];
+} Worker;
+
+static int64_t
+epoch_ms(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return (int64_t) tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+static const char *
+field(const redisReply *fields, const char *name)
+{
+	for (size_t i = 0; i + 1 < fields->elements; i += 2)
+		if (strcmp(fields->element[i]->str, name) == 0)
+			return fields->element[i + 1]->str;
+	return NULL;
+}
+
+static void
+run(Worker *w, int argc, const char **argv, const size_t *lens)
+{
+	redisReply *reply = vredis_cmdv(&w->redis, argc, argv, lens);
+
+	if (reply)
+		freeReplyObject(reply);
+}
+
+/* Done with a task: acknowledge and delete it. */
+static void
+finish_task(Worker *w, const char *id)
+{
+	const char *ack[] = {"XACK", w->queue_key, "visionproc", id};
+	const char *del[] = {"XDEL", w->queue_key, id};
+
+	run(w, 4, ack, NULL);
+	run(w, 3, del, NULL);
+}
+
+/* The camera's reference from Redis, or NULL when it has none yet. */
+static GreyImage *
+load_reference(Worker *w, const char *camera_id)
+{
+	char		key[256];
+	const char *argv[] = {"GET", vredis_key(&w->redis, key, sizeof(key), "reference:%s", camera_id)};
+	redisReply *reply = vredis_cmdv(&w->redis, 2, argv, NULL);
+	GreyImage  *ref = NULL;
+
+	if (reply && reply->type == REDIS_REPLY_STRING)
+		ref = grey_decode((const uint8_t *) reply->str, reply->len);
+	if (reply)
+		freeReplyObject(reply);
+	return ref;
+}
+
+static void
+add_stream_facts(json_object *meta, const GrabResult *g)
+{
+	json_object *stream = json_object_new_object();
+
+	json_object_object_add(stream, "codec", json_object_new_string(g->codec));
+	json_object_object_add(stream, "width", json_object_new_int(g->width));
+	json_object_object_add(stream, "height", json_object_new_int(g->height));
+	json_object_object_add(stream, "first_frame_ms", json_object_new_double(g->first_frame_ms));
+	if (g->later)
+		json_object_object_add(stream, "frame_gap_ms", json_object_new_double(g->later_gap_ms));
+	json_object_object_add(meta, "stream", stream);
+}
+
+/*
+ * Analyse grabbed frames into meta; returns the status.  *new_ref is set
+ * to the frame that becomes the camera's reference, if it had none.
+ */
+static const char *
+analyse(Worker *w, const char *camera_id, const GrabResult *g, json_object *meta, GreyImage **new_ref)
+{
+	GreyImage  *ref = load_reference(w, camera_id);
+	VisionInput in;
+	json_object *analysis;
+	json_object *refinfo = json_object_new_object();
+	const char *status;
+
+	*new_ref = NULL;
+	if (ref == NULL)
+	{
+		const char *reason = NULL;
+
+		if (!vision_good_reference(g->frame, &reason))
+		{
+			json_object_object_add(refinfo, "taken", json_object_new_boolean(0));
+			json_object_object_add(refinfo, "reason", json_object_new_string(reason ? reason : "unsuitable frame"));
+			json_object_object_add(meta, "reference", refinfo);
+			json_object_object_add(meta, "message",
+								   json_object_new_string("no reference frame yet: the frames so far are unsuitable"));
+			return "warning";
+		}
+		*new_ref = g->frame;
+		json_object_object_add(refinfo, "taken", json_object_new_boolean(1));
+	}
+	json_object_object_add(meta, "reference", refinfo);
+
+	in.reference = ref ? ref : g->frame;
+	in.frame = g->frame;
+	in.later = g->later;
+	analysis = vision_analyze(&in);
+	grey_free(ref);
+
+	status = json_object_get_string(json_object_object_get(analysis, "status"));
+	if (status == NULL || (strcmp(status, "ok") != 0 && strcmp(status, "warning") != 0 &&
+						   strcmp(status, "critical") != 0))
+		status = "error";		/* the analysis itself failed (out of memory...) */
+	else
+		status = strcmp(status, "critical") == 0 ? "critical" : strcmp(status, "warning") == 0 ? "warning" : "ok";
+	json_object_object_foreach(analysis, key, val)
+	{
+		if (strcmp(key, "status") != 0)
+			json_object_object_add(meta, key, json_object_get(val));
+	}
+	json_object_put(analysis);
+	return status;
+}
+
+/* Post the result (and a new reference) then release the task. */
+static void
+post_result(Worker *w, const char *id, const char *camera_id, json_object *result, const GreyImage *new_ref)
+{
+	const char *json = json_object_to_json_string_ext(result, JSON_C_TO_STRING_PLAIN);
+	const char *argv[12] = {"XADD", w->results_key, "MAXLEN", "~", RESULTS_MAXLEN, "*", "r", json};
+	size_t		lens[12] = {4, strlen(w->results_key), 6, 1, strlen(RESULTS_MAXLEN), 1, 1, strlen(json)};
+	int			argc = 8;
+	uint8_t    *ref_bytes = NULL;
+	size_t		ref_len = 0;
+	redisReply *reply;
+
+	if (new_ref)
+	{
+		char		key[256];
+		const char *set[] = {"SET", vredis_key(&w->redis, key, sizeof(key), "reference:%s", camera_id),
+		NULL, "NX"};
+		size_t		setlens[4];
+
+		ref_bytes = grey_encode(new_ref, &ref_len);
+		set[2] = (const char *) ref_bytes;
+		setlens[0] = 3;
+		setlens[1] = strlen(key);
+		setlens[2] = ref_len;
+		setlens[3] = 2;
+		run(w, 4, set, setlens);
+		argv[argc] = "camera_id";
+		lens[argc++] = 9;
+		argv[argc] = camera_id;
+		lens[argc++] = strlen(camera_id);
+		argv[argc] = "ref";
+		lens[argc++] = 3;
+		argv[argc] = (const char *) ref_bytes;
+		lens[argc++] = ref_len;
+	}
+	reply = vredis_cmdv(&w->redis, argc, argv, lens);
+	free(ref_bytes);
+	if (reply == NULL || reply->type == REDIS_REPLY_ERROR)
+	{
+		/* the task stays pending: it is taken over and run again */
+		vlog("posting the result of task %s failed%s%s", id, reply ? ": " : "", reply ? reply->str : "");
+		if (reply)
+			freeReplyObject(reply);
+		return;
+	}
+	freeReplyObject(reply);
+	finish_task(w, id);
+}
+
+static void
+process_task(Worker *w, const char *id, const redisReply *fields, bool claimed)
+{
+	const char *camera_id = field(fields, "camera_id");
+	const char *url = field(fields, "url");
+	const char *due = field(fields, "due_ms");
+	const char *interval = field(fields, "interval_ms");
+	int64_t		start = epoch_ms();
+	GrabOptions opt = {w->cfg->grab_timeout_ms, w->cfg->io_timeout_ms, w->cfg->frozen_gap_ms, w->stop};
+	GrabResult	g;
+	json_object *result;
+	json_object *meta;
+	const char *status;
+	GreyImage  *new_ref = NULL;
+	char		masked[MASK_SECRETS_BUFSIZE(CAMERA_URL_MAX_LEN)];
+
+	if (!camera_id || !url || !due || !interval || strlen(url) > CAMERA_URL_MAX_LEN)
+	{
+		vlog("dropping malformed task %s", id);
+		finish_task(w, id);
+		return;
+	}
+	/* a newer task of this camera is due already */
+	if (start - atoll(due) > (atoll(interval) > MIN_EXPIRY_MS ? atoll(interval) : MIN_EXPIRY_MS))
+	{
+		finish_task(w, id);
+		return;
+	}
+
+	result = json_object_new_object();
+	meta = json_object_new_object();
+	json_object_object_add(result, "camera_id", json_object_new_int64(atoll(camera_id)));
+	json_object_object_add(result, "check_type", json_object_new_string("vision"));
+	json_object_object_add(result, "checked_ms", json_object_new_int64(start));
+	mask_secrets(url, masked);
+	json_object_object_add(meta, "url", json_object_new_string(masked));
+
+	if (grab_frames(url, &opt, &g) != 0)
+	{
+		if (*w->stop)
+		{
+			/* shutting down: leave the task pending for another worker */
+			grab_result_free(&g);
+			json_object_put(result);
+			json_object_put(meta);
+			return;
+		}
+		status = "error";
+		json_object_object_add(meta, "stage", json_object_new_string(g.stage));
+		json_object_object_add(meta, "error", json_object_new_string(g.error));
+		json_object_object_add(meta, "message", json_object_new_string(g.error));
+	}
+	else
+	{
+		add_stream_facts(meta, &g);
+		status = analyse(w, camera_id, &g, meta, &new_ref);
+	}
+	json_object_object_add(meta, "task_id", json_object_new_string(id));
+	json_object_object_add(meta, "worker", json_object_new_string(w->consumer));
+	if (claimed)
+		json_object_object_add(meta, "claimed", json_object_new_boolean(1));
+	json_object_object_add(meta, "lateness_ms", json_object_new_int64(start - atoll(due)));
+	json_object_object_add(meta, "duration_ms", json_object_new_int64(epoch_ms() - start));
+	json_object_object_add(result, "status", json_object_new_string(status));
+	json_object_object_add(result, "metadata", meta);
+
+	post_result(w, id, camera_id, result, new_ref);
+	json_object_put(result);
+	grab_result_free(&g);
+}
+
+/* Run the tasks of an entry list: [[id, [field, value...]], ...] */
+static void
+process_entries(Worker *w, const redisReply *entries, bool claimed)
+{
+	for (size_t i = 0; i < entries->elements && !*w->stop; i++)
+	{
+		const redisReply *e = entries->element[i];
+
+		if (e->type != REDIS_REPLY_ARRAY || e->elements < 2)
+			continue;
+		if (e->element[1]->type != REDIS_REPLY_ARRAY)
+			finish_task(w, e->element[0]->str);	/* trimmed while pending */
+		else
+			process_task(w, e->element[0]->str, e->element[1], claimed);
+	}
+}
+
+/* Take over one task left pending too long by a worker that died. */
+static void
+claim_stale(Worker *w)
+{
+	char		idle[16];
+	const char *argv[] = {"XAUTOCLAIM", w->queue_key, "visionproc", w->consumer, idle, "0-0", "COUNT", "1"};
+	redisReply *reply;
+
+	snprintf(idle, sizeof(idle), "%d", w->cfg->claim_idle_ms);
+	reply = vredis_cmdv(&w->redis, 8, argv, NULL);
+	if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements >= 2 &&
+		reply->element[1]->type == REDIS_REPLY_ARRAY)
+		process_entries(w, reply->element[1], true);
+	if (reply)
+		freeReplyObject(reply);
+}
+
+static void
+read_new(Worker *w)
+{
+	const char *argv[] = {"XREADGROUP", "GROUP", "visionproc", w->consumer, "COUNT", "1",
+	"BLOCK", READ_BLOCK_MS, "STREAMS", w->queue_key, ">"};
+	redisReply *reply = vredis_cmdv(&w->redis, 11, argv, NULL);
+
+	if (vredis_is_error(reply, "NOGROUP"))
+	{
+		const char *create[] = {"XGROUP", "CREATE", w->queue_key, "visionproc", "$", "MKSTREAM"};
+
+		run(w, 6, create, NULL);
+	}
+	else if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements > 0)
+		process_entries(w, reply->element[0]->element[1], false);
+	if (reply)
+		freeReplyObject(reply);
+}
+
+/*
+ * On a clean exit, leave the consumer group if we hold no task (a pending
+ * task must stay, to be claimed by another worker).  Consumers of workers
+ * that were killed remain listed, idle and empty; they cost nothing.
+ */
+static void
+forget_consumer(Worker *w)
+{
+	const char *pending[] = {"XPENDING", w->queue_key, "visionproc", "-", "+", "1", w->consumer};
+	redisReply *reply = vredis_cmdv(&w->redis, 7, pending, NULL);
+
+	if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 0)
+	{
+		const char *del[] = {"XGROUP", "DELCONSUMER", w->queue_key, "visionproc", w->consumer};
+
+		run(w, 5, del, NULL);
+	}
+	if (reply)
+		freeReplyObject(reply);
+}
+
+int
+worker_main(const VisionConfig *cfg, volatile sig_atomic_t *stop)
+{
+	Worker		w;
+	const char *reason;
+	char		host[64];
+	int64_t		next_claim = 0;
+
+	memset(&w, 0, sizeof(w));
+	w.cfg = cfg;
+	w.stop = stop;
+	if (!vredis_init(&w.redis, cfg->redis_url, cfg->key_prefix, &reason))
+	{
+		vlog("invalid Redis URL: %s", reason);
+		return 2;
+	}
+	gethostname(host, sizeof(host));
+	host[sizeof(host) - 1] = '\0';
+	snprintf(w.consumer, sizeof(w.consumer), "%s-%d", host, (int) getpid());
+	vredis_key(&w.redis, w.queue_key, sizeof(w.queue_key), "queue:vision");
+	vredis_key(&w.redis, w.results_key, sizeof(w.results_key), "results:vision");
+
+	while (!*stop)
+	{
+		if (!vredis_up(&w.redis))
+		{
+			usleep(100 * 1000);
+			continue;
+		}
+		if (epoch_ms() >= next_claim)
+		{
+			claim_stale(&w);
+			next_claim = epoch_ms() + CLAIM_EVERY_MS;
+		}
+		read_new(&w);
+	}
+	forget_consumer(&w);
+	if (w.redis.ctx)
+		redisFree(w.redis.ctx);
+	return 0;
+}
