@@ -188,13 +188,8 @@ write_entries(Entry *entries, int n, int *sqlerrcode)
 	}
 	PG_CATCH();
 	{
-		ErrorData  *edata;
+		ErrorData  *edata = ch_recover_from_error(caller);
 
-		MemoryContextSwitchTo(caller);
-		edata = CopyErrorData();
-		FlushErrorState();
-		AbortCurrentTransaction();
-		pgstat_report_activity(STATE_IDLE, NULL);
 		*sqlerrcode = edata->sqlerrcode;
 		ereport(LOG,
 				(errmsg("camera_health ingest: writing %d results failed: %s", nwritten, edata->message),
@@ -244,14 +239,7 @@ release_entries(Entry *entries, int n)
 		redis_queuev(redis, 2 + nids, del, NULL);
 		nqueued += 2;
 	}
-	for (int i = 0; i < nqueued; i++)
-	{
-		redisReply *reply = redis_next_reply(redis);
-
-		if (reply == NULL)
-			break;
-		freeReplyObject(reply);
-	}
+	redis_drain(redis, nqueued, NULL);
 }
 
 /*

@@ -365,14 +365,7 @@ post_results(void)
 		ack_argv[2] = redis_key("queue:network");
 		redis_queuev(redis, nack - 1, ack_argv + 1, NULL);
 		nqueued += 2;
-		for (int i = 0; i < nqueued; i++)
-		{
-			redisReply *reply = redis_next_reply(redis);
-
-			if (reply == NULL)
-				break;
-			freeReplyObject(reply);
-		}
+		redis_drain(redis, nqueued, NULL);
 		total += n;
 	}
 	return total;

@@ -193,7 +193,7 @@ redis_queuev(RedisLink *link, int argc, const char **argv, const size_t *argvlen
 		redisAppendCommandArgv(link->ctx, argc, argv, argvlen);
 }
 
-redisReply *
+static redisReply *
 redis_next_reply(RedisLink *link)
 {
 	void	   *reply = NULL;
@@ -206,6 +206,28 @@ redis_next_reply(RedisLink *link)
 		return NULL;
 	}
 	return reply;
+}
+
+int
+redis_drain(RedisLink *link, int n, const char *expected_error)
+{
+	int			errors = 0;
+
+	for (int i = 0; i < n; i++)
+	{
+		redisReply *reply = redis_next_reply(link);
+
+		if (reply == NULL)
+			return -1;
+		if (reply->type == REDIS_REPLY_ERROR &&
+			!(expected_error && redis_is_error(reply, expected_error)))
+		{
+			ereport(LOG, (errmsg("camera_health %s: Redis error: %s", link->who, reply->str)));
+			errors++;
+		}
+		freeReplyObject(reply);
+	}
+	return errors;
 }
 
 char *

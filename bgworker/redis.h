@@ -28,12 +28,15 @@ extern void redis_link_reset(RedisLink *link);
 extern redisReply *redis_run(RedisLink *link, const char *fmt,...);
 extern redisReply *redis_runv(RedisLink *link, int argc, const char **argv, const size_t *argvlen);
 
-/*
- * Pipelining: queue commands with redis_queuev, then fetch their replies in
- * order with redis_next_reply (NULL on connection failure).
- */
+/* Pipelining: queue commands with redis_queuev, then read their replies with redis_drain. */
 extern void redis_queuev(RedisLink *link, int argc, const char **argv, const size_t *argvlen);
-extern redisReply *redis_next_reply(RedisLink *link);
+
+/*
+ * Read and free n queued replies.  Error replies are logged, but for those
+ * starting with expected_error (e.g. "BUSYGROUP"; NULL for none).  Returns
+ * how many errors were logged, or -1 when the connection failed.
+ */
+extern int	redis_drain(RedisLink *link, int n, const char *expected_error);
 
 /* A key with camera_health.key_prefix in front (palloc'd). */
 extern char *redis_key(const char *fmt,...) pg_attribute_printf(1, 2);

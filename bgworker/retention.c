@@ -44,6 +44,7 @@ PGDLLEXPORT void ch_retention_main(Datum main_arg);
 #define DROP_LOCK_TIMEOUT "50ms"
 #define DROP_ATTEMPTS 5
 #define DROP_RETRY_MS 500
+#define DROP_GROUP 10			/* partitions dropped in one transaction */
 
 typedef struct RunStats
 {
@@ -54,6 +55,8 @@ typedef struct RunStats
 	int64		latency;
 	int64		alerts;
 	double		longest_ms;
+	double		drop_ms;		/* time spent dropping partitions */
+	double		delete_ms;		/* time spent deleting rows */
 	char	   *error;			/* the first error, in TopMemoryContext */
 } RunStats;
 
@@ -62,6 +65,12 @@ typedef void (*StepFn) (RunStats *st);
 
 static TimestampTz txn_started;
 
+static double
+ms_since(TimestampTz start)
+{
+	return (GetCurrentTimestamp() - start) / 1000.0;
+}
+
 static void
 begin(const char *activity)
 {
@@ -69,13 +78,12 @@ begin(const char *activity)
 	txn_started = GetCurrentTimestamp();
 }
 
+/* The commit counts: a dropped table's locks are held until it is done. */
 static void
 commit(RunStats *st)
 {
-	double		ms = (GetCurrentTimestamp() - txn_started) / 1000.0;
-
 	ch_spi_commit();
-	st->longest_ms = Max(st->longest_ms, ms);
+	st->longest_ms = Max(st->longest_ms, ms_since(txn_started));
 }
 
 static int64
@@ -100,32 +108,56 @@ step_create_partitions(RunStats *st)
 	commit(st);
 }
 
-/* Drop one expired partition; false when its lock could not be had in time. */
+/*
+ * How many rows an expired partition holds: the planner's statistics, as
+ * counting would read the whole partition, the very work dropping it
+ * saves; a partition never analysed (small, or brand new) is counted.
+ */
+static int64
+partition_rows(const char *partition)
+{
+	bool		isnull;
+	int64		rows;
+
+	SPI_execute(psprintf("SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass",
+						 quote_literal_cstr(partition)), true, 0);
+	rows = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (rows < 0)
+	{
+		SPI_execute(psprintf("SELECT count(*) FROM %s", partition), true, 0);
+		rows = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	return rows;
+}
+
+/*
+ * Drop some expired partitions of one parent in one transaction (one lock,
+ * one commit); false when the lock could not be had in time.
+ */
 static bool
-drop_partition(RunStats *st, const char *partition, const char *parent)
+drop_partitions(RunStats *st, List *partitions, int64 *rows)
 {
 	MemoryContext caller = CurrentMemoryContext;
-	int64		rows;
-	bool		isnull;
+	StringInfoData names;
+	ListCell   *lc;
+	volatile int64 n = 0;
 	volatile bool dropped = false;
+	TimestampTz start = GetCurrentTimestamp();
 
-	/*
-	 * How many rows go with it: the planner's statistics, as counting would
-	 * read the whole partition, the very work dropping it saves; counted
-	 * only when it was never analysed (then it is small or brand new).
-	 */
-	begin("camera_health retention: sizing an expired partition");
-	SPI_execute(psprintf("SELECT CASE WHEN reltuples >= 0 THEN reltuples::bigint "
-						 "ELSE (SELECT count(*) FROM %s) END FROM pg_class WHERE oid = %s::regclass",
-						 partition, quote_literal_cstr(partition)), true, 0);
-	rows = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	initStringInfo(&names);
+	begin("camera_health retention: sizing expired partitions");
+	foreach(lc, partitions)
+	{
+		appendStringInfo(&names, "%s%s", names.len ? ", " : "", (char *) lfirst(lc));
+		n += partition_rows(lfirst(lc));
+	}
 	commit(st);
 
 	PG_TRY();
 	{
-		begin("camera_health retention: dropping an expired partition");
+		begin("camera_health retention: dropping expired partitions");
 		SPI_execute("SET LOCAL lock_timeout = '" DROP_LOCK_TIMEOUT "'", false, 0);
-		SPI_execute(psprintf("DROP TABLE %s", partition), false, 0);
+		SPI_execute(psprintf("DROP TABLE %s", names.data), false, 0);
 		commit(st);
 		dropped = true;
 	}
@@ -137,19 +169,16 @@ drop_partition(RunStats *st, const char *partition, const char *parent)
 		edata = CopyErrorData();
 		if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE)
 			PG_RE_THROW();
-		FlushErrorState();
-		AbortCurrentTransaction();
 		FreeErrorData(edata);
+		FreeErrorData(ch_recover_from_error(caller));
 	}
 	PG_END_TRY();
 
+	st->drop_ms += ms_since(start);
 	if (dropped)
 	{
-		st->dropped++;
-		if (strcmp(parent, "health_logs") == 0)
-			st->logs += rows;
-		else
-			st->latency += rows;
+		st->dropped += list_length(partitions);
+		*rows += n;
 	}
 	return dropped;
 }
@@ -157,10 +186,9 @@ drop_partition(RunStats *st, const char *partition, const char *parent)
 static void
 step_drop_partitions(RunStats *st)
 {
-	List	   *partitions = NIL;
-	List	   *parents = NIL;
-	ListCell   *lc1;
-	ListCell   *lc2;
+	const char *parents[] = {"health_logs", "camera_latency"};
+	int64	   *counts[] = {&st->logs, &st->latency};
+	List	   *expired[] = {NIL, NIL};
 	MemoryContext caller = CurrentMemoryContext;
 
 	begin("camera_health retention: finding expired partitions");
@@ -169,28 +197,35 @@ step_drop_partitions(RunStats *st)
 		elog(ERROR, "expired_partitions failed");
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
+		char	   *parent = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+		int			t = strcmp(parent, parents[0]) == 0 ? 0 : 1;
 		MemoryContext old = MemoryContextSwitchTo(caller);
 
-		partitions = lappend(partitions, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
-		parents = lappend(parents, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2));
+		expired[t] = lappend(expired[t], SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
 		MemoryContextSwitchTo(old);
 	}
 	commit(st);
 
-	forboth(lc1, partitions, lc2, parents)
+	/* a few at a time: one lock and one commit for several, held briefly */
+	for (int t = 0; t < lengthof(parents); t++)
 	{
-		for (int attempt = 1; !drop_partition(st, lfirst(lc1), lfirst(lc2)); attempt++)
+		for (int from = 0; from < list_length(expired[t]); from += DROP_GROUP)
 		{
-			if (attempt == DROP_ATTEMPTS)
+			List	   *group = list_copy_head(list_copy_tail(expired[t], from), DROP_GROUP);
+
+			for (int attempt = 1; !drop_partitions(st, group, counts[t]); attempt++)
 			{
-				ereport(LOG,
-						(errmsg("camera_health retention: %s is busy; dropping it on the next pass",
-								(char *) lfirst(lc1))));
-				break;
+				if (attempt == DROP_ATTEMPTS)
+				{
+					ereport(LOG,
+							(errmsg("camera_health retention: partitions of %s are busy; dropping them on the next pass",
+									parents[t])));
+					break;
+				}
+				ch_worker_wait(DROP_RETRY_MS, PGINVALID_SOCKET);
 			}
-			ch_worker_wait(DROP_RETRY_MS, PGINVALID_SOCKET);
+			ch_worker_interrupts();
 		}
-		ch_worker_interrupts();
 	}
 }
 
@@ -212,6 +247,7 @@ delete_batches(RunStats *st, const char *table, const char *cond, ArrayType *ids
 	char		nulls[2] = {' ', ids ? ' ' : 'n'};
 	int64		total = 0;
 	int64		n;
+	TimestampTz start = GetCurrentTimestamp();
 
 	do
 	{
@@ -221,6 +257,7 @@ delete_batches(RunStats *st, const char *table, const char *cond, ArrayType *ids
 		total += n;
 		ch_worker_interrupts();
 	} while (n >= camera_health_retention_batch_size);
+	st->delete_ms += ms_since(start);
 	return total;
 }
 
@@ -346,13 +383,8 @@ run_step(RunStats *st, StepFn step)
 	}
 	PG_CATCH();
 	{
-		ErrorData  *edata;
+		ErrorData  *edata = ch_recover_from_error(caller);
 
-		MemoryContextSwitchTo(caller);
-		edata = CopyErrorData();
-		FlushErrorState();
-		AbortCurrentTransaction();
-		pgstat_report_activity(STATE_IDLE, NULL);
 		ereport(LOG, (errmsg("camera_health retention: %s", edata->message)));
 		if (st->error == NULL)
 			st->error = MemoryContextStrdup(TopMemoryContext, edata->message);
@@ -381,10 +413,13 @@ start_run(const char *requested_by)
 static void
 finish_run(const RunStats *st)
 {
-	Oid			types[9] = {INT8OID, INT4OID, INT4OID, INT8OID, INT8OID, INT8OID, FLOAT8OID, TEXTOID};
-	Datum		values[9];
-	char		nulls[9] = "       n";
+	Oid			types[10] = {INT8OID, INT4OID, INT4OID, INT8OID, INT8OID, INT8OID, FLOAT8OID, FLOAT8OID,
+	FLOAT8OID, TEXTOID};
+	Datum		values[10];
+	char		nulls[10];
 
+	memset(nulls, ' ', sizeof(nulls));
+	nulls[9] = st->error ? ' ' : 'n';
 	values[0] = Int64GetDatum(st->run_id);
 	values[1] = Int32GetDatum(st->created);
 	values[2] = Int32GetDatum(st->dropped);
@@ -392,17 +427,15 @@ finish_run(const RunStats *st)
 	values[4] = Int64GetDatum(st->latency);
 	values[5] = Int64GetDatum(st->alerts);
 	values[6] = Float8GetDatum(st->longest_ms);
-	if (st->error)
-	{
-		values[7] = CStringGetTextDatum(st->error);
-		nulls[7] = ' ';
-	}
+	values[7] = Float8GetDatum(st->drop_ms);
+	values[8] = Float8GetDatum(st->delete_ms);
+	values[9] = st->error ? CStringGetTextDatum(st->error) : (Datum) 0;
 	ch_spi_begin("camera_health retention: recording the pass");
 	if (SPI_execute_with_args("UPDATE camera_health.retention_runs SET finished_at = clock_timestamp(), "
 							  "partitions_created = $2, partitions_dropped = $3, health_logs_deleted = $4, "
 							  "camera_latency_deleted = $5, alerts_deleted = $6, longest_transaction_ms = $7, "
-							  "error = $8 WHERE id = $1",
-							  8, types, values, nulls, false, 0) != SPI_OK_UPDATE)
+							  "drop_ms = $8, delete_ms = $9, error = $10 WHERE id = $1",
+							  10, types, values, nulls, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "recording a retention pass failed");
 	ch_spi_commit();
 }

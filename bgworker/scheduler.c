@@ -198,26 +198,11 @@ queue_command(int argc, const char **argv)
 	redis_queuev(redis, argc, argv, NULL);
 }
 
-/* Read n queued replies; false if the connection failed. */
+/* Read n queued replies; false on any failure (a group that exists is none). */
 static bool
 drain_replies(int n)
 {
-	bool		ok = true;
-
-	for (int i = 0; i < n; i++)
-	{
-		redisReply *reply = redis_next_reply(redis);
-
-		if (reply == NULL)
-			return false;
-		if (reply->type == REDIS_REPLY_ERROR && !redis_is_error(reply, "BUSYGROUP"))
-		{
-			ereport(LOG, (errmsg("camera_health scheduler: Redis error: %s", reply->str)));
-			ok = false;
-		}
-		freeReplyObject(reply);
-	}
-	return ok;
+	return redis_drain(redis, n, "BUSYGROUP") == 0;
 }
 
 /* Queue SET reference:{id} with the image of the current SPI tuple. */

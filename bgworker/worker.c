@@ -151,6 +151,19 @@ ch_spi_commit(void)
 	pgstat_report_activity(STATE_IDLE, NULL);
 }
 
+ErrorData *
+ch_recover_from_error(MemoryContext caller)
+{
+	ErrorData  *edata;
+
+	MemoryContextSwitchTo(caller);
+	edata = CopyErrorData();
+	FlushErrorState();
+	AbortCurrentTransaction();
+	pgstat_report_activity(STATE_IDLE, NULL);
+	return edata;
+}
+
 int64
 ch_now_ms(void)
 {

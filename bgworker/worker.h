@@ -30,6 +30,12 @@ extern bool ch_worker_interrupts(void);
 extern void ch_spi_begin(const char *activity);
 extern void ch_spi_commit(void);
 
+/*
+ * In a PG_CATCH block: back to the caller's memory context, the error
+ * copied out, the transaction rolled back.  The caller logs and frees it.
+ */
+extern ErrorData *ch_recover_from_error(MemoryContext caller);
+
 /* Milliseconds since the Unix epoch. */
 extern int64 ch_now_ms(void);
 

@@ -240,6 +240,8 @@ CREATE TABLE camera_health.retention_runs (
 	camera_latency_deleted bigint NOT NULL DEFAULT 0,
 	alerts_deleted bigint NOT NULL DEFAULT 0,
 	longest_transaction_ms double precision NOT NULL DEFAULT 0,
+	drop_ms double precision NOT NULL DEFAULT 0,
+	delete_ms double precision NOT NULL DEFAULT 0,
 	error text
 );
 COMMENT ON TABLE camera_health.retention_runs IS 'One row per retention pass; rows older than camera_health.retention_history are pruned.';
@@ -253,6 +255,8 @@ COMMENT ON COLUMN camera_health.retention_runs.health_logs_deleted IS 'health_lo
 COMMENT ON COLUMN camera_health.retention_runs.camera_latency_deleted IS 'camera_latency rows removed (dropped partitions by estimate, as above).';
 COMMENT ON COLUMN camera_health.retention_runs.alerts_deleted IS 'Resolved alerts removed.';
 COMMENT ON COLUMN camera_health.retention_runs.longest_transaction_ms IS 'The longest transaction of the pass: no lock was held longer.';
+COMMENT ON COLUMN camera_health.retention_runs.drop_ms IS 'Time spent dropping expired partitions.';
+COMMENT ON COLUMN camera_health.retention_runs.delete_ms IS 'Time spent deleting expired rows and alerts in batches.';
 COMMENT ON COLUMN camera_health.retention_runs.error IS 'Why the pass stopped early, if it did.';
 
 /*
