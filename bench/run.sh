@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/build.sh
+. scripts/testdata.sh
 echo "== network probes vs fping"
 bench/probe_vs_fping.sh
 echo "== scheduling lateness at 10,000 cameras"

@@ -6,8 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-CLIPS=${TESTDATA:-$ROOT/../shared/testdata}/clips
 scripts/build.sh
+. scripts/testdata.sh
+CLIPS=$TESTDATA/clips
 make -s test/bin/rtsp_server
 
 . scripts/stack.sh

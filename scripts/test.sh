@@ -5,6 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/build.sh
+. scripts/testdata.sh
 make -s unitcheck test/bin/rtsp_server
 
 . scripts/stack.sh
