@@ -9,7 +9,8 @@
 # longer) and the slowest of a stream of API calls (camera_logs reads and
 # update_camera writes) made meanwhile from another session.  The cluster
 # runs with fsync on (the test clusters turn it off), as production would:
-# a DELETE pays for its WAL, a DROP hardly writes any.
+# a DELETE pays for its WAL, a DROP hardly writes any; and each pass starts
+# with a cold page cache, as month-old data would be.
 #
 #   bench/retention.sh [ROWS [CAMERAS [DAYS]]]     (defaults 20000000 2000 60)
 set -euo pipefail
@@ -77,6 +78,11 @@ api_stream() {
 }
 pass() { # label: one retention pass with the API stream running; prints figures
 	local t0 t1 run api
+	# Days a month old are long out of the page cache in production: both
+	# passes start cold (when root may say so), or the freshly written rows
+	# would flatter the DELETE and burden the DROP with evicting them.
+	sync
+	[ -w /proc/sys/vm/drop_caches ] && echo 3 >/proc/sys/vm/drop_caches
 	api_stream "$STACK_DIR/api.$1" &
 	api_pid=$!
 	sleep 2
