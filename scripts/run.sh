@@ -21,15 +21,19 @@ shutdown() {
 	wait 2>/dev/null || true
 	stack_stop
 }
-trap 'shutdown; exit 0' INT TERM
+trap 'exit 0' INT TERM
 trap shutdown EXIT
 stack_start
 
-# demo cameras: five streams from the RTSP server, a closed port, a dead URL
+# demo cameras: five streams from the RTSP server, a closed port, a dead URL.
+# Every stream starts as the healthy vtest.mp4 (building.mp4 for the still
+# scene), so that the references are good frames; then three of them go
+# wrong: blurred, covered, frozen.
 mkdir -p "$STACK_DIR/mounts"
-for clip in vtest vtest-blurred vtest-covered vtest-frozen building; do
-	ln -sfn "$CLIPS/$clip.mp4" "$STACK_DIR/mounts/$clip"
+for m in healthy blurred covered frozen; do
+	ln -sfn "$CLIPS/vtest.mp4" "$STACK_DIR/mounts/$m"
 done
+ln -sfn "$CLIPS/building.mp4" "$STACK_DIR/mounts/still"
 RTSP_PORT=$(free_port)
 test/bin/rtsp_server --port "$RTSP_PORT" --dir "$STACK_DIR/mounts" >"$STACK_DIR/log/rtsp.log" 2>&1 &
 PIDS+=($!)
@@ -37,13 +41,23 @@ visionproc/visionproc --redis "$REDIS_URL" --workers 2 2>"$STACK_DIR/log/visionp
 PIDS+=($!)
 
 psql -XAtq -v ON_ERROR_STOP=1 >/dev/null <<SQL
-SELECT camera_health.register_camera('127.0.0.1', $RTSP_PORT, 'rtsp://127.0.0.1:$RTSP_PORT/' || clip,
-	interval_ip => 5, interval_port => 10, interval_vision => 15, name => 'demo: ' || clip)
-FROM unnest(ARRAY['vtest', 'vtest-blurred', 'vtest-covered', 'vtest-frozen', 'building']) AS clip;
+SELECT camera_health.register_camera('127.0.0.1', $RTSP_PORT, 'rtsp://127.0.0.1:$RTSP_PORT/' || m,
+	interval_ip => 5, interval_port => 10, interval_vision => 10, name => 'demo: ' || m)
+FROM unnest(ARRAY['healthy', 'blurred', 'covered', 'frozen', 'still']) AS m;
 SELECT camera_health.register_camera('127.0.0.1', 9, name => 'demo: closed port', interval_ip => 5, interval_port => 5);
 SELECT camera_health.register_camera('127.0.0.2', 1554, 'rtsp://127.0.0.2:1554/nothing-here',
 	name => 'demo: dead stream', interval_ip => 5, interval_port => 5, interval_vision => 10);
 SQL
+
+# once the five references are taken, three cameras go wrong
+(
+	until [ "$(psql -XAtq -c "SELECT count(*) FROM camera_health.camera_references")" = 5 ]; do sleep 1; done
+	for m in blurred covered frozen; do
+		ln -sfn "$CLIPS/vtest-$m.mp4" "$STACK_DIR/mounts/$m"
+	done
+	echo ">>> demo: the reference frames are taken; 'blurred', 'covered' and 'frozen' now go wrong"
+) &
+PIDS+=($!)
 
 cat <<INFO
 
@@ -61,8 +75,9 @@ Try:
   SELECT camera_id, alert_type, severity, status, message FROM camera_health.alerts;
   SELECT check_type, status, metadata FROM camera_health.camera_logs(2, 'vision', max_rows => 3);
 
-The blurred, covered and frozen streams raise their alerts after three vision
-checks (15 s apart, a minute or so); 'vtest' and 'building' stay healthy.
+Once the references are taken, the blurred, covered and frozen streams raise
+their alerts after three vision checks (10 s apart, within a minute); the
+healthy and still ones stay ok; the closed port and the dead stream alert too.
 Ctrl-C stops everything.
 INFO
 tail -n 0 -F "$PG_LOG" "$STACK_DIR/log/visionproc.log" &
