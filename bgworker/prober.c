@@ -34,6 +34,7 @@
 #include "netprobe.h"
 #include "redis.h"
 #include "schedule.h"
+#include "stream_fields.h"
 #include "worker.h"
 
 PGDLLEXPORT void ch_prober_main(Datum main_arg);
@@ -85,15 +86,6 @@ raise_fd_limit(void)
 	return rl.rlim_cur > INT_MAX ? INT_MAX : (int) rl.rlim_cur;
 }
 
-static const char *
-field(const redisReply *fields, const char *name)
-{
-	for (size_t i = 0; i + 1 < fields->elements; i += 2)
-		if (strcmp(fields->element[i]->str, name) == 0)
-			return fields->element[i + 1]->str;
-	return NULL;
-}
-
 /* Acknowledge and delete one task: the stream holds only open tasks. */
 static void
 ack(const char *entry_id)
@@ -135,12 +127,12 @@ fill_address(const char *ip, int port, struct sockaddr_storage *ss, socklen_t *l
 static bool
 start_task(const char *entry_id, const redisReply *fields, int64 now)
 {
-	const char *camera_id = field(fields, "camera_id");
-	const char *check = field(fields, "check");
-	const char *ip = field(fields, "ip");
-	const char *port = field(fields, "port");
-	const char *due = field(fields, "due_ms");
-	const char *interval = field(fields, "interval_ms");
+	const char *camera_id = stream_field(fields, "camera_id");
+	const char *check = stream_field(fields, "check");
+	const char *ip = stream_field(fields, "ip");
+	const char *port = stream_field(fields, "port");
+	const char *due = stream_field(fields, "due_ms");
+	const char *interval = stream_field(fields, "interval_ms");
 	ProbeRequest req;
 	Task	   *t;
 	int			slot;

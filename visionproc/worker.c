@@ -25,6 +25,7 @@
 #include "config.h"
 #include "grab.h"
 #include "log.h"
+#include "stream_fields.h"
 #include "url.h"
 #include "vision.h"
 #include "vredis.h"
@@ -51,15 +52,6 @@ epoch_ms(void)
 
 	gettimeofday(&tv, NULL);
 	return (int64_t) tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
-
-static const char *
-field(const redisReply *fields, const char *name)
-{
-	for (size_t i = 0; i + 1 < fields->elements; i += 2)
-		if (strcmp(fields->element[i]->str, name) == 0)
-			return fields->element[i + 1]->str;
-	return NULL;
 }
 
 static void
@@ -217,10 +209,10 @@ post_result(Worker *w, const char *id, const char *camera_id, json_object *resul
 static void
 process_task(Worker *w, const char *id, const redisReply *fields, bool claimed)
 {
-	const char *camera_id = field(fields, "camera_id");
-	const char *url = field(fields, "url");
-	const char *due = field(fields, "due_ms");
-	const char *interval = field(fields, "interval_ms");
+	const char *camera_id = stream_field(fields, "camera_id");
+	const char *url = stream_field(fields, "url");
+	const char *due = stream_field(fields, "due_ms");
+	const char *interval = stream_field(fields, "interval_ms");
 	int64_t		start = epoch_ms();
 	GrabOptions opt = {w->cfg->grab_timeout_ms, w->cfg->io_timeout_ms, w->cfg->frozen_gap_ms, w->stop};
 	GrabResult	g;
