@@ -71,28 +71,37 @@ restart_worker() {
 	wait_for 20 "$1 restarted" "SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'camera_health $1' AND pid <> $old"
 }
 
+# as_root CMD...: run a system command (sysctl, iptables) as root
+as_root() {
+	if [ "$(id -u)" -eq 0 ]; then
+		"$@"
+	else
+		sudo -n "$@"
+	fi
+}
+
 # set_ping_range "LOW HIGH": set net.ipv4.ping_group_range, remembering the
 # original value for restore_ping_range
 ORIG_PING_RANGE=""
 set_ping_range() {
 	[ -n "$ORIG_PING_RANGE" ] || ORIG_PING_RANGE=$(sysctl -n net.ipv4.ping_group_range)
-	sysctl -qw net.ipv4.ping_group_range="$1"
+	as_root sysctl -qw net.ipv4.ping_group_range="$1"
 }
 
 restore_ping_range() {
-	[ -z "$ORIG_PING_RANGE" ] || sysctl -qw net.ipv4.ping_group_range="$ORIG_PING_RANGE"
+	[ -z "$ORIG_PING_RANGE" ] || as_root sysctl -qw net.ipv4.ping_group_range="$ORIG_PING_RANGE"
 }
 
 # drop_traffic CIDR / undrop_traffic CIDR: make loopback addresses silent, like a
 # host that is off (dropped on input: sending succeeds, no answer ever comes)
 DROPPED=()
 drop_traffic() {
-	iptables -I INPUT -d "$1" -j DROP || fail "iptables is needed to make $1 unreachable"
+	as_root iptables -I INPUT -d "$1" -j DROP || fail "iptables (as root) is needed to make $1 unreachable"
 	DROPPED+=("$1")
 }
 
 undrop_traffic() {
-	iptables -D INPUT -d "$1" -j DROP 2>/dev/null || true
+	as_root iptables -D INPUT -d "$1" -j DROP 2>/dev/null || true
 	local keep=() c
 	for c in "${DROPPED[@]}"; do
 		[ "$c" = "$1" ] || keep+=("$c")
@@ -104,7 +113,7 @@ cleanup_network() {
 	cleanup_listeners
 	local c
 	for c in "${DROPPED[@]}"; do
-		iptables -D INPUT -d "$c" -j DROP 2>/dev/null || true
+		as_root iptables -D INPUT -d "$c" -j DROP 2>/dev/null || true
 	done
 	DROPPED=()
 	restore_ping_range
