@@ -165,7 +165,7 @@ main(int argc, char **argv)
 	{
 		double		t0;
 		GreyImage  *grey = NULL;
-		VisionInput in = {ref, NULL, NULL};
+		VisionInput in = {ref, NULL, {NULL}, 0};
 
 		t0 = cpu_ms();
 		for (int i = 0; i < n; i++)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The vision analysis against the labelled test data (../shared/testdata):
 # every row of labels.tsv through `visionproc analyze`, then the clips
-# (frames decoded from H.264, and frame pairs a second apart for frozen
+# (frames decoded from H.264, and frames a second apart for frozen
 # video).
 #
 # Rules, for every row:
@@ -28,31 +28,32 @@ command -v ffmpeg >/dev/null || { echo "ffmpeg is needed (scripts/setup.sh insta
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-# Frame pairs about a second apart, decoded losslessly to grey PNG: the
-# worker compares its first frame with one a second later, so (0 s, 1 s)
-# is the pair that matters most.
-pairs=()
-for spec in vtest-frozen:0:1:frozen vtest-frozen:3:4:frozen vtest-frozen:6.5:7.5:frozen \
-	building:0:1:live building:3:4:live building:6.5:7.5:live \
-	vtest:0:1:live vtest:4:5:live tree:0:1:live tree:5:6:live; do
-	IFS=: read -r clip t1 t2 want <<<"$spec"
-	for t in "$t1" "$t2"; do
+# Frames a second apart, decoded losslessly to grey PNG, as the worker takes
+# them: a first frame and two more (visionproc --frozen-frames 2).
+sequences=()
+for spec in vtest-frozen:0,1,2:frozen vtest-frozen:3,4,5:frozen vtest-frozen:5.5,6.5,7.5:frozen \
+	building:0,1,2:live building:3,4,5:live building:5.5,6.5,7.5:live \
+	vtest:0,1,2:live vtest:4,5,6:live tree:0,1,2:live tree:5,6,7:live; do
+	IFS=: read -r clip times want <<<"$spec"
+	for t in ${times//,/ }; do
 		ffmpeg -v error -y -ss "$t" -i "$TESTDATA/clips/$clip.mp4" -frames:v 1 -pix_fmt gray \
 			"$work/$clip-$t.png"
 	done
-	pairs+=("$clip $t1 $t2 $want")
+	sequences+=("$clip $times $want")
 done
 
-python3 - "$VISIONPROC" "$TESTDATA" "$work" "${pairs[@]}" <<'EOF'
+python3 - "$VISIONPROC" "$TESTDATA" "$work" "${sequences[@]}" <<'EOF'
 import json, os, subprocess, sys
 
 visionproc, data, work = sys.argv[1:4]
-pairs = sys.argv[4:]
+sequences = sys.argv[4:]
 KINDS = ("blur", "obstruction", "displacement", "frozen")
 EXPECT = {"healthy": None, "blurred": "blur", "obstructed": "obstruction", "displaced": "displacement"}
 
-def analyze(ref, image, later=None):
-    cmd = [visionproc, "analyze", "--reference", ref, image] + (["--later", later] if later else [])
+def analyze(ref, image, later=()):
+    cmd = [visionproc, "analyze", "--reference", ref, image]
+    for frame in later:
+        cmd += ["--later", frame]
     p = subprocess.run(cmd, capture_output=True, text=True)
     if p.returncode != 0:
         sys.exit("visionproc failed (%d) on %s: %s" % (p.returncode, image, p.stderr.strip()))
@@ -109,12 +110,12 @@ for clip, label, severity in (("vtest", "healthy", "none"), ("vtest-blurred", "b
 
 # Frozen video: the same picture re-encoded must be frozen, a still scene
 # with sensor noise and live video must not.
-for p in pairs:
-    clip, t1, t2, want = p.split()
-    a, b = os.path.join(work, "%s-%s.png" % (clip, t1)), os.path.join(work, "%s-%s.png" % (clip, t2))
-    r = analyze(a, a, b)
-    judge("%s %ss/%ss" % (clip, t1, t2), "frozen" if want == "frozen" else "live", "severe" if want == "frozen" else "none",
-          r, "frozen" if want == "frozen" else None)
+for seq in sequences:
+    clip, times, want = seq.split()
+    frames = [os.path.join(work, "%s-%s.png" % (clip, t)) for t in times.split(",")]
+    r = analyze(frames[0], frames[0], frames[1:])
+    judge("%s %ss" % (clip, times.replace(",", "/")), "frozen" if want == "frozen" else "live",
+          "severe" if want == "frozen" else "none", r, "frozen" if want == "frozen" else None)
 
 print()
 print("summary (found or clean / cases):")

@@ -14,7 +14,8 @@ typedef struct VisionConfig
 	int			workers;		/* --workers */
 	int			grab_timeout_ms;	/* --grab-timeout: a whole grab */
 	int			io_timeout_ms;	/* --io-timeout: one socket operation */
-	int			frozen_gap_ms;	/* --frozen-gap: between the two frames */
+	int			frozen_gap_ms;	/* --frozen-gap: between two frames compared */
+	int			frozen_frames;	/* --frozen-frames: frames after the first */
 	int			claim_idle_ms;	/* --claim-idle: a task pending this long is taken over */
 } VisionConfig;
 

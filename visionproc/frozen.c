@@ -14,11 +14,13 @@
  * compressed, and would only dilute the count.  A picture with too little
  * texture is not judged at all.
  *
- * The limit of two frames: a frozen picture re-encoded at low quality can
- * change between two keyframes as much as a still scene with light sensor
- * noise does (encoders keep noise only at keyframes, much like they
- * re-quantise a frozen picture there).  The threshold is set to keep such
- * live scenes quiet, so a frozen stream of coarse quality may go unseen.
+ * vision.c compares each pair of consecutive frames of a few taken a
+ * second apart and keeps the least change: compression noise comes and goes
+ * with the encoder's keyframes, sensor noise never stops.  Its limit: a
+ * frozen picture re-encoded at coarse quality can still change between
+ * every two keyframes as much as a still scene with light sensor noise
+ * does; the threshold keeps such live scenes quiet, so a coarse frozen
+ * stream may go unseen.
  */
 #include <stdlib.h>
 #include <string.h>

@@ -79,8 +79,8 @@ fail_av(GrabResult *res, const char *stage, const char *doing, int averr, const 
 
 /*
  * RTSP streams and files.  The first decoded frame is kept, then decoding
- * goes on until a frame later_gap_ms after it (by timestamps), for the
- * frozen-video check.
+ * goes on for nlater more frames, later_gap_ms apart (by timestamps), for
+ * the frozen-video check.
  */
 static int
 grab_av(const char *url, const GrabOptions *opt, GrabResult *res, bool is_rtsp)
@@ -145,7 +145,7 @@ grab_av(const char *url, const GrabOptions *opt, GrabResult *res, bool is_rtsp)
 	}
 	snprintf(res->codec, sizeof(res->codec), "%s", codec->name);
 
-	while (res->later == NULL)
+	while (res->nlater < opt->nlater)
 	{
 		ret = av_read_frame(fmt, pkt);
 		if (ret == AVERROR_EOF && res->frame != NULL)
@@ -180,14 +180,14 @@ grab_av(const char *url, const GrabOptions *opt, GrabResult *res, bool is_rtsp)
 				first_pts = pts;
 				first_wall = now_ms();
 			}
-			else if (res->later == NULL)
+			else if (res->nlater < opt->nlater)
 			{
 				double		gap = (pts != AV_NOPTS_VALUE && first_pts != AV_NOPTS_VALUE) ?
 					(pts - first_pts) * av_q2d(tb) * 1000.0 : now_ms() - first_wall;
 
-				if (gap >= opt->later_gap_ms)
+				if (gap >= (double) opt->later_gap_ms * (res->nlater + 1))
 				{
-					res->later = frame_to_grey(frm);
+					res->later[res->nlater++] = frame_to_grey(frm);
 					res->later_gap_ms = gap;
 				}
 			}
@@ -321,6 +321,8 @@ void
 grab_result_free(GrabResult *res)
 {
 	grey_free(res->frame);
-	grey_free(res->later);
-	res->frame = res->later = NULL;
+	res->frame = NULL;
+	for (int i = 0; i < res->nlater; i++)
+		grey_free(res->later[i]);
+	res->nlater = 0;
 }

@@ -9,24 +9,27 @@
 #include <signal.h>
 
 #include "image.h"
+#include "vision.h"
 
 typedef struct GrabOptions
 {
 	int			timeout_ms;		/* the whole grab, connect included */
 	int			io_timeout_ms;	/* one socket read or write */
-	int			later_gap_ms;	/* how far apart the two frames of a stream are */
+	int			later_gap_ms;	/* how far apart the frames of a stream are */
+	int			nlater;			/* frames to take after the first (streams) */
 	volatile sig_atomic_t *stop;	/* set by SIGTERM: give up at once */
 } GrabOptions;
 
 typedef struct GrabResult
 {
 	GreyImage  *frame;			/* the first decoded frame */
-	GreyImage  *later;			/* a frame later_gap_ms after it; NULL for snapshots */
+	GreyImage  *later[VISION_MAX_LATER];	/* frames later_gap_ms apart after it */
+	int			nlater;			/* how many; 0 for snapshots */
 	char		codec[32];
 	int			width;
 	int			height;
 	double		first_frame_ms; /* from the start of the grab to the first frame */
-	double		later_gap_ms;	/* actual gap between the two frames */
+	double		later_gap_ms;	/* actual time from the first frame to the last */
 	const char *stage;			/* on failure: "connect", "read" or "decode" */
 	char		error[256];		/* on failure: why, credentials masked */
 } GrabResult;

@@ -3,7 +3,7 @@
  *	  visionproc: camera_health's vision program.
  *
  *	  visionproc [--redis URL] [--workers N] [--key-prefix P] [--grab-timeout MS]
- *	             [--io-timeout MS] [--frozen-gap MS] [--claim-idle MS]
+ *	             [--io-timeout MS] [--frozen-gap MS] [--frozen-frames N] [--claim-idle MS]
  *	  visionproc analyze --reference REF IMAGE [--later IMAGE]
  */
 #include <curl/curl.h>
@@ -17,6 +17,7 @@
 #include "config.h"
 #include "log.h"
 #include "redis_url.h"
+#include "vision.h"
 
 static void
 usage(FILE *out)
@@ -31,7 +32,8 @@ usage(FILE *out)
 			"  --workers N          worker processes (default: the number of cores)\n"
 			"  --grab-timeout MS    the longest a grab may take, connect included (default 8000)\n"
 			"  --io-timeout MS      the longest one socket operation may take (default 3000)\n"
-			"  --frozen-gap MS      time between the two frames compared for frozen video (default 1000)\n"
+			"  --frozen-gap MS      time between two frames compared for frozen video (default 1000)\n"
+			"  --frozen-frames N    frames taken after the first, frozen-gap apart (default 2, at most 4)\n"
 			"  --claim-idle MS      take over tasks pending this long in a dead worker (default 30000)\n");
 }
 
@@ -59,11 +61,12 @@ main(int argc, char **argv)
 		{"grab-timeout", required_argument, NULL, 'g'},
 		{"io-timeout", required_argument, NULL, 'i'},
 		{"frozen-gap", required_argument, NULL, 'f'},
+		{"frozen-frames", required_argument, NULL, 'n'},
 		{"claim-idle", required_argument, NULL, 'c'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}
 	};
-	VisionConfig cfg = {"redis://127.0.0.1:6379/0", "", 0, 8000, 3000, 1000, 30000};
+	VisionConfig cfg = {"redis://127.0.0.1:6379/0", "", 0, 8000, 3000, 1000, 2, 30000};
 	RedisUrl	parsed;
 	const char *reason;
 	int			c;
@@ -92,6 +95,14 @@ main(int argc, char **argv)
 				break;
 			case 'f':
 				cfg.frozen_gap_ms = positive("--frozen-gap", optarg);
+				break;
+			case 'n':
+				cfg.frozen_frames = positive("--frozen-frames", optarg);
+				if (cfg.frozen_frames > VISION_MAX_LATER)
+				{
+					fprintf(stderr, "visionproc: --frozen-frames is at most %d\n", VISION_MAX_LATER);
+					return 2;
+				}
 				break;
 			case 'c':
 				cfg.claim_idle_ms = positive("--claim-idle", optarg);

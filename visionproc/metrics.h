@@ -167,6 +167,7 @@ typedef struct FrozenResult
 	double		noise_floor;	/* grey levels */
 	double		threshold;		/* detected when changed < threshold */
 	double		min_textured;
+	int			pairs;			/* frame pairs compared (set by vision.c) */
 } FrozenResult;
 
 extern void frozen_measure(const GreyImage *frame, const GreyImage *later, FrozenResult *res);

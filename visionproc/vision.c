@@ -172,10 +172,11 @@ frozen_json(const FrozenResult *f)
 	add_number(o, "noise_floor", f->noise_floor, 1);
 	add_number(o, "textured", f->textured, 3);
 	add_number(o, "min_textured", f->min_textured, 3);
+	json_object_object_add(o, "pairs", json_object_new_int(f->pairs));
 	if (f->detected)
 	{
 		snprintf(msg, sizeof(msg),
-				 "the picture is frozen: only %.1f%% of its detail changed between the two frames",
+				 "the picture is frozen: at most %.1f%% of its detail changed between frames a second apart",
 				 100 * f->changed);
 		add_string(o, "message", msg);
 	}
@@ -203,19 +204,49 @@ error_result(const char *why)
 	return o;
 }
 
+/*
+ * Frozen video over a sequence of frames: the least change between two
+ * consecutive ones.  A live scene changes by sensor noise between any two
+ * frames; a frozen picture re-encoded differs only by compression noise,
+ * which comes and goes with the encoder's keyframes, so some pair of a few
+ * is (nearly) the same even at coarse quality.
+ */
+static bool
+frozen_over(const GreyImage *first, const VisionInput *in, GreyImage **own, FrozenResult *best)
+{
+	const GreyImage *prev = first;
+	int			pairs = 0;
+
+	for (int i = 0; i < in->nlater && i < VISION_MAX_LATER; i++)
+	{
+		const GreyImage *next;
+		FrozenResult r;
+
+		if (in->later[i] == NULL || in->later[i]->pixels == NULL)
+			continue;
+		if ((next = at_analysis_size(in->later[i], &own[i])) == NULL)
+			return false;
+		frozen_measure(prev, next, &r);
+		if (pairs++ == 0 || (r.measurable && (!best->measurable || r.changed < best->changed)))
+			*best = r;
+		prev = next;
+	}
+	best->pairs = pairs;
+	return true;
+}
+
 json_object *
 vision_analyze(const VisionInput *in)
 {
 	GreyImage  *own_ref = NULL,
 			   *own_frame = NULL,
-			   *own_later = NULL;
-	const GreyImage *later = NULL;
+			   *own_later[VISION_MAX_LATER] = {NULL};
 	Picture		ref = {0},
 				frame = {0};
 	DisplacementResult disp;
 	ObstructionResult obst;
 	BlurResult	blur;
-	FrozenResult frozen;
+	FrozenResult frozen = {0};
 	const char *blur_suppressed_by = NULL;
 	json_object *result = NULL;
 	bool		critical,
@@ -224,12 +255,10 @@ vision_analyze(const VisionInput *in)
 	if (in == NULL || in->reference == NULL || in->frame == NULL ||
 		in->reference->pixels == NULL || in->frame->pixels == NULL)
 		return error_result("no frame or no reference to analyse");
-	if (in->later && in->later->pixels &&
-		(later = at_analysis_size(in->later, &own_later)) == NULL)
-		goto oom;
 	if (!picture_init(&ref, at_analysis_size(in->reference, &own_ref)) ||
 		!picture_init(&frame, at_analysis_size(in->frame, &own_frame)) ||
-		!displacement_measure(&ref, &frame, &disp))
+		!displacement_measure(&ref, &frame, &disp) ||
+		!frozen_over(frame.grey, in, own_later, &frozen))
 		goto oom;
 
 	obstruction_measure(&ref, &frame, disp.reliable ? &disp.transform : NULL, &obst);
@@ -238,17 +267,15 @@ vision_analyze(const VisionInput *in)
 		blur_suppressed_by = "obstruction";
 	else if (blur.detected && disp.detected && blur.sharpness >= MOVED_SHARPNESS_THRESHOLD)
 		blur_suppressed_by = "displacement";
-	if (later)
-		frozen_measure(frame.grey, later, &frozen);
 
 	result = json_object_new_object();
 	json_object_object_add(result, "blur", blur_json(&blur, blur_suppressed_by));
 	json_object_object_add(result, "obstruction", obstruction_json(&obst));
 	json_object_object_add(result, "displacement", displacement_json(&disp, obst.detected));
-	if (later)
+	if (frozen.pairs > 0)
 		json_object_object_add(result, "frozen", frozen_json(&frozen));
 
-	critical = obst.detected || (later && frozen.detected);
+	critical = obst.detected || (frozen.pairs > 0 && frozen.detected);
 	warning = !obst.detected && (disp.detected || (blur.detected && !blur_suppressed_by));
 	add_string(result, "status", critical ? "critical" : warning ? "warning" : "ok");
 
@@ -257,7 +284,8 @@ oom:
 	picture_free(&frame);
 	grey_free(own_ref);
 	grey_free(own_frame);
-	grey_free(own_later);
+	for (int i = 0; i < VISION_MAX_LATER; i++)
+		grey_free(own_later[i]);
 	return result ? result : error_result("out of memory");
 }
 

@@ -10,13 +10,17 @@
 
 #include "image.h"
 
+/* Frames after the judged one, for frozen video (1 s apart by default). */
+#define VISION_MAX_LATER 4
+
 typedef struct VisionInput
 {
 	const GreyImage *reference; /* the camera's reference frame */
 	const GreyImage *frame;		/* the frame to judge */
-	const GreyImage *later;		/* a second frame about a second later, for
-								 * frozen video; NULL when there is none (a
-								 * snapshot URL, a still image) */
+	const GreyImage *later[VISION_MAX_LATER];	/* frames about a second apart
+												 * after it, for frozen video */
+	int			nlater;			/* 0 when there are none (a snapshot URL, a
+								 * still image) */
 } VisionInput;
 
 /*
@@ -25,7 +29,7 @@ typedef struct VisionInput
  *    "obstruction": {"detected": bool, ...},
  *    "displacement": {"detected": bool, "dx": px, "dy": px, "shift": fraction of the frame,
  *                     "confidence": 0..1, ...},
- *    "frozen": {"detected": bool, ...}         (only when later != NULL)
+ *    "frozen": {"detected": bool, ...}         (only when nlater > 0)
  *    "status": "ok" | "warning" | "critical"}
  * status: critical when obstruction or frozen video is detected, warning for
  * blur or displacement, else ok; "error" (with an "error" string and no

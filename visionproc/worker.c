@@ -99,8 +99,11 @@ add_stream_facts(json_object *meta, const GrabResult *g)
 	json_object_object_add(stream, "width", json_object_new_int(g->width));
 	json_object_object_add(stream, "height", json_object_new_int(g->height));
 	json_object_object_add(stream, "first_frame_ms", json_object_new_double(g->first_frame_ms));
-	if (g->later)
-		json_object_object_add(stream, "frame_gap_ms", json_object_new_double(g->later_gap_ms));
+	if (g->nlater > 0)
+	{
+		json_object_object_add(stream, "later_frames", json_object_new_int(g->nlater));
+		json_object_object_add(stream, "frames_span_ms", json_object_new_double(g->later_gap_ms));
+	}
 	json_object_object_add(meta, "stream", stream);
 }
 
@@ -138,7 +141,9 @@ analyse(Worker *w, const char *camera_id, const GrabResult *g, json_object *meta
 
 	in.reference = ref ? ref : g->frame;
 	in.frame = g->frame;
-	in.later = g->later;
+	in.nlater = g->nlater;
+	for (int i = 0; i < g->nlater; i++)
+		in.later[i] = g->later[i];
 	analysis = vision_analyze(&in);
 	grey_free(ref);
 
@@ -214,7 +219,8 @@ process_task(Worker *w, const char *id, const redisReply *fields, bool claimed)
 	const char *due = stream_field(fields, "due_ms");
 	const char *interval = stream_field(fields, "interval_ms");
 	int64_t		start = epoch_ms();
-	GrabOptions opt = {w->cfg->grab_timeout_ms, w->cfg->io_timeout_ms, w->cfg->frozen_gap_ms, w->stop};
+	GrabOptions opt = {w->cfg->grab_timeout_ms, w->cfg->io_timeout_ms, w->cfg->frozen_gap_ms,
+	w->cfg->frozen_frames, w->stop};
 	GrabResult	g;
 	json_object *result;
 	json_object *meta;

@@ -540,7 +540,7 @@ test_vision(void)
 	GreyImage  *scene = make_scene(W, H, 8);
 	GreyImage  *small = make_scene(160, 100, 9);
 	GreyImage  *img;
-	VisionInput in = {scene, scene, NULL};
+	VisionInput in = {scene, scene, {NULL}, 0};
 	json_object *o;
 	const char *reason;
 
@@ -553,14 +553,15 @@ test_vision(void)
 		  "displacement reports dx and confidence");
 	json_object_put(o);
 
-	in.later = scene;
+	in.later[0] = scene;
+	in.nlater = 1;
 	o = vision_analyze(&in);
 	CHECK(strcmp(status_of(o), "critical") == 0 && detected(o, "frozen"), "frozen: %s", status_of(o));
 	json_object_put(o);
 
 	img = uniform(20);
 	in.frame = img;
-	in.later = NULL;
+	in.nlater = 0;
 	o = vision_analyze(&in);
 	CHECK(strcmp(status_of(o), "critical") == 0 && detected(o, "obstruction") &&
 		  !detected(o, "blur") && !detected(o, "displacement"),
