@@ -462,6 +462,6 @@ ch_ingest_main(Datum main_arg)
 		MemoryContextReset(loop_context);
 
 		if (pause > 0)
-			ch_worker_wait(pause, PGINVALID_SOCKET);
+			ch_worker_wait(pause);
 	}
 }

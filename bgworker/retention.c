@@ -222,7 +222,7 @@ step_drop_partitions(RunStats *st)
 									parents[t])));
 					break;
 				}
-				ch_worker_wait(DROP_RETRY_MS, PGINVALID_SOCKET);
+				ch_worker_wait(DROP_RETRY_MS);
 			}
 			ch_worker_interrupts();
 		}
@@ -513,7 +513,7 @@ ch_retention_main(Datum main_arg)
 			next_pass = TimestampTzPlusMilliseconds(last_pass, camera_health_retention_interval * 1000L);
 			continue;
 		}
-		if (ch_worker_wait(Min((next_pass - now) / 1000 + 1, 1000), PGINVALID_SOCKET))
+		if (ch_worker_wait(Min((next_pass - now) / 1000 + 1, 1000)))
 			next_pass = TimestampTzPlusMilliseconds(last_pass, camera_health_retention_interval * 1000L);
 	}
 }

@@ -88,6 +88,27 @@ free_camera_strings(Camera *cam)
 	cam->rtsp_url = cam->name = NULL;
 }
 
+/* Copy a camera loaded this tick into an entry of a camera table. */
+static void
+keep_camera(Camera *entry, const Camera *cam)
+{
+	*entry = *cam;
+	entry->rtsp_url = cam->rtsp_url ? MemoryContextStrdup(TopMemoryContext, cam->rtsp_url) : NULL;
+	entry->name = cam->name ? MemoryContextStrdup(TopMemoryContext, cam->name) : NULL;
+}
+
+static void
+drop_camera_table(HTAB *table)
+{
+	HASH_SEQ_STATUS seq;
+	Camera	   *cam;
+
+	hash_seq_init(&seq, table);
+	while ((cam = hash_seq_search(&seq)) != NULL)
+		free_camera_strings(cam);
+	hash_destroy(table);
+}
+
 /* Is check c scheduled for this camera? (vision needs a URL) */
 static bool
 camera_has_check(const Camera *cam, CheckType c)
@@ -338,11 +359,7 @@ full_sync(bool redis_lost_data)
 	foreach(lc, list)
 	{
 		Camera	   *cam = lfirst(lc);
-		Camera	   *entry = hash_search(fresh, &cam->id, HASH_ENTER, NULL);
-
-		*entry = *cam;
-		entry->rtsp_url = cam->rtsp_url ? MemoryContextStrdup(TopMemoryContext, cam->rtsp_url) : NULL;
-		entry->name = cam->name ? MemoryContextStrdup(TopMemoryContext, cam->name) : NULL;
+		keep_camera(hash_search(fresh, &cam->id, HASH_ENTER, NULL), cam);
 	}
 
 	/*
@@ -416,12 +433,7 @@ full_sync(bool redis_lost_data)
 
 	/* the new table replaces the old one */
 	if (cameras != NULL)
-	{
-		hash_seq_init(&seq, cameras);
-		while ((old = hash_seq_search(&seq)) != NULL)
-			free_camera_strings(old);
-		hash_destroy(cameras);
-	}
+		drop_camera_table(cameras);
 	cameras = fresh;
 	elog(DEBUG1, "camera_health scheduler: %ld cameras scheduled", hash_get_num_entries(cameras));
 	/* references change rarely and are big: copied only when Redis lost them */
@@ -431,10 +443,7 @@ failed:
 	for (int c = 0; c < NUM_CHECKS; c++)
 		if (members[c] != NULL)
 			freeReplyObject(members[c]);
-	hash_seq_init(&seq, fresh);
-	while ((old = hash_seq_search(&seq)) != NULL)
-		free_camera_strings(old);
-	hash_destroy(fresh);
+	drop_camera_table(fresh);
 	return false;
 }
 
@@ -488,9 +497,7 @@ sync_cameras(const int64 *ids, int nids)
 				free_camera_strings(have);
 			else
 				have = hash_search(cameras, &ids[i], HASH_ENTER, NULL);
-			*have = *want;
-			have->rtsp_url = want->rtsp_url ? MemoryContextStrdup(TopMemoryContext, want->rtsp_url) : NULL;
-			have->name = want->name ? MemoryContextStrdup(TopMemoryContext, want->name) : NULL;
+			keep_camera(have, want);
 		}
 		else
 		{
@@ -675,6 +682,6 @@ ch_scheduler_main(Datum main_arg)
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(tick_context);
 
-		ch_worker_wait(TICK_MS, PGINVALID_SOCKET);
+		ch_worker_wait(TICK_MS);
 	}
 }

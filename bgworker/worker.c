@@ -76,15 +76,9 @@ ch_worker_interrupts(void)
 }
 
 bool
-ch_worker_wait(long timeout_ms, pgsocket extra_socket)
+ch_worker_wait(long timeout_ms)
 {
-	int			events = WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH;
-
-	if (extra_socket != PGINVALID_SOCKET)
-		WaitLatchOrSocket(MyLatch, events | WL_SOCKET_READABLE, extra_socket,
-						  timeout_ms, PG_WAIT_EXTENSION);
-	else
-		WaitLatch(MyLatch, events, timeout_ms, PG_WAIT_EXTENSION);
+	WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, timeout_ms, PG_WAIT_EXTENSION);
 	ResetLatch(MyLatch);
 	return ch_worker_interrupts();
 }
@@ -125,7 +119,7 @@ ch_worker_start(const char *name)
 			waiting_logged = true;
 		}
 		pgstat_report_activity(STATE_IDLE, "waiting for CREATE EXTENSION camera_health");
-		ch_worker_wait(EXTENSION_POLL_MS, PGINVALID_SOCKET);
+		ch_worker_wait(EXTENSION_POLL_MS);
 	}
 	pgstat_report_activity(STATE_IDLE, NULL);
 }

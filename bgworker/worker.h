@@ -17,11 +17,10 @@ extern void ch_register_workers(void);
 extern void ch_worker_start(const char *name);
 
 /*
- * Sleep on the latch (and on the extra socket, if not PGINVALID_SOCKET)
- * for at most timeout_ms; then handle SIGTERM and SIGHUP.  Returns true
- * when the configuration was reloaded.
+ * Sleep on the latch for at most timeout_ms; then handle SIGTERM and
+ * SIGHUP.  Returns true when the configuration was reloaded.
  */
-extern bool ch_worker_wait(long timeout_ms, pgsocket extra_socket);
+extern bool ch_worker_wait(long timeout_ms);
 
 /* Handle pending SIGTERM/SIGHUP without waiting; true when reloaded. */
 extern bool ch_worker_interrupts(void);
