@@ -18,6 +18,8 @@ OBJS = \
 	bgworker/retention.o \
 	bgworker/scheduler.o \
 	bgworker/worker.o \
+	common/grey_format.o \
+	common/redis_reply.o \
 	common/redis_url.o \
 	common/url.o \
 	extension/guc.o \
@@ -27,9 +29,16 @@ OBJS = \
 	extension/shmem.o \
 	extension/sql_funcs.o
 
-DATA = $(wildcard extension/camera_health--*.sql)
+# The install script of the current version is built from the SQL sources
+# in sql/, one file per concern, in this order; the released 1.0 script and
+# the upgrade scripts are kept as they are.
+SQL_SOURCES = $(addprefix sql/,00_schema.sql 01_c_helpers.sql 02_tables.sql 03_checks.sql \
+	04_api_cameras.sql 05_api_history.sql 06_retention.sql 07_workers.sql 08_privileges.sql)
+DATA_built = camera_health--$(EXTVERSION).sql $(patsubst sql/updates/%,camera_health--%,$(wildcard sql/updates/*.sql))
+DATA = extension/camera_health--1.0.sql
 
 REGRESS = cameras validation history retention summary roles ingest vision
+REGRESS_OPTS = --inputdir=test/regress --outputdir=test/regress
 
 PG_CPPFLAGS = -I$(srcdir)/common -I$(srcdir)/extension -I$(srcdir)/bgworker -Wall -Wextra -Werror -Wno-unused-parameter \
 	-Wno-sign-compare -Wno-missing-field-initializers
@@ -44,6 +53,15 @@ include $(PGXS)
 
 # ---- the project's own targets ------------------------------------------
 
+camera_health--$(EXTVERSION).sql: $(SQL_SOURCES)
+	{ printf '/* camera_health--%s.sql: built from sql/ by make; edit the sources there */\n\n' $(EXTVERSION); \
+	  echo '\\echo Use "CREATE EXTENSION camera_health" to load this file. \\quit'; \
+	  cat $(SQL_SOURCES); } >$@
+
+# PGXS installs DATA by its file name: the upgrade scripts live in sql/updates/
+camera_health--%.sql: sql/updates/%.sql
+	cp $< $@
+
 all: visionproc/visionproc
 
 .PHONY: visionproc/visionproc
@@ -57,8 +75,9 @@ UNIT_TESTS = test/unit/test_url test/unit/test_netprobe test/unit/test_vision
 
 # visionproc's image analysis, plain C over FFmpeg's libraries
 VISION_PKGS = libavformat libavcodec libavutil libswscale json-c
-VISION_SRCS = $(addprefix visionproc/,image.c frame.c imgmath.c blur.c obstruction.c displacement.c frozen.c vision.c)
-VISION_BUILD = $(CC) -O2 -Wall -Wextra -Werror -Ivisionproc $(shell pkg-config --cflags $(VISION_PKGS))
+VISION_SRCS = $(addprefix visionproc/,image.c frame.c imgmath.c blur.c obstruction.c displacement.c frozen.c vision.c) \
+	common/grey_format.c
+VISION_BUILD = $(CC) -O2 -Wall -Wextra -Werror -Ivisionproc -Icommon $(shell pkg-config --cflags $(VISION_PKGS))
 VISION_LIBS = $(shell pkg-config --libs $(VISION_PKGS)) -lm
 
 test/unit/test_url: test/unit/test_url.c common/url.c common/url.h common/redis_url.c common/redis_url.h
@@ -97,4 +116,4 @@ clean: clean-project
 .PHONY: clean-project
 clean-project:
 	$(MAKE) -C visionproc clean
-	rm -f $(UNIT_TESTS) bench/netprobe_bench bench/vision_bench
+	rm -f $(UNIT_TESTS) bench/netprobe_bench bench/vision_bench camera_health--*.sql

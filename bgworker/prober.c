@@ -34,7 +34,7 @@
 #include "netprobe.h"
 #include "redis.h"
 #include "schedule.h"
-#include "stream_fields.h"
+#include "redis_reply.h"
 #include "worker.h"
 
 PGDLLEXPORT void ch_prober_main(Datum main_arg);
@@ -127,12 +127,12 @@ fill_address(const char *ip, int port, struct sockaddr_storage *ss, socklen_t *l
 static bool
 start_task(const char *entry_id, const redisReply *fields, int64 now)
 {
-	const char *camera_id = stream_field(fields, "camera_id");
-	const char *check = stream_field(fields, "check");
-	const char *ip = stream_field(fields, "ip");
-	const char *port = stream_field(fields, "port");
-	const char *due = stream_field(fields, "due_ms");
-	const char *interval = stream_field(fields, "interval_ms");
+	const char *camera_id = ch_stream_field(fields, "camera_id", 64, NULL);
+	const char *check = ch_stream_field(fields, "check", 64, NULL);
+	const char *ip = ch_stream_field(fields, "ip", 64, NULL);
+	const char *port = ch_stream_field(fields, "port", 64, NULL);
+	const char *due = ch_stream_field(fields, "due_ms", 64, NULL);
+	const char *interval = ch_stream_field(fields, "interval_ms", 64, NULL);
 	ProbeRequest req;
 	Task	   *t;
 	int			slot;

@@ -7,9 +7,10 @@
 #   REDIS_PORT REDIS_URL              for redis-cli and visionproc
 #   PG_LOG         the server log
 # PostgreSQL refuses to run as root: as root, the cluster runs as the
-# unprivileged user "postgres".
+# unprivileged user "postgres".  The server is the private copy that
+# scripts/build.sh installed the extension into (scripts/pgprefix.sh).
 
-PG_BINDIR=${PG_BINDIR:-$(pg_config --bindir)}
+. "$(dirname "${BASH_SOURCE[0]}")/pgprefix.sh"
 
 stack_as_owner() {
 	if [ "$(id -u)" -eq 0 ]; then

@@ -25,7 +25,7 @@
 #include "config.h"
 #include "grab.h"
 #include "log.h"
-#include "stream_fields.h"
+#include "redis_reply.h"
 #include "url.h"
 #include "vision.h"
 #include "vredis.h"
@@ -214,10 +214,10 @@ post_result(Worker *w, const char *id, const char *camera_id, json_object *resul
 static void
 process_task(Worker *w, const char *id, const redisReply *fields, bool claimed)
 {
-	const char *camera_id = stream_field(fields, "camera_id");
-	const char *url = stream_field(fields, "url");
-	const char *due = stream_field(fields, "due_ms");
-	const char *interval = stream_field(fields, "interval_ms");
+	const char *camera_id = ch_stream_field(fields, "camera_id", 64, NULL);
+	const char *url = ch_stream_field(fields, "url", CAMERA_URL_MAX_LEN, NULL);
+	const char *due = ch_stream_field(fields, "due_ms", 64, NULL);
+	const char *interval = ch_stream_field(fields, "interval_ms", 64, NULL);
 	int64_t		start = epoch_ms();
 	GrabOptions opt = {w->cfg->grab_timeout_ms, w->cfg->io_timeout_ms, w->cfg->frozen_gap_ms,
 	w->cfg->frozen_frames, w->stop};

@@ -1,0 +1,42 @@
+/* ------------------------------------------------------------------------
+ * C helpers
+ * ------------------------------------------------------------------------ */
+
+CREATE FUNCTION camera_health.mask_url(url text)
+RETURNS text
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'ch_mask_url';
+COMMENT ON FUNCTION camera_health.mask_url(text) IS
+'The URL with its credentials replaced by ***: the password of user:password@ and secret query parameters (password=, pwd=, token=, ...).';
+
+CREATE FUNCTION camera_health.valid_camera_url(url text)
+RETURNS boolean
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'ch_valid_camera_url';
+COMMENT ON FUNCTION camera_health.valid_camera_url(text) IS
+'True for a URL a camera can be read from: rtsp, rtsps, http or https, with a host and at most 2048 bytes.';
+
+CREATE FUNCTION camera_health.url_problem(url text)
+RETURNS text
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'ch_url_problem';
+COMMENT ON FUNCTION camera_health.url_problem(text) IS
+'Why a camera URL is refused, or NULL when it is valid.';
+
+CREATE FUNCTION camera_health.default_log_retention()
+RETURNS interval
+LANGUAGE C STABLE PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'ch_default_log_retention';
+COMMENT ON FUNCTION camera_health.default_log_retention() IS
+'The retention of health logs for cameras without a policy of their own (GUC camera_health.default_log_retention).';
+
+CREATE FUNCTION camera_health.is_camera_address(address inet)
+RETURNS boolean
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN masklen(address) = CASE family(address) WHEN 4 THEN 32 ELSE 128 END
+	AND host(address) NOT IN ('0.0.0.0', '255.255.255.255', '::')
+	AND NOT address <<= inet '224.0.0.0/4'
+	AND NOT address <<= inet 'ff00::/8';
+COMMENT ON FUNCTION camera_health.is_camera_address(inet) IS
+'True for a single unicast host address: no netmask, not unspecified, broadcast or multicast.';
+

@@ -1,0 +1,33 @@
+/* ------------------------------------------------------------------------
+ * Privileges: nothing for PUBLIC; readers read, writers write through the API
+ * ------------------------------------------------------------------------ */
+
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA camera_health FROM PUBLIC;
+
+GRANT SELECT ON camera_health.camera_list, camera_health.health_logs, camera_health.camera_latency,
+	camera_health.camera_status, camera_health.alerts, camera_health.log_retention,
+	camera_health.camera_references
+	TO camera_health_reader;
+GRANT EXECUTE ON FUNCTION
+	camera_health.mask_url(text),
+	camera_health.may_see_secrets(),
+	camera_health.default_log_retention(),
+	camera_health.require_camera(bigint),
+	camera_health.check_max_rows(integer),
+	camera_health.get_camera(bigint),
+	camera_health.list_cameras(),
+	camera_health.camera_logs(bigint, text, timestamptz, integer),
+	camera_health.camera_alerts(bigint, boolean, integer),
+	camera_health.health_summary(),
+	camera_health.get_log_retention(bigint)
+	TO camera_health_reader;
+GRANT SELECT ON camera_health.retention_runs TO camera_health_reader;
+GRANT EXECUTE ON FUNCTION
+	camera_health.register_camera(inet, integer, text, integer, integer, integer, text),
+	camera_health.update_camera(bigint, inet, integer, text, integer, integer, integer, text),
+	camera_health.delete_camera(bigint),
+	camera_health.set_camera_enabled(bigint, boolean),
+	camera_health.acknowledge_alert(bigint),
+	camera_health.set_log_retention(bigint, interval),
+	camera_health.reset_reference(bigint)
+	TO camera_health_writer;
