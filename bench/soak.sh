@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# Soak: does any worker's memory grow while it runs for a long time?
+#
+# N cameras (default 10,000) on loopback, ip and port checked every
+# INTERVAL seconds (default 10), a tenth of them with a stream URL checked
+# by visionproc at the same interval (their streams refuse or drop the
+# connection, so every vision result is a quick error: the vision path of
+# the scheduler and the ingest runs at full rate without FFmpeg decoding
+# dominating the two cores).  Every SAMPLE seconds it records, for each
+# camera_health worker, its private memory (RssAnon from /proc) and the
+# total of its memory contexts (pg_log_backend_memory_contexts, "Grand
+# total" in the server log), and for visionproc's processes their RssAnon.
+# At the end it prints each series and its growth per hour, fitted by least
+# squares over the samples after the warm-up.
+#
+#   bench/soak.sh [MINUTES [N [INTERVAL]]]     (defaults 20, 10000, 10)
+#   SAMPLE=60 WARMUP=180 (seconds) in the environment
+#
+# Target (BENCHMARKS.md): no worker grows after warm-up, i.e. less than
+# 1 MB an hour, within noise.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+MINUTES=${1:-20}
+N=${2:-10000}
+INTERVAL=${3:-10}
+SAMPLE=${SAMPLE:-60}
+WARMUP=${WARMUP:-180}
+PORT=18998
+VISION_EVERY=10			# one camera in VISION_EVERY has a stream URL
+
+[ -n "${SKIP_BUILD:-}" ] || scripts/build.sh
+. scripts/stack.sh
+orig_range=$(sysctl -n net.ipv4.ping_group_range)
+pids=()
+cleanup() {
+	local p
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	sysctl -qw net.ipv4.ping_group_range="$orig_range" 2>/dev/null || true
+	stack_stop
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+sysctl -qw net.ipv4.ping_group_range="0 2147483647"
+stack_start "max_wal_size = '4GB'" "checkpoint_timeout = '15min'" "log_min_messages = info"
+
+addr() { echo "127.4.$(( $1 / 250 )).$(( $1 % 250 + 1 ))"; }
+# half the cameras listen on their port (accept and close), half refuse it
+python3 test/listen.py $PORT $(for i in $(seq 0 2 $((N - 1))); do addr "$i"; done) >"$STACK_DIR/listen.out" &
+pids+=($!)
+until grep -q ready "$STACK_DIR/listen.out" 2>/dev/null; do sleep 0.2; done
+
+visionproc/visionproc --redis "$REDIS_URL" --workers 2 2>"$STACK_DIR/log/visionproc.log" &
+vp=$!
+pids+=("$vp")
+
+psql -XAtq -v ON_ERROR_STOP=1 -c "SELECT count(camera_health.register_camera(
+	('127.4.' || (i / 250) || '.' || (i % 250 + 1))::inet, $PORT,
+	CASE WHEN i % $VISION_EVERY = 0 THEN 'rtsp://127.4.' || (i / 250) || '.' || (i % 250 + 1) || ':$PORT/soak' END,
+	interval_ip => $INTERVAL, interval_port => $INTERVAL, interval_vision => $INTERVAL))
+	FROM generate_series(0, $N - 1) i" >/dev/null
+echo "soak: $N cameras, ip and port every ${INTERVAL} s, $(( N / VISION_EVERY )) with vision every ${INTERVAL} s" \
+	"($(( 2 * N / INTERVAL + N / VISION_EVERY / INTERVAL )) checks/s due); ${MINUTES} min," \
+	"a sample every ${SAMPLE} s, growth fitted after ${WARMUP} s"
+
+rss_anon_kb() { awk '/^RssAnon:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+
+# context_total PID: ask the backend to log its memory contexts and read the
+# "Grand total" it printed (bytes)
+context_total() {
+	local pid=$1 before line i
+	before=$(wc -l <"$PG_LOG")
+	psql -XAtq -c "SELECT pg_log_backend_memory_contexts($pid)" >/dev/null
+	for i in $(seq 50); do
+		line=$(tail -n +"$((before + 1))" "$PG_LOG" | grep -a "\[$pid\].*Grand total: " | tail -n 1 || true)
+		if [ -n "$line" ]; then
+			sed -E 's/.*Grand total: ([0-9]+) bytes.*/\1/' <<<"$line"
+			return
+		fi
+		sleep 0.1
+	done
+	echo 0
+}
+
+samples="$STACK_DIR/soak.tsv"
+printf 't_s\tprocess\tpid\trss_anon_kb\tcontexts_bytes\n' >"$samples"
+start=$SECONDS
+end=$((start + MINUTES * 60))
+next=$start
+while [ $SECONDS -lt $end ]; do
+	now=$((SECONDS - start))
+	while read -r pid type; do
+		[ -n "$pid" ] || continue
+		printf '%s\t%s\t%s\t%s\t%s\n' "$now" "${type#camera_health }" "$pid" \
+			"$(rss_anon_kb "$pid")" "$(context_total "$pid")" >>"$samples"
+	done < <(psql -XAtq -F ' ' -c "SELECT pid, backend_type FROM pg_stat_activity
+		WHERE backend_type LIKE 'camera_health %' ORDER BY backend_type")
+	for pid in "$vp" $(pgrep -P "$vp" || true); do
+		name=visionproc-worker
+		[ "$pid" = "$vp" ] && name=visionproc
+		printf '%s\t%s\t%s\t%s\t\n' "$now" "$name" "$pid" "$(rss_anon_kb "$pid")" >>"$samples"
+	done
+	next=$((next + SAMPLE))
+	while [ $SECONDS -lt $next ] && [ $SECONDS -lt $end ]; do sleep 1; done
+done
+
+checks=$(psql -XAtq -c "SELECT count(*) FROM camera_health.health_logs")
+restarts=$(grep -ac "terminated by signal\|exited with exit code" "$PG_LOG" || true)
+echo "soak: $checks checks logged in ${MINUTES} min; worker exits in the server log: $restarts"
+python3 - "$samples" "$WARMUP" <<'PY'
+import collections, sys
+
+rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])][1:]
+warmup = int(sys.argv[2])
+series = collections.OrderedDict()
+for t, proc, pid, rss, ctx in rows:
+    series.setdefault((proc, pid), []).append((int(t), int(rss or 0), int(ctx) if ctx else None))
+
+def slope_per_hour(points):
+    if len(points) < 2:
+        return float("nan")
+    n = len(points)
+    mx = sum(p[0] for p in points) / n
+    my = sum(p[1] for p in points) / n
+    sxx = sum((p[0] - mx) ** 2 for p in points)
+    if sxx == 0:
+        return float("nan")
+    return sum((p[0] - mx) * (p[1] - my) for p in points) / sxx * 3600
+
+print("%-18s %7s %5s %13s %13s %14s %14s" % ("process", "pid", "n", "RssAnon MB", "contexts MB",
+                                              "RssAnon MB/h", "contexts MB/h"))
+for (proc, pid), pts in series.items():
+    late = [p for p in pts if p[0] >= warmup]
+    rss = slope_per_hour([(t, r / 1024) for t, r, _ in late])
+    ctxpts = [(t, c / 1048576) for t, _, c in late if c is not None]
+    ctx = slope_per_hour(ctxpts) if ctxpts else float("nan")
+    first, last = pts[0], pts[-1]
+    ctxspan = ("%5.1f->%5.1f" % (first[2] / 1048576, last[2] / 1048576)) if first[2] is not None else "-"
+    print("%-18s %7s %5d %13s %13s %+14.2f %+14.2f" % (
+        proc, pid, len(late), "%5.1f->%5.1f" % (first[1] / 1024, last[1] / 1024), ctxspan, rss, ctx))
+PY
+echo "samples: $samples (kept with KEEP_STACK=1)"
