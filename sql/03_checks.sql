@@ -5,6 +5,7 @@
 CREATE FUNCTION camera_health.may_see_secrets()
 RETURNS boolean
 LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
 RETURN pg_catalog.pg_has_role(current_user, 'camera_health_writer', 'USAGE');
 COMMENT ON FUNCTION camera_health.may_see_secrets() IS
 'True when the current role sees camera credentials: superusers and members of camera_health_writer.';

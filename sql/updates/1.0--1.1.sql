@@ -7,3 +7,12 @@
  * 1.1 install (built from sql/) and a 1.0 install upgraded by this script
  * must end up with the same schema: test/test_upgrade.sh compares them.
  */
+
+/* ---- Privileges: readers no longer see camera imagery (issue 8) ---------- */
+-- 1.0 granted camera_health_reader SELECT on the reference frames
+REVOKE SELECT ON camera_health.camera_references FROM camera_health_reader;
+
+/* ---- search_path pinned in every SQL function (issue 8) ------------------- */
+-- the two SQL functions of 1.0 without one; the rest had it already
+ALTER FUNCTION camera_health.is_camera_address(inet) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION camera_health.may_see_secrets() SET search_path = pg_catalog, pg_temp;
