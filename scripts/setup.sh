@@ -14,6 +14,8 @@ packages=(
 	libgstrtspserver-1.0-dev libgstreamer1.0-dev
 	gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
 	gstreamer1.0-plugins-ugly gstreamer1.0-libav
+	# TAP tests (test/t/, PostgreSQL::Test::Cluster)
+	libipc-run-perl
 )
 
 missing=()

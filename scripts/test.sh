@@ -36,6 +36,17 @@ for t in ${TESTS:-$(cd test && ls test_*.sh | sed 's/\.sh$//')}; do
 	fi
 done
 
+# TAP tests (test/t/*.pl, PostgreSQL::Test::Cluster): clusters of their own on
+# the private server copy; with TESTS set only when TAP=1, SKIP_TAP=1 skips them
+if [ -n "${TAP:-}" ] || { [ -z "${TESTS:-}" ] && [ -z "${SKIP_TAP:-}" ]; }; then
+	echo "== TAP tests"
+	tap_dir=$(mktemp -d "$STACK_DIR/tap.XXXXXX")
+	[ "$(id -u)" -ne 0 ] || chown postgres: "$tap_dir"
+	pgxs_src=$(dirname "$(dirname "$(pg_config --pgxs)")")
+	stack_as_owner env PATH="$PG_BINDIR:$PATH" TESTDIR="$tap_dir" PG_TEST_TIMEOUT_DEFAULT=60 \
+		PG_REGRESS="$pgxs_src/test/regress/pg_regress" prove -I "$pgxs_src/test/perl" test/t/*.pl || failed+=(tap)
+fi
+
 if [ ${#failed[@]} -gt 0 ]; then
 	echo "FAILED: ${failed[*]}"
 	exit 1

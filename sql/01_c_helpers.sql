@@ -33,6 +33,7 @@ COMMENT ON FUNCTION camera_health.default_log_retention() IS
 CREATE FUNCTION camera_health.is_camera_address(address inet)
 RETURNS boolean
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
 RETURN masklen(address) = CASE family(address) WHEN 4 THEN 32 ELSE 128 END
 	AND host(address) NOT IN ('0.0.0.0', '255.255.255.255', '::')
 	AND NOT address <<= inet '224.0.0.0/4'

@@ -4,9 +4,10 @@
 
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA camera_health FROM PUBLIC;
 
+-- not camera_references: the reference frames are camera imagery, which
+-- readers (PostgREST's anonymous role) must not see
 GRANT SELECT ON camera_health.camera_list, camera_health.health_logs, camera_health.camera_latency,
-	camera_health.camera_status, camera_health.alerts, camera_health.log_retention,
-	camera_health.camera_references
+	camera_health.camera_status, camera_health.alerts, camera_health.log_retention
 	TO camera_health_reader;
 GRANT EXECUTE ON FUNCTION
 	camera_health.mask_url(text),

@@ -17,8 +17,11 @@ SET camera_health.default_log_retention = '7d';
 SELECT setting, unit, context, min_val, max_val FROM pg_settings WHERE name = 'camera_health.default_log_retention';
 
 -- passes run in the workers' database only, through the retention worker
+-- (only the SQLSTATE: the message names camera_health.database, or says that
+-- the worker is not running when that database does not exist)
+\set VERBOSITY sqlstate
 SELECT run_retention();
-\echo :SQLSTATE
+\set VERBOSITY default
 -- partitions ahead: 0 to 60 days
 SELECT create_partitions(-1);
 \echo :SQLSTATE

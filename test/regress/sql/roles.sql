@@ -29,6 +29,9 @@ SELECT acknowledge_alert(1);
 \echo :SQLSTATE
 INSERT INTO health_logs (camera_id, check_type, status) VALUES (:cam, 'ip', 'ok');
 \echo :SQLSTATE
+-- nor the reference frames: they are camera imagery
+SELECT count(*) FROM camera_references;
+\echo :SQLSTATE
 RESET ROLE;
 
 -- a writer changes cameras through the API and sees what it wrote
@@ -57,3 +60,21 @@ WHERE p.pronamespace = 'camera_health'::regnamespace AND obj_description(p.oid, 
 SELECT c.relname AS undocumented_relation FROM pg_class c
 WHERE c.relnamespace = 'camera_health'::regnamespace AND c.relkind IN ('r', 'p', 'v')
   AND NOT c.relispartition AND obj_description(c.oid, 'pg_class') IS NULL;
+
+-- every function pins search_path (a function without it resolves names through
+-- the caller's path, which another role may have put a schema of its own into),
+-- unless it is one of the C functions that run no SQL; a SECURITY DEFINER
+-- function has it whatever its language.  A pinned path holds only pg_catalog,
+-- the extension's schema and pg_temp, and pg_temp comes last.
+SELECT p.oid::regprocedure AS unpinned_function, l.lanname, p.prosecdef, p.proconfig
+FROM pg_proc p
+JOIN pg_language l ON l.oid = p.prolang
+LEFT JOIN LATERAL (SELECT substr(c, length('search_path=') + 1) AS path
+				   FROM unnest(p.proconfig) c WHERE c LIKE 'search\_path=%') sp ON true
+WHERE p.pronamespace = 'camera_health'::regnamespace
+  AND CASE WHEN sp.path IS NOT NULL THEN sp.path !~ '^pg_catalog(, camera_health)?, pg_temp$'
+		   WHEN p.prosecdef THEN true
+		   ELSE NOT (l.lanname = 'c' AND p.prosrc IN ('ch_mask_url', 'ch_valid_camera_url', 'ch_url_problem',
+				'ch_default_log_retention', 'ch_request_retention_run', 'ch_cameras_changed'))
+	  END
+ORDER BY p.oid::regprocedure::text;
