@@ -118,8 +118,8 @@ merge_secrets(UrlCredentials *uc)
 /*
  * Values of secret query parameters: "name=value" after '?', '&' or ';',
  * anywhere in the URL (also before its last '@': "?pwd=a@b").  A value runs
- * to the next '&' or ';' (the camera reads those as separators), or to
- * whitespace or the end of the URL.  A '#' or a quote does not end it.
+ * to the next '&' or ';' (the camera reads those as separators too) or to
+ * the end of the URL: '#', quotes and whitespace do not end it.
  */
 static void
 find_secret_params(const char *text, UrlCredentials *uc)
@@ -138,8 +138,7 @@ find_secret_params(const char *text, UrlCredentials *uc)
 		if (eq == uc->end || text[eq] != '=' || !is_secret_param(text + name, eq - name))
 			continue;
 		vend = eq + 1;
-		while (vend < uc->end && text[vend] != '&' && text[vend] != ';' &&
-			   !isspace((unsigned char) text[vend]))
+		while (vend < uc->end && text[vend] != '&' && text[vend] != ';')
 			vend++;
 		add_secret(uc, eq + 1, vend);
 		i = vend - 1;
@@ -359,6 +358,25 @@ host_name_end(const char *host, const char *end, const char **reason)
 	return hostend + 1;
 }
 
+/*
+ * Host names, IPv4 and bracketed IPv6 addresses only: letters, digits, '-',
+ * '.', '_', '~' and percent-encodings (and ':' inside brackets).  RFC 3986
+ * also allows sub-delims, which no camera uses; refusing them catches a URL
+ * whose '@' in the query made the rest of the query look like a host
+ * ("?pwd=a@b&ch=1").
+ */
+static bool
+host_chars_ok(const char *host, const char *hostend)
+{
+	bool		bracketed = *host == '[';
+
+	for (const char *c = host + bracketed; c < hostend - bracketed; c++)
+		if (!isalnum((unsigned char) *c) && strchr("-._~%", *c) == NULL &&
+			!(bracketed && *c == ':'))
+			return false;
+	return true;
+}
+
 bool
 camera_url_is_valid(const char *url, const char **reason)
 {
@@ -407,6 +425,11 @@ camera_url_is_valid(const char *url, const char **reason)
 	if (hostend == host)
 	{
 		*reason = "The URL has no host.";
+		return false;
+	}
+	if (!host_chars_ok(host, hostend))
+	{
+		*reason = "The URL's host has characters no host name has (write an '@' in a path or query as %40).";
 		return false;
 	}
 	return hostend == end || port_is_valid(hostend, end, reason);

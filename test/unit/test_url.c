@@ -377,8 +377,8 @@ generated_query_secrets(void)
 			{
 				const char *at = atoms[a];
 
-				/* '&' and ';' separate parameters, whitespace ends a value */
-				if (strpbrk(at, "&; \t") != NULL || strstr(at, "://"))
+				/* '&' and ';' separate parameters */
+				if (strpbrk(at, "&;") != NULL || strstr(at, "://"))
 					continue;
 				snprintf(value, sizeof(value), "xK%sqJ", at);
 				if (s == 0)
@@ -415,7 +415,7 @@ generated_several_urls(void)
 			{
 				snprintf(text, sizeof(text),
 						 "a rtsp://admin:%s@10.0.0.5/live%shttp://10.0.0.6/s.jpg?pwd=%s&ch=1%srtsp://u:%s@10.0.0.7:554/x b",
-						 pws[a], seps[s], pws[b][2] == ' ' ? "xKqJ" : pws[b], seps[s], pws[b]);
+						 pws[a], seps[s], pws[b], seps[s], pws[b]);
 				snprintf(want, sizeof(want),
 						 "a rtsp://admin:***@10.0.0.5/live%shttp://10.0.0.6/s.jpg?pwd=***&ch=1%srtsp://u:***@10.0.0.7:554/x b",
 						 seps[s], seps[s]);
@@ -491,6 +491,11 @@ hand_cases(void)
 	expect_valid("rtsp://[::1/x", false);
 	expect_valid("rtsp://10.0.0.5/a b", false);
 	expect_valid("rtsp://10.0.0.5/a\nb", false);
+	expect_valid("http://10.0.0.5/snap?pwd=a@b&ch=1", false);
+	expect_valid("http://10.0.0.5/snap?pwd=a%40b&ch=1", true);
+	expect_valid("rtsp://a:b@ho$st/", false);
+	expect_valid("rtsp://a:b@[::1]/", true);
+	expect_valid("rtsp://a:b@[::1%25eth0]:554/", true);
 
 	/* what a refused URL may show of itself */
 	expect_origin("ftp://admin:hunter2@10.1.0.1/stream", "ftp://10.1.0.1");
