@@ -24,6 +24,13 @@ problem() {
 	echo "  problem: $*" >&2
 }
 
+# passed WHAT: note WHAT when this section added no problem
+section=0
+passed() {
+	[ ${#problems[@]} -gt "$section" ] || note "$*"
+	section=${#problems[@]}
+}
+
 cleanup() {
 	local p
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -72,7 +79,7 @@ for i in "${!url[@]}"; do
 	id[i]=$(grep -E '^[0-9]+$' "$OUT/reg.$i" || true)
 	[ -n "${id[i]}" ] || problem "camera $i (${chars[i]:-query}) was refused: $(sed "s/$HEAD.*$TAIL/<pw>/" "$OUT/reg.$i")"
 done
-note "registered ${#url[@]} cameras with passwords holding: ${chars[*]} and a pwd= parameter"
+passed "registered ${#url[@]} cameras with passwords holding: ${chars[*]} and a pwd= parameter"
 
 # readers see every URL masked, exactly; writers see it in full
 : >"$OUT/reader"
@@ -88,7 +95,7 @@ for i in "${!url[@]}"; do
 	[ "$got" = "${url[i]}" ] || problem "writer sees '$got' for camera $i, want the full URL"
 done
 [ -z "$(leaks "$OUT/reader")" ] || problem "a reader sees a password: $(leaks "$OUT/reader")"
-note "readers see every URL masked (camera_list, list_cameras, get_camera), writers in full"
+passed "readers see every URL masked (camera_list, list_cameras, get_camera), writers in full"
 
 # errors whose statement, message, detail or context would hold a password
 : >"$OUT/errors"
@@ -117,7 +124,7 @@ got_errors=$(grep -c '^ERROR' "$OUT/errors" || true)
 grep -q 'invalid rtsp_url "ftp://127.0.0.1"' "$OUT/errors" || problem "no 'invalid rtsp_url \"ftp://127.0.0.1\"' error"
 grep -q 'camera already registered' "$OUT/errors" || problem "no duplicate error"
 [ -z "$(leaks "$OUT/errors")" ] || problem "an error shows a password: $(leaks "$OUT/errors")"
-note "$got_errors errors (duplicates, refused URLs, constraint violations, a division by zero): no password"
+passed "$got_errors errors (duplicates, refused URLs, constraint violations, a division by zero): no password"
 
 # a failing check whose error names the URL: visionproc, then ingest
 "$ROOT/visionproc/visionproc" --redis "$REDIS_URL" --workers 2 --grab-timeout 2000 \
@@ -139,7 +146,7 @@ psql -XAtq -c "SET ROLE camera_health_reader" \
 grep -q "127.0.0.1:$DEAD_PORT" "$OUT/history" || problem "the health logs do not name the URL: $(head -c 300 "$OUT/history")"
 [ -z "$(leaks "$OUT/history")" ] || problem "a health log, status or alert shows a password: $(leaks "$OUT/history")"
 [ -z "$(leaks "$OUT/visionproc.log")" ] || problem "visionproc's log shows a password: $(leaks "$OUT/visionproc.log")"
-note "failed vision checks: health logs, statuses, alerts and visionproc's log masked"
+passed "failed vision checks: health logs, statuses, alerts and visionproc's log masked"
 
 # a result that bypasses visionproc's masking is masked on the way in
 sqlv "$OUT/record" cid="${id[0]}" u1="${url[1]}" u2="${url[2]}" <<-'SQL'
@@ -151,7 +158,7 @@ SQL
 got=$(psql -XAtq -c "SET ROLE camera_health_reader" -c "SELECT metadata ->> 'url', metadata ->> 'error' FROM camera_health.health_logs WHERE camera_id = ${id[0]} AND metadata ->> 'stage' = 'connect' AND NOT metadata ? 'task_id'")
 [ -n "$got" ] || problem "the unmasked result was not stored"
 ! grep -q -e "$HEAD" -e "$TAIL" <<<"$got" || problem "an unmasked result is stored as it came: $got"
-note "results are masked again when they are recorded"
+passed "results are masked again when they are recorded"
 
 # the server log: statements were logged (masked), passwords never
 sleep 0.5
@@ -160,7 +167,11 @@ grep -q "register_camera('127.0.0.1', $DEAD_PORT, 'rtsp://admin:\*\*\*@127.0.0.1
 	|| problem "the masked statement is not in the server log"
 grep -q "pwd=\*\*\*&ch=1" "$PG_LOG" || problem "the masked query parameter is not in the server log"
 [ -z "$(leaks "$PG_LOG")" ] || problem "the server log shows a password: $(leaks "$PG_LOG")"
-note "server log: statements masked"
+passed "server log: statements masked"
+
+# and every output this test collected (the writer's reads are not kept)
+[ -z "$(leaks "$OUT"/*)" ] || problem "an output shows a password: $(leaks "$OUT"/*)"
+passed "no output of this test shows a password"
 
 if [ ${#problems[@]} -gt 0 ]; then
 	fail "${#problems[@]} problem(s): ${problems[*]}"
