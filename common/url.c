@@ -489,3 +489,43 @@ url_origin(const char *url, char *out, size_t outsize)
 	}
 	return n;
 }
+
+static bool
+is_hex(char c)
+{
+	return isxdigit((unsigned char) c) != 0;
+}
+
+/* May byte p[0] stand in a userinfo as it is (RFC 3986, 3.2.1)? */
+static bool
+userinfo_byte_ok(const char *p, const char *end)
+{
+	if (isalnum((unsigned char) *p) || strchr("-._~!$&'()*+,;=:", *p) != NULL)
+		return *p != '\0';
+	return *p == '%' && end - p >= 3 && is_hex(p[1]) && is_hex(p[2]);
+}
+
+size_t
+url_for_client(const char *url, char *out)
+{
+	size_t		len = strlen(url);
+	char	   *o = out;
+	UrlCredentials uc;
+
+	if (!url_credentials(url, len, 0, URL_WHOLE, &uc) || !uc.has_userinfo)
+	{
+		memcpy(out, url, len + 1);
+		return len;
+	}
+	memcpy(o, url, uc.begin);
+	o += uc.begin;
+	for (const char *p = url + uc.begin; p < url + uc.host - 1; p++)
+	{
+		if (userinfo_byte_ok(p, url + uc.host - 1))
+			*o++ = *p;
+		else
+			o += sprintf(o, "%%%02X", (unsigned char) *p);
+	}
+	memcpy(o, url + uc.host - 1, len - (uc.host - 1) + 1);
+	return o - out + len - (uc.host - 1);
+}

@@ -77,6 +77,17 @@ extern bool camera_url_is_valid(const char *url, const char **reason);
 extern size_t url_origin(const char *url, char *out, size_t outsize);
 
 /*
+ * The URL as client libraries must be given it: FFmpeg (av_url_split) and
+ * libcurl end the authority at the first '/', '?' or '#', so a userinfo
+ * holding them (accepted above: "admin:99#secret@host") would send them to
+ * another host.  Copies "url" with every userinfo byte that is not
+ * unreserved, a sub-delim, ':' or a valid %XX percent-encoded (both decode
+ * it again).  "out" needs MASK_SECRETS_BUFSIZE(strlen(url)) bytes; returns
+ * the length written.
+ */
+extern size_t url_for_client(const char *url, char *out);
+
+/*
  * Size of the buffer the maskers need for an input of "len" bytes.  Every
  * masked secret is at least one byte and becomes three, so the output never
  * grows beyond this bound.

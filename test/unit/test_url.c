@@ -151,6 +151,44 @@ expect_origin(const char *url, const char *want)
 		FAIL("origin(%s): got '%s' want '%s'", url, out, want);
 }
 
+/*
+ * The host a client library reads (FFmpeg's av_url_split): the authority
+ * ends at the first '/', '?' or '#'; the host follows its last '@'.
+ */
+static void
+expect_client_host(const char *url, const char *host)
+{
+	char	   *out = malloc(MASK_SECRETS_BUFSIZE(strlen(url)));
+	const char *auth;
+	const char *end;
+	const char *at;
+
+	url_for_client(url, out);
+	auth = strstr(out, "://") + 3;
+	end = auth + strcspn(auth, "/?#");
+	at = auth;
+	for (const char *c = auth; c < end; c++)
+		if (*c == '@')
+			at = c + 1;
+	checks++;
+	if ((size_t) (end - at) != strlen(host) || strncmp(at, host, strlen(host)) != 0 ||
+		!camera_url_is_valid(out, NULL))
+		FAIL("client host of %s (as %s): want %s", url, out, host);
+	free(out);
+}
+
+static void
+expect_client(const char *url, const char *want)
+{
+	char	   *out = malloc(MASK_SECRETS_BUFSIZE(strlen(url)));
+	size_t		n = url_for_client(url, out);
+
+	checks++;
+	if (strcmp(out, want) != 0 || n != strlen(out))
+		FAIL("url_for_client(%s): got %s want %s", url, out, want);
+	free(out);
+}
+
 static void
 expect_redis(const char *url, bool ok, const char *host, int port, const char *password, int db)
 {
@@ -284,7 +322,10 @@ check_password_url(const char *scheme, const char *user, int h, const char *path
 		expect_host(url, hosts[h][0]);
 		expect_one_secret(url, pw);
 		if (!is_free_text_only(pw))
+		{
 			expect_valid(url, true);
+			expect_client_host(url, hosts[h][0]);
+		}
 		snprintf(origin, sizeof(origin), "%s://%s", scheme, hosts[h][1]);
 		expect_origin(url, origin);
 	}
@@ -496,6 +537,15 @@ hand_cases(void)
 	expect_valid("rtsp://a:b@ho$st/", false);
 	expect_valid("rtsp://a:b@[::1]/", true);
 	expect_valid("rtsp://a:b@[::1%25eth0]:554/", true);
+
+	/* what client libraries are given: the userinfo percent-encoded */
+	expect_client("rtsp://admin:99#secret@host/x", "rtsp://admin:99%23secret@host/x");
+	expect_client("rtsp://admin:p@ss/w0rd@10.0.0.5/live", "rtsp://admin:p%40ss%2Fw0rd@10.0.0.5/live");
+	expect_client("rtsp://a:%41%G1%4@h/", "rtsp://a:%41%25G1%254@h/");
+	expect_client("rtsp://a:it's(*)+,;=:x@h/", "rtsp://a:it's(*)+,;=:x@h/");
+	expect_client("rtsp://a:\"<`>\"@h/?x=#", "rtsp://a:%22%3C%60%3E%22@h/?x=#");
+	expect_client("rtsp://10.0.0.5/live?a=b", "rtsp://10.0.0.5/live?a=b");
+	expect_client("http://u@h/", "http://u@h/");
 
 	/* what a refused URL may show of itself */
 	expect_origin("ftp://admin:hunter2@10.1.0.1/stream", "ftp://10.1.0.1");
