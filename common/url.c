@@ -171,7 +171,7 @@ mask_cut_authority(const char *text, UrlCredentials *uc, size_t pw_start)
 		add_secret(uc, pw_start, uc->end);	/* merged with the password */
 		return;
 	}
-	if (text[from] == '[')
+	if (from < slash && text[from] == '[')
 	{
 		size_t		close = find_char(text, from, slash, ']');
 
