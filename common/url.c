@@ -195,11 +195,10 @@ mask_cut_authority(const char *text, UrlCredentials *uc, size_t pw_start)
  *    it runs to the end of the text.  In free text it runs to the next
  *    "://" that follows a scheme character (a letter, digit, '+', '-' or
  *    '.': "rtsp://", not the "://" of a password "admin:://x"), or to the
- *    end of the text: whitespace, quotes, '<', '>' and
- *    backticks do NOT end it, because a password may hold any of them and
- *    messages quote values without escaping them.  The price is masking
- *    prose that follows a URL when it looks like a credential, never the
- *    other way round.
+ *    end of the text: whitespace, quotes, '<', '>' and backticks do NOT end
+ *    it, because a password may hold any of them and messages quote values
+ *    without escaping them.  The price is masking prose that follows a URL
+ *    when it looks like a credential, never the other way round.
  * 2. The userinfo runs to the LAST '@' of the URL, wherever '/', '?' or '#'
  *    stand before it: users put unencoded '@', '/', '?' and '#' in
  *    passwords ("admin:99#secret@host" is user admin, password 99#secret,
@@ -211,7 +210,11 @@ mask_cut_authority(const char *text, UrlCredentials *uc, size_t pw_start)
  * 4. Values of secret query parameters (find_secret_params).
  * 5. Free text may have been cut anywhere: see mask_cut_authority.
  *
- * Known gaps of rule 5, both only for text cut short before masking (which
+ * What rule 5 costs: in free text a port not followed by a path is masked
+ * ("rtsp://10.0.0.5:***", it might be "admin:99" of "admin:99#secret"), and
+ * so is the host of a URL with a password and no path.
+ *
+ * Known gaps, the first two only for text cut short before masking (which
  * is why every caller masks before it truncates): a password holding an '@'
  * and a later '/', cut between the two ("admin:p@ss/w" of "p@ss/word@h"),
  * reads as a complete URL with host "ss"; a password that begins with
