@@ -108,7 +108,11 @@ LANGUAGE sql IMMUTABLE
 SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
 	SELECT x.camera_id, x.check_type, x.status, to_timestamp(x.checked_ms / 1000.0),
-		   x.latency_ms, coalesce(camera_health.mask_result_metadata(x.metadata), '{}'),
+		   x.latency_ms,
+		   -- most results quote no URL: only those that do pay for masking
+		   coalesce(CASE WHEN strpos(concat(x.metadata ->> 'url', x.metadata ->> 'error',
+											x.metadata ->> 'message', x.metadata ->> 'detail'), '://') > 0
+						 THEN camera_health.mask_result_metadata(x.metadata) ELSE x.metadata END, '{}'),
 		   row_number() OVER (PARTITION BY x.camera_id, x.check_type ORDER BY x.checked_ms)
 	FROM jsonb_to_recordset(results) AS x(camera_id bigint, check_type text, status text,
 										  checked_ms double precision, latency_ms double precision,
