@@ -132,7 +132,7 @@ passed "$got_errors errors (duplicates, refused URLs, constraint violations, a d
 PIDS+=($!)
 ids=$(IFS=,; echo "${id[*]}" | sed 's/,,*/,/g; s/^,//; s/,$//')
 [ -n "$ids" ] || fail "no camera was registered: ${problems[*]}"
-wait_for 60 "a failed vision check of each camera" \
+wait_for 90 "a failed vision check of each camera" \
 	"SELECT count(DISTINCT camera_id) = $(echo "$ids" | tr ',' '\n' | wc -l) FROM camera_health.health_logs
 	 WHERE camera_id IN ($ids) AND check_type = 'vision' AND status = 'error'"
 sleep 4	# a few more results, and alerts
