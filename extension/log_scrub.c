@@ -7,7 +7,10 @@
  * the server log (log_statement, log_min_duration_statement, the STATEMENT
  * line of an error) and into error details ("Failing row contains ...").
  * Masking at the one place every message passes through covers all of them,
- * including messages we do not write ourselves.
+ * including messages we do not write ourselves.  The fields are masked whole
+ * (PostgreSQL does not shorten them); the free-text rules of common/url.c
+ * also mask what others cut short, such as bind parameters shortened by
+ * log_parameter_max_length.
  */
 #include "postgres.h"
 
@@ -19,13 +22,26 @@
 
 static emit_log_hook_type prev_emit_log_hook = NULL;
 
-/* A palloc'd copy of text with its secrets masked. */
+/*
+ * A palloc'd copy of free text with its secrets masked.  Callers that
+ * shorten a text shorten the result, never the input: mask, then truncate.
+ */
 char *
 scrub_secrets(const char *text)
 {
 	char	   *out = palloc(MASK_SECRETS_BUFSIZE(strlen(text)));
 
 	mask_secrets(text, out);
+	return out;
+}
+
+/* A palloc'd copy of one whole URL (e.g. a stored rtsp_url) masked. */
+char *
+scrub_url(const char *url)
+{
+	char	   *out = palloc(MASK_SECRETS_BUFSIZE(strlen(url)));
+
+	mask_url_secrets(url, out);
 	return out;
 }
 

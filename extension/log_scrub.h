@@ -7,5 +7,6 @@
 
 extern void log_scrub_install(void);
 extern char *scrub_secrets(const char *text);
+extern char *scrub_url(const char *url);
 
 #endif							/* CAMERA_HEALTH_LOG_SCRUB_H */

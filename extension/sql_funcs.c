@@ -20,18 +20,44 @@
 #include "url.h"
 
 PG_FUNCTION_INFO_V1(ch_mask_url);
+PG_FUNCTION_INFO_V1(ch_mask_text);
+PG_FUNCTION_INFO_V1(ch_url_origin);
 PG_FUNCTION_INFO_V1(ch_valid_camera_url);
 PG_FUNCTION_INFO_V1(ch_url_problem);
 PG_FUNCTION_INFO_V1(ch_default_log_retention);
 PG_FUNCTION_INFO_V1(ch_request_retention_run);
 
-/* mask_url(url text) RETURNS text: the URL with its credentials masked */
+/* mask_url(url text) RETURNS text: one whole URL with its credentials masked */
 Datum
 ch_mask_url(PG_FUNCTION_ARGS)
 {
 	char	   *url = text_to_cstring(PG_GETARG_TEXT_PP(0));
 
-	PG_RETURN_TEXT_P(cstring_to_text(scrub_secrets(url)));
+	PG_RETURN_TEXT_P(cstring_to_text(scrub_url(url)));
+}
+
+/* mask_text(t text) RETURNS text: every URL's credentials in free text masked */
+Datum
+ch_mask_text(PG_FUNCTION_ARGS)
+{
+	char	   *t = text_to_cstring(PG_GETARG_TEXT_PP(0));
+
+	PG_RETURN_TEXT_P(cstring_to_text(scrub_secrets(t)));
+}
+
+/*
+ * url_origin(url text) RETURNS text: "scheme://host" of a URL, or NULL
+ * without a plausible scheme; what an error about a refused URL may show.
+ */
+Datum
+ch_url_origin(PG_FUNCTION_ARGS)
+{
+	char	   *url = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char		origin[300];
+
+	if (url_origin(url, origin, sizeof(origin)) == 0)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text(origin));
 }
 
 /* valid_camera_url(url text) RETURNS boolean: used by a CHECK constraint */

@@ -7,7 +7,21 @@ RETURNS text
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'ch_mask_url';
 COMMENT ON FUNCTION camera_health.mask_url(text) IS
-'The URL with its credentials replaced by ***: the password of user:password@ and secret query parameters (password=, pwd=, token=, ...).';
+'One whole URL with its credentials replaced by ***: the password of user:password@ (the userinfo runs to the last @) and secret query parameters (password=, pwd=, token=, ...).';
+
+CREATE FUNCTION camera_health.mask_text(t text)
+RETURNS text
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'ch_mask_text';
+COMMENT ON FUNCTION camera_health.mask_text(text) IS
+'Free text with the credentials of every URL in it replaced by ***, also when the text was cut short inside a password.';
+
+CREATE FUNCTION camera_health.url_origin(url text)
+RETURNS text
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'ch_url_origin';
+COMMENT ON FUNCTION camera_health.url_origin(text) IS
+'scheme://host of a URL, without userinfo, port, path or query (NULL without a plausible scheme): all an error about a refused URL shows of it.';
 
 CREATE FUNCTION camera_health.valid_camera_url(url text)
 RETURNS boolean

@@ -87,11 +87,12 @@ BEGIN
 	END LOOP;
 	problem := camera_health.url_problem(rtsp_url);
 	IF problem IS NOT NULL THEN
-		-- never echo the URL itself: it may hold a password
-		RAISE EXCEPTION 'invalid rtsp_url: "%"', camera_health.mask_url(left(rtsp_url, 200))
+		-- never echo the URL: a refused one may hold a password anywhere
+		-- (masking reads it as it would a valid one); scheme and host only
+		RAISE EXCEPTION 'invalid rtsp_url%', coalesce(' "' || camera_health.url_origin(rtsp_url) || '"', '')
 			USING ERRCODE = 'invalid_parameter_value',
 				  DETAIL = problem,
-				  HINT = 'For example rtsp://10.0.0.5:554/stream1 or http://10.0.0.5/snapshot.jpg, with user:password@ before the host if the camera needs it.';
+				  HINT = 'For example rtsp://10.0.0.5:554/stream1 or http://10.0.0.5/snapshot.jpg; a user name and password, if the camera needs them, go before the host.';
 	END IF;
 	IF length(name) NOT BETWEEN 1 AND 200 THEN
 		RAISE EXCEPTION 'invalid name: length %', length(name)

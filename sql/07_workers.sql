@@ -21,6 +21,29 @@ CREATE TRIGGER camera_references_changed
 	AFTER INSERT OR UPDATE OR DELETE ON camera_health.camera_references
 	FOR EACH ROW EXECUTE FUNCTION camera_health.cameras_changed();
 
+/*
+ * Defence in depth for health logs, statuses and alert messages: the text
+ * fields of a result's metadata that may quote a camera URL are masked
+ * again (visionproc masks them already).  Only string fields holding "://"
+ * cost a call; nested objects (the vision conditions) hold no URL.
+ */
+CREATE FUNCTION camera_health.mask_result_metadata(metadata jsonb)
+RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT CASE WHEN jsonb_typeof(metadata) = 'object' THEN
+		metadata || coalesce((SELECT jsonb_object_agg(k.key,
+									 CASE k.key WHEN 'url' THEN camera_health.mask_url(metadata ->> k.key)
+										 ELSE camera_health.mask_text(metadata ->> k.key) END)
+							  FROM unnest(ARRAY['url', 'error', 'message', 'detail']) AS k(key)
+							  WHERE jsonb_typeof(metadata -> k.key) = 'string'
+								AND strpos(metadata ->> k.key, '://') > 0), '{}')
+		ELSE metadata END;
+END;
+COMMENT ON FUNCTION camera_health.mask_result_metadata(jsonb) IS
+'A result''s metadata with credentials masked in its url, error, message and detail fields.';
+
 /* A batch of results as rows; round numbers a camera's results per check, oldest first. */
 CREATE FUNCTION camera_health.parse_results(results jsonb)
 RETURNS TABLE (camera_id bigint, check_type text, status text, checked_at timestamptz,
@@ -29,7 +52,11 @@ LANGUAGE sql IMMUTABLE
 SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
 	SELECT x.camera_id, x.check_type, x.status, to_timestamp(x.checked_ms / 1000.0),
-		   x.latency_ms, coalesce(x.metadata, '{}'),
+		   x.latency_ms,
+		   -- most results quote no URL: only those that do pay for masking
+		   coalesce(CASE WHEN strpos(concat(x.metadata ->> 'url', x.metadata ->> 'error',
+											x.metadata ->> 'message', x.metadata ->> 'detail'), '://') > 0
+						 THEN camera_health.mask_result_metadata(x.metadata) ELSE x.metadata END, '{}'),
 		   row_number() OVER (PARTITION BY x.camera_id, x.check_type ORDER BY x.checked_ms)
 	FROM jsonb_to_recordset(results) AS x(camera_id bigint, check_type text, status text,
 										  checked_ms double precision, latency_ms double precision,

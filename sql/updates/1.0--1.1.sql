@@ -25,3 +25,113 @@ SELECT c.id, c.name, c.ip_address, c.port,
 	   c.interval_ip, c.interval_port, c.interval_vision, c.enabled,
 	   c.created_at, c.updated_at
 FROM camera_health.cameras c;
+/* ------------------------------------------------------------------------
+ * Masking (issue 8, finding 4): one rule for what a credential is
+ * (common/url.c); a refused URL is shown as scheme://host only; result
+ * metadata is masked again before it is stored
+ * ------------------------------------------------------------------------ */
+
+COMMENT ON FUNCTION camera_health.mask_url(text) IS
+'One whole URL with its credentials replaced by ***: the password of user:password@ (the userinfo runs to the last @) and secret query parameters (password=, pwd=, token=, ...).';
+
+CREATE FUNCTION camera_health.mask_text(t text)
+RETURNS text
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'ch_mask_text';
+COMMENT ON FUNCTION camera_health.mask_text(text) IS
+'Free text with the credentials of every URL in it replaced by ***, also when the text was cut short inside a password.';
+REVOKE ALL ON FUNCTION camera_health.mask_text(text) FROM PUBLIC;
+
+CREATE FUNCTION camera_health.url_origin(url text)
+RETURNS text
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'ch_url_origin';
+COMMENT ON FUNCTION camera_health.url_origin(text) IS
+'scheme://host of a URL, without userinfo, port, path or query (NULL without a plausible scheme): all an error about a refused URL shows of it.';
+REVOKE ALL ON FUNCTION camera_health.url_origin(text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION camera_health.check_camera_fields(
+	ip_address inet, port integer, rtsp_url text,
+	interval_ip integer, interval_port integer, interval_vision integer, name text)
+RETURNS void
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	problem text;
+	iv record;
+BEGIN
+	IF ip_address IS NULL THEN
+		RAISE EXCEPTION 'ip_address must not be null' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF NOT camera_health.is_camera_address(ip_address) THEN
+		RAISE EXCEPTION 'invalid ip_address: %', ip_address
+			USING ERRCODE = 'invalid_parameter_value',
+				  DETAIL = 'A camera address is one unicast host: no netmask, not 0.0.0.0, broadcast or multicast.',
+				  HINT = 'Give the bare address, e.g. 10.0.0.5.';
+	END IF;
+	IF port IS NULL OR port NOT BETWEEN 1 AND 65535 THEN
+		RAISE EXCEPTION 'invalid port: %', coalesce(port::text, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value', HINT = 'Ports are 1 to 65535.';
+	END IF;
+	FOR iv IN SELECT * FROM (VALUES ('interval_ip', interval_ip), ('interval_port', interval_port),
+									('interval_vision', interval_vision)) AS v(arg, seconds)
+	LOOP
+		IF iv.seconds IS NULL OR iv.seconds NOT BETWEEN 1 AND 86400 THEN
+			RAISE EXCEPTION 'invalid %: %', iv.arg, coalesce(iv.seconds::text, 'NULL')
+				USING ERRCODE = 'invalid_parameter_value',
+					  DETAIL = 'Check intervals are in seconds.',
+					  HINT = 'Use 1 to 86400 seconds.';
+		END IF;
+	END LOOP;
+	problem := camera_health.url_problem(rtsp_url);
+	IF problem IS NOT NULL THEN
+		-- never echo the URL: a refused one may hold a password anywhere
+		-- (masking reads it as it would a valid one); scheme and host only
+		RAISE EXCEPTION 'invalid rtsp_url%', coalesce(' "' || camera_health.url_origin(rtsp_url) || '"', '')
+			USING ERRCODE = 'invalid_parameter_value',
+				  DETAIL = problem,
+				  HINT = 'For example rtsp://10.0.0.5:554/stream1 or http://10.0.0.5/snapshot.jpg; a user name and password, if the camera needs them, go before the host.';
+	END IF;
+	IF length(name) NOT BETWEEN 1 AND 200 THEN
+		RAISE EXCEPTION 'invalid name: length %', length(name)
+			USING ERRCODE = 'invalid_parameter_value', HINT = 'Names are 1 to 200 characters; NULL for none.';
+	END IF;
+END
+$$;
+
+CREATE FUNCTION camera_health.mask_result_metadata(metadata jsonb)
+RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT CASE WHEN jsonb_typeof(metadata) = 'object' THEN
+		metadata || coalesce((SELECT jsonb_object_agg(k.key,
+									 CASE k.key WHEN 'url' THEN camera_health.mask_url(metadata ->> k.key)
+										 ELSE camera_health.mask_text(metadata ->> k.key) END)
+							  FROM unnest(ARRAY['url', 'error', 'message', 'detail']) AS k(key)
+							  WHERE jsonb_typeof(metadata -> k.key) = 'string'
+								AND strpos(metadata ->> k.key, '://') > 0), '{}')
+		ELSE metadata END;
+END;
+COMMENT ON FUNCTION camera_health.mask_result_metadata(jsonb) IS
+'A result''s metadata with credentials masked in its url, error, message and detail fields.';
+REVOKE ALL ON FUNCTION camera_health.mask_result_metadata(jsonb) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION camera_health.parse_results(results jsonb)
+RETURNS TABLE (camera_id bigint, check_type text, status text, checked_at timestamptz,
+			   latency_ms double precision, metadata jsonb, round bigint)
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT x.camera_id, x.check_type, x.status, to_timestamp(x.checked_ms / 1000.0),
+		   x.latency_ms,
+		   -- most results quote no URL: only those that do pay for masking
+		   coalesce(CASE WHEN strpos(concat(x.metadata ->> 'url', x.metadata ->> 'error',
+											x.metadata ->> 'message', x.metadata ->> 'detail'), '://') > 0
+						 THEN camera_health.mask_result_metadata(x.metadata) ELSE x.metadata END, '{}'),
+		   row_number() OVER (PARTITION BY x.camera_id, x.check_type ORDER BY x.checked_ms)
+	FROM jsonb_to_recordset(results) AS x(camera_id bigint, check_type text, status text,
+										  checked_ms double precision, latency_ms double precision,
+										  metadata jsonb);
+END;

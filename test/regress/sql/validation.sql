@@ -38,8 +38,16 @@ SELECT register_camera('10.1.0.1', interval_port => -5);
 SELECT register_camera('10.1.0.1', interval_vision => 86401);
 \echo :SQLSTATE
 
--- URLs: the message never shows the password
+-- URLs: the message shows at most scheme://host, never userinfo, path or query
 SELECT register_camera('10.1.0.1', rtsp_url => 'ftp://admin:hunter2@10.1.0.1/stream');
+\echo :SQLSTATE
+SELECT register_camera('10.1.0.1', rtsp_url => 'rtsp://admin:hun''ter 2@10.1.0.1/stream');
+\echo :SQLSTATE
+SELECT register_camera('10.1.0.1', rtsp_url => 'rtsp://admin:99#hunter2@10.1.0.1:70000/stream');
+\echo :SQLSTATE
+SELECT register_camera('10.1.0.1', rtsp_url => 'rtsp://10.1.0.1/' || repeat('x', 190) || '?pwd=hunter2&x=' || repeat('y', 2100));
+\echo :SQLSTATE
+SELECT register_camera('10.1.0.1', rtsp_url => 'rtsp://adm<in>:hunter2@10.1.0.1/stream x');
 \echo :SQLSTATE
 SELECT register_camera('10.1.0.1', rtsp_url => '10.1.0.1/stream');
 \echo :SQLSTATE
@@ -51,6 +59,11 @@ SELECT register_camera('10.1.0.1', rtsp_url => 'rtsp://10.1.0.1/a stream');
 \echo :SQLSTATE
 SELECT register_camera('10.1.0.1', rtsp_url => 'rtsp://10.1.0.1/' || repeat('x', 2100));
 \echo :SQLSTATE
+
+-- a password holding '#', '?', '/' or '@': the host follows the last '@'
+SELECT u AS url, valid_camera_url(u) AS valid, mask_url(u) AS masked, url_origin(u) AS origin
+FROM (VALUES ('rtsp://admin:99#hunter2@10.1.0.2/live'), ('rtsp://admin:a?b/c@d@10.1.0.2:554/live'),
+			 ('http://10.1.0.2/snap.jpg?user=admin&pwd=hun@ter2&ch=1'), ('rtsp://admin:99#hunter2@10.1.0.2:99999/')) AS v(u);
 
 -- names
 SELECT register_camera('10.1.0.1', name => repeat('n', 201));
