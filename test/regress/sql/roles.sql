@@ -75,6 +75,7 @@ WHERE p.pronamespace = 'camera_health'::regnamespace
   AND CASE WHEN sp.path IS NOT NULL THEN sp.path !~ '^pg_catalog(, camera_health)?, pg_temp$'
 		   WHEN p.prosecdef THEN true
 		   ELSE NOT (l.lanname = 'c' AND p.prosrc IN ('ch_mask_url', 'ch_valid_camera_url', 'ch_url_problem',
-				'ch_default_log_retention', 'ch_request_retention_run', 'ch_cameras_changed'))
+				'ch_default_log_retention', 'ch_request_retention_run', 'ch_cameras_changed',
+				'ch_mask_text', 'ch_url_origin'))
 	  END
 ORDER BY p.oid::regprocedure::text;
