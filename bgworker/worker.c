@@ -79,17 +79,35 @@ ch_register_workers(void)
 	}
 }
 
-bool
-ch_worker_interrupts(void)
+/*
+ * A reload not yet reported by ch_worker_interrupts.  ch_worker_wait reports
+ * it too but leaves it set: a worker that ignores what ch_worker_wait
+ * returns (the scheduler, ingest) still learns of it at the top of its
+ * next iteration and reconnects to a changed camera_health.redis_url.
+ */
+static bool reload_unreported = false;
+
+static void
+process_interrupts(void)
 {
 	CHECK_FOR_INTERRUPTS();
 	if (ConfigReloadPending)
 	{
 		ConfigReloadPending = false;
 		ProcessConfigFile(PGC_SIGHUP);
-		return true;
+		reload_unreported = true;
 	}
-	return false;
+}
+
+bool
+ch_worker_interrupts(void)
+{
+	bool		reloaded;
+
+	process_interrupts();
+	reloaded = reload_unreported;
+	reload_unreported = false;
+	return reloaded;
 }
 
 bool
@@ -97,7 +115,8 @@ ch_worker_wait(long timeout_ms)
 {
 	WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, timeout_ms, PG_WAIT_EXTENSION);
 	ResetLatch(MyLatch);
-	return ch_worker_interrupts();
+	process_interrupts();
+	return reload_unreported;
 }
 
 static bool

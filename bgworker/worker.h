@@ -19,11 +19,15 @@ extern void ch_worker_start(const char *name);
 
 /*
  * Sleep on the latch for at most timeout_ms; then handle SIGTERM and
- * SIGHUP.  Returns true when the configuration was reloaded.
+ * SIGHUP.  Returns true when the configuration was reloaded since the last
+ * ch_worker_interrupts() (which reports the same reload again).
  */
 extern bool ch_worker_wait(long timeout_ms);
 
-/* Handle pending SIGTERM/SIGHUP without waiting; true when reloaded. */
+/*
+ * Handle pending SIGTERM/SIGHUP without waiting; true when the
+ * configuration was reloaded since the last call (here or while waiting).
+ */
 extern bool ch_worker_interrupts(void);
 
 /*
