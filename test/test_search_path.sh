@@ -14,10 +14,12 @@ TRAPPER=ch_search_path_trapper
 cleanup() {
 	q "ALTER SYSTEM RESET camera_health.retention_interval" >/dev/null || true
 	q "SELECT pg_reload_conf()" >/dev/null || true
-	q "DROP FUNCTION IF EXISTS public.right(name, integer), public.make_interval(integer)" >/dev/null || true
-	q "DROP TABLE IF EXISTS public.trap_calls" >/dev/null || true
-	q "REVOKE CREATE ON SCHEMA public FROM $TRAPPER" >/dev/null 2>&1 || true
-	q "DROP ROLE IF EXISTS $TRAPPER" >/dev/null || true
+	q "SET client_min_messages = warning;
+	   DROP FUNCTION IF EXISTS public.right(name, integer), public.make_interval(integer);
+	   DROP TABLE IF EXISTS public.trap_calls" >/dev/null || true
+	if [ "$(q "SELECT count(*) FROM pg_roles WHERE rolname = '$TRAPPER'")" = "1" ]; then
+		q "REVOKE CREATE ON SCHEMA public FROM $TRAPPER; DROP ROLE $TRAPPER" >/dev/null || true
+	fi
 }
 trap cleanup EXIT
 cleanup
