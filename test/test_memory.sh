@@ -118,6 +118,6 @@ while read -r name pid ctx rss; do
 	[ $((rss2 - rss)) -le $RSS_BOUND ] || bad="$bad $name: RssAnon grew by $((rss2 - rss)) kB;"
 done <<<"$before"
 [ -z "$bad" ] || fail "memory grew in ${MEASURE_S} s:$bad"
-if grep -aq "camera_health .*: memory .* grew" "$PG_LOG"; then
-	fail "a worker's memory guard warned: $(grep -a "camera_health .*: memory .* grew" "$PG_LOG" | head -n 1)"
+if grep -aEq "camera_health [a-z]+: memory leak:" "$PG_LOG"; then
+	fail "a worker's memory guard warned: $(grep -aE "camera_health [a-z]+: memory leak:" "$PG_LOG" | head -n 1)"
 fi

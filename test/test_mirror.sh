@@ -44,7 +44,7 @@ while_held() {
 	for i in 1 2 3; do
 		[ -e "$MARKER" ] || break
 		got=$(scheduler_txn)
-		assert_eq "$got" "t|t" "$1: scheduler waiting on Redis (sample $i): no transaction|no snapshot"
+		assert_eq "$got" "true|true" "$1: scheduler waiting on Redis (sample $i): no transaction|no snapshot"
 		sleep 0.2
 	done
 	note "$1: while Redis held the SET, the scheduler had no transaction and no snapshot open"
