@@ -258,8 +258,11 @@ ch_worker_check_memory(MemoryContext loop_context)
 	last_warning = now_ms;
 	ereport(WARNING,
 			(errmsg("camera_health %s: memory leak: %s", worker_name, problem),
+			 iterations >= WARMUP_ITERATIONS ?
 			 errdetail("The current context is \"%s\"; TopMemoryContext holds %zu bytes, %zu after warm-up.",
-					   CurrentMemoryContext->name, now_allocated, baseline),
+					   CurrentMemoryContext->name, now_allocated, baseline) :
+			 errdetail("The current context is \"%s\"; TopMemoryContext holds %zu bytes.",
+					   CurrentMemoryContext->name, now_allocated),
 			 errhint("This is a bug in camera_health; restarting the worker returns the memory.")));
 }
 
