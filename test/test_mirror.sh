@@ -41,13 +41,17 @@ while_held() {
 		[ $SECONDS -lt $deadline ] || fail "$1: no SET of a reference reached the slow link"
 		sleep 0.02
 	done
+	local n=0
 	for i in 1 2 3; do
-		[ -e "$MARKER" ] || break
 		got=$(scheduler_txn)
+		# a sample counts only if the SET was still held when it was taken
+		[ -e "$MARKER" ] || break
 		assert_eq "$got" "true|true" "$1: scheduler waiting on Redis (sample $i): no transaction|no snapshot"
+		n=$((n + 1))
 		sleep 0.2
 	done
-	note "$1: while Redis held the SET, the scheduler had no transaction and no snapshot open"
+	[ $n -gt 0 ] || fail "$1: the SET was released before the scheduler could be sampled (HOLD_S too short for this machine?)"
+	note "$1: while Redis held the SET ($n samples), the scheduler had no transaction and no snapshot open"
 }
 
 fifo="$STACK_DIR/slow_redis.$$.fifo"
