@@ -23,7 +23,6 @@
 #include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
-#include "utils/timestamp.h"
 
 #include "guc.h"
 #include "schedule.h"
@@ -198,6 +197,7 @@ ch_spi_commit(void)
 	SPI_finish();
 	PopActiveSnapshot();
 	CommitTransactionCommand();
+	Assert(spi_caller != NULL);
 	MemoryContextSwitchTo(spi_caller);
 	spi_caller = NULL;
 	pgstat_report_stat(false);
@@ -257,7 +257,8 @@ ch_worker_check_memory(MemoryContext loop_context)
 		return;
 	last_warning = now_ms;
 	ereport(WARNING,
-			(errmsg("camera_health %s: memory leak: %s", worker_name, problem),
+			(errcode(ERRCODE_INTERNAL_ERROR),
+			 errmsg("camera_health %s: memory leak: %s", worker_name, problem),
 			 iterations >= WARMUP_ITERATIONS ?
 			 errdetail("The current context is \"%s\"; TopMemoryContext holds %zu bytes, %zu after warm-up.",
 					   CurrentMemoryContext->name, now_allocated, baseline) :
