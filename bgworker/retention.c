@@ -119,8 +119,8 @@ partition_rows(const char *partition)
 	bool		isnull;
 	int64		rows;
 
-	SPI_execute(psprintf("SELECT c.reltuples::pg_catalog.int8 FROM pg_catalog.pg_class c WHERE c.oid = %s::pg_catalog.regclass",
-						 quote_literal_cstr(partition)), true, 0);
+	SPI_execute(psprintf("SELECT c.reltuples::pg_catalog.int8 FROM pg_catalog.pg_class c "
+						 "WHERE c.oid = %s::pg_catalog.regclass", quote_literal_cstr(partition)), true, 0);
 	rows = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	if (rows < 0)
 	{
