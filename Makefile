@@ -53,6 +53,10 @@ include $(PGXS)
 
 # ---- the project's own targets ------------------------------------------
 
+# PGXS tracks no header dependencies (without --enable-depend): a changed
+# struct in a header must rebuild every object, or a stale one misreads it.
+$(OBJS): $(wildcard common/*.h extension/*.h bgworker/*.h)
+
 camera_health--$(EXTVERSION).sql: $(SQL_SOURCES)
 	{ printf '/* camera_health--%s.sql: built from sql/ by make; edit the sources there */\n\n' $(EXTVERSION); \
 	  echo '\\echo Use "CREATE EXTENSION camera_health" to load this file. \\quit'; \

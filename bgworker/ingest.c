@@ -458,6 +458,7 @@ ch_ingest_main(Datum main_arg)
 				wrote_since_summary = false;
 			}
 		}
+		ch_worker_check_memory(loop_context);
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(loop_context);
 

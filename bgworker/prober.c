@@ -474,6 +474,7 @@ ch_prober_main(Datum main_arg)
 				pgstat_report_activity(STATE_IDLE, NULL);
 			last_activity = now;
 		}
+		ch_worker_check_memory(loop_context);
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(loop_context);
 

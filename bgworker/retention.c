@@ -119,12 +119,12 @@ partition_rows(const char *partition)
 	bool		isnull;
 	int64		rows;
 
-	SPI_execute(psprintf("SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass",
-						 quote_literal_cstr(partition)), true, 0);
+	SPI_execute(psprintf("SELECT c.reltuples::pg_catalog.int8 FROM pg_catalog.pg_class c "
+						 "WHERE c.oid = %s::pg_catalog.regclass", quote_literal_cstr(partition)), true, 0);
 	rows = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	if (rows < 0)
 	{
-		SPI_execute(psprintf("SELECT count(*) FROM %s", partition), true, 0);
+		SPI_execute(psprintf("SELECT pg_catalog.count(*) FROM %s", partition), true, 0);
 		rows = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	}
 	return rows;
@@ -193,7 +193,7 @@ step_drop_partitions(RunStats *st)
 
 	begin("camera_health retention: finding expired partitions");
 	if (SPI_execute("SELECT partition::text, parent FROM camera_health.expired_partitions("
-					"now() - camera_health.longest_retention())", true, 0) != SPI_OK_SELECT)
+					"pg_catalog.now() - camera_health.longest_retention())", true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "expired_partitions failed");
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
@@ -275,11 +275,14 @@ candidate_partitions(const char *parent)
 	Datum		values[1] = {CStringGetTextDatum(parent)};
 
 	ch_spi_begin("camera_health retention: listing partitions");
-	if (SPI_execute_with_args("SELECT c.oid::regclass::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-							  "WHERE i.inhparent = ('camera_health.' || $1)::regclass "
-							  "AND (c.relname !~ '_p[0-9]{8}$' OR to_date(right(c.relname, 8), 'YYYYMMDD') "
-							  "< (now() - least(camera_health.default_log_retention(), "
-							  "(SELECT min(retention) FROM camera_health.log_retention))) AT TIME ZONE 'UTC')",
+	if (SPI_execute_with_args("SELECT c.oid::pg_catalog.regclass::pg_catalog.text "
+							  "FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid "
+							  "WHERE i.inhparent = ('camera_health.' || $1)::pg_catalog.regclass "
+							  "AND (c.relname !~ '_p[0-9]{8}$' "
+							  "OR pg_catalog.to_date(pg_catalog.right(c.relname::pg_catalog.text, 8), 'YYYYMMDD') "
+							  "< (pg_catalog.now() - least(camera_health.default_log_retention(), "
+							  "(SELECT pg_catalog.min(r.retention) FROM camera_health.log_retention r))) "
+							  "AT TIME ZONE 'UTC')",
 							  1, types, values, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "listing the partitions of %s failed", parent);
 	for (uint64 i = 0; i < SPI_processed; i++)
@@ -313,8 +316,8 @@ step_delete_rows(RunStats *st)
 					"(SELECT FROM camera_health.log_retention r WHERE r.camera_id = c.id))", true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "reading log_retention failed");
 	any_default = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	if (SPI_execute("SELECT retention::text, array_agg(camera_id) FROM camera_health.log_retention "
-					"GROUP BY retention", true, 0) != SPI_OK_SELECT)
+	if (SPI_execute("SELECT retention::pg_catalog.text, pg_catalog.array_agg(camera_id) "
+					"FROM camera_health.log_retention GROUP BY retention", true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "reading log_retention failed");
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
@@ -334,7 +337,7 @@ step_delete_rows(RunStats *st)
 			/* cameras on the default retention (if any: the scan is not free) */
 			if (any_default)
 				*counts[t] += delete_batches(st, lfirst(lp),
-											 "l.created_at < now() - camera_health.default_log_retention() "
+											 "l.created_at < pg_catalog.now() - camera_health.default_log_retention() "
 											 "AND NOT EXISTS (SELECT FROM camera_health.log_retention r "
 											 "WHERE r.camera_id = l.camera_id)",
 											 NULL);
@@ -342,7 +345,7 @@ step_delete_rows(RunStats *st)
 			forboth(lc1, retentions, lc2, id_arrays)
 			{
 				*counts[t] += delete_batches(st, lfirst(lp),
-											 psprintf("l.camera_id = ANY($2) AND l.created_at < now() - %s::interval",
+											 psprintf("l.camera_id = ANY ($2) AND l.created_at < pg_catalog.now() - %s::pg_catalog.interval",
 													  quote_literal_cstr(lfirst(lc1))),
 											 lfirst(lc2));
 			}
@@ -354,7 +357,7 @@ static void
 step_delete_alerts(RunStats *st)
 {
 	st->alerts += delete_batches(st, "camera_health.alerts",
-								 "l.resolved_at < now() - coalesce((SELECT r.retention FROM camera_health.log_retention r "
+								 "l.resolved_at < pg_catalog.now() - coalesce((SELECT r.retention FROM camera_health.log_retention r "
 								 "WHERE r.camera_id = l.camera_id), camera_health.default_log_retention())",
 								 NULL);
 }
@@ -366,7 +369,8 @@ step_prune_history(RunStats *st)
 	Datum		values[1] = {Int32GetDatum(camera_health_retention_history)};
 
 	begin("camera_health retention: pruning retention_runs");
-	exec_count("DELETE FROM camera_health.retention_runs WHERE started_at < now() - make_interval(secs => $1)",
+	exec_count("DELETE FROM camera_health.retention_runs "
+			   "WHERE started_at < pg_catalog.now() - pg_catalog.make_interval(secs => $1)",
 			   1, types, values, NULL);
 	commit(st);
 }
@@ -431,7 +435,7 @@ finish_run(const RunStats *st)
 	values[8] = Float8GetDatum(st->delete_ms);
 	values[9] = st->error ? CStringGetTextDatum(st->error) : (Datum) 0;
 	ch_spi_begin("camera_health retention: recording the pass");
-	if (SPI_execute_with_args("UPDATE camera_health.retention_runs SET finished_at = clock_timestamp(), "
+	if (SPI_execute_with_args("UPDATE camera_health.retention_runs SET finished_at = pg_catalog.clock_timestamp(), "
 							  "partitions_created = $2, partitions_dropped = $3, health_logs_deleted = $4, "
 							  "camera_latency_deleted = $5, alerts_deleted = $6, longest_transaction_ms = $7, "
 							  "drop_ms = $8, delete_ms = $9, error = $10 WHERE id = $1",
@@ -444,7 +448,7 @@ static int64
 run_pass(const char *requested_by)
 {
 	RunStats	st;
-	MemoryContext pass_context = AllocSetContextCreate(TopMemoryContext, "camera_health retention pass",
+	MemoryContext pass_context = AllocSetContextCreate(CurrentMemoryContext, "camera_health retention pass",
 													   ALLOCSET_DEFAULT_SIZES);
 	MemoryContext old = MemoryContextSwitchTo(pass_context);
 
@@ -477,12 +481,15 @@ ch_retention_main(Datum main_arg)
 {
 	TimestampTz last_pass;
 	TimestampTz next_pass;
+	MemoryContext loop_context;
 
 	ch_worker_start("retention");
 	SpinLockAcquire(&ch_shared->mutex);
 	ch_shared->retention_latch = MyLatch;
 	SpinLockRelease(&ch_shared->mutex);
 	before_shmem_exit(retention_detach, 0);
+	loop_context = AllocSetContextCreate(TopMemoryContext, "camera_health retention loop",
+										 ALLOCSET_DEFAULT_SIZES);
 
 	last_pass = next_pass = GetCurrentTimestamp();
 	for (;;)
@@ -490,6 +497,8 @@ ch_retention_main(Datum main_arg)
 		uint64		requested;
 		uint64		served;
 		TimestampTz now;
+		MemoryContext old;
+		bool		passed = false;
 
 		/* a new retention_interval counts from the end of the last pass */
 		if (ch_worker_interrupts())
@@ -500,6 +509,7 @@ ch_retention_main(Datum main_arg)
 		SpinLockRelease(&ch_shared->mutex);
 
 		now = GetCurrentTimestamp();
+		old = MemoryContextSwitchTo(loop_context);
 		if (requested > served || now >= next_pass)
 		{
 			/* a request that arrives during this pass gets the next one */
@@ -511,8 +521,13 @@ ch_retention_main(Datum main_arg)
 			SpinLockRelease(&ch_shared->mutex);
 			last_pass = GetCurrentTimestamp();
 			next_pass = TimestampTzPlusMilliseconds(last_pass, camera_health_retention_interval * 1000L);
-			continue;
+			passed = true;
 		}
+		ch_worker_check_memory(loop_context);
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(loop_context);
+		if (passed)
+			continue;
 		if (ch_worker_wait(Min((next_pass - now) / 1000 + 1, 1000)))
 			next_pass = TimestampTzPlusMilliseconds(last_pass, camera_health_retention_interval * 1000L);
 	}

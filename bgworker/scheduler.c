@@ -39,20 +39,35 @@ PGDLLEXPORT void ch_scheduler_main(Datum main_arg);
 #define RESYNC_EVERY_MS 60000
 #define CLAIM_BATCH 2000
 #define QUEUE_MAXLEN "200000"
+#define REFERENCE_PAGE 50		/* reference frames read per transaction (~77 kB each) */
 
 typedef struct Camera
 {
 	int64		id;				/* hash key */
 	char		ip[64];
 	int			port;
-	char	   *rtsp_url;		/* in TopMemoryContext, NULL for none */
+	char	   *rtsp_url;		/* in the table's context, NULL for none */
 	char	   *name;
 	int			interval_s[NUM_CHECKS];
 } Camera;
 
+/*
+ * The camera table and the context that holds it and its strings: a full
+ * resync builds a new pair and deletes the old context whole, so nothing of
+ * a table outlives it and TopMemoryContext never holds camera data.
+ */
 static HTAB *cameras = NULL;
+static MemoryContext cameras_context = NULL;
 static RedisLink *redis = NULL;
 static MemoryContext tick_context = NULL;
+static int64 *changes_buffer = NULL;	/* CH_MAX_PENDING_CHANGES ids */
+
+/* A reference frame read from the database, to be mirrored into Redis. */
+typedef struct Reference
+{
+	int64		camera_id;
+	bytea	   *image;
+} Reference;
 
 /*
  * Claims up to ARGV[2] members due at ARGV[1] (ms) and moves each to its
@@ -90,23 +105,27 @@ free_camera_strings(Camera *cam)
 
 /* Copy a camera loaded this tick into an entry of a camera table. */
 static void
-keep_camera(Camera *entry, const Camera *cam)
+keep_camera(Camera *entry, const Camera *cam, MemoryContext table_context)
 {
 	*entry = *cam;
-	entry->rtsp_url = cam->rtsp_url ? MemoryContextStrdup(TopMemoryContext, cam->rtsp_url) : NULL;
-	entry->name = cam->name ? MemoryContextStrdup(TopMemoryContext, cam->name) : NULL;
+	entry->rtsp_url = cam->rtsp_url ? MemoryContextStrdup(table_context, cam->rtsp_url) : NULL;
+	entry->name = cam->name ? MemoryContextStrdup(table_context, cam->name) : NULL;
 }
 
-static void
-drop_camera_table(HTAB *table)
+/* A new, empty camera table in a new context of its own. */
+static HTAB *
+create_camera_table(long size, MemoryContext *table_context)
 {
-	HASH_SEQ_STATUS seq;
-	Camera	   *cam;
+	HASHCTL		ctl;
 
-	hash_seq_init(&seq, table);
-	while ((cam = hash_seq_search(&seq)) != NULL)
-		free_camera_strings(cam);
-	hash_destroy(table);
+	*table_context = AllocSetContextCreate(TopMemoryContext, "camera_health scheduler cameras",
+										   ALLOCSET_DEFAULT_SIZES);
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(int64);
+	ctl.entrysize = sizeof(Camera);
+	ctl.hcxt = *table_context;
+	return hash_create("camera_health cameras", Max(size, 64), &ctl,
+					   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 }
 
 /* Is check c scheduled for this camera? (vision needs a URL) */
@@ -150,14 +169,14 @@ load_cameras(const int64 *ids, int nids)
 
 	ch_spi_begin("camera_health scheduler: loading cameras");
 	if (ids == NULL)
-		ret = SPI_execute("SELECT id, host(ip_address), port, rtsp_url, name, interval_ip, interval_port, "
+		ret = SPI_execute("SELECT id, pg_catalog.host(ip_address), port, rtsp_url, name, interval_ip, interval_port, "
 						  "interval_vision FROM camera_health.cameras WHERE enabled", true, 0);
 	else
 	{
 		Oid			argtypes[1] = {INT8ARRAYOID};
 		Datum		values[1] = {int8_array(ids, nids)};
 
-		ret = SPI_execute_with_args("SELECT id, host(ip_address), port, rtsp_url, name, interval_ip, "
+		ret = SPI_execute_with_args("SELECT id, pg_catalog.host(ip_address), port, rtsp_url, name, interval_ip, "
 									"interval_port, interval_vision FROM camera_health.cameras "
 									"WHERE enabled AND id = ANY($1)",
 									1, argtypes, values, NULL, true, 0);
@@ -226,81 +245,137 @@ drain_replies(int n)
 	return redis_drain(redis, n, "BUSYGROUP") == 0;
 }
 
-/* Queue SET reference:{id} with the image of the current SPI tuple. */
+/* Queue SET reference:{id} with the image of a reference frame. */
 static void
-queue_reference(HeapTuple tup, TupleDesc desc)
+queue_reference(const Reference *ref)
 {
-	bool		isnull;
-	int64		id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
-	bytea	   *image = DatumGetByteaPP(SPI_getbinval(tup, desc, 2, &isnull));
-	const char *argv[3] = {"SET", redis_key("reference:" INT64_FORMAT, id), VARDATA_ANY(image)};
-	size_t		lens[3] = {3, strlen(argv[1]), VARSIZE_ANY_EXHDR(image)};
+	const char *argv[3] = {"SET", redis_key("reference:" INT64_FORMAT, ref->camera_id), VARDATA_ANY(ref->image)};
+	size_t		lens[3] = {3, strlen(argv[1]), VARSIZE_ANY_EXHDR(ref->image)};
 
 	redis_queuev(redis, 3, argv, lens);
 }
 
-#define REFERENCES_QUERY \
+#define REFERENCES_PAGE_QUERY \
 	"SELECT r.camera_id, r.image FROM camera_health.camera_references r " \
-	"JOIN camera_health.cameras c ON c.id = r.camera_id AND c.enabled"
+	"JOIN camera_health.cameras c ON c.id = r.camera_id AND c.enabled " \
+	"WHERE r.camera_id > $1 AND ($2::pg_catalog.int8[] IS NULL OR r.camera_id = ANY ($2)) " \
+	"ORDER BY r.camera_id LIMIT " CppAsString2(REFERENCE_PAGE)
+
+/*
+ * Read the next page of reference frames, those of cameras after after_id
+ * (of the cameras in id_array, or of all when it is NULL), in a short
+ * transaction of its own; the frames are copied into the caller's context.
+ * Returns how many were read, at most REFERENCE_PAGE.
+ */
+static int
+load_reference_page(int64 after_id, ArrayType *id_array, Reference *page)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	Oid			types[2] = {INT8OID, INT8ARRAYOID};
+	Datum		values[2] = {Int64GetDatum(after_id), PointerGetDatum(id_array)};
+	char		nulls[2] = {' ', id_array ? ' ' : 'n'};
+	int			n;
+
+	ch_spi_begin("camera_health scheduler: reading reference frames");
+	if (SPI_execute_with_args(REFERENCES_PAGE_QUERY, 2, types, values, nulls, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "loading reference frames failed");
+	n = (int) SPI_processed;
+	for (int i = 0; i < n; i++)
+	{
+		bool		isnull;
+		Datum		image = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull);
+		MemoryContext old = MemoryContextSwitchTo(caller);
+
+		page[i].camera_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+		page[i].image = DatumGetByteaPCopy(image);
+		MemoryContextSwitchTo(old);
+	}
+	ch_spi_commit();
+	return n;
+}
+
+static int
+cmp_int64(const void *a, const void *b)
+{
+	int64		x = *(const int64 *) a;
+	int64		y = *(const int64 *) b;
+
+	return x < y ? -1 : x > y ? 1 : 0;
+}
 
 /*
  * Mirror reference frames into Redis: those of the given cameras (SET the
- * ones in the database, DEL the others), or, when ids is NULL, all of them,
- * a batch at a time (they are some 77 kB each).
+ * ones in the database, DEL the others), or, when ids is NULL, all of them.
+ * A page at a time, by camera id: each page is read in a transaction that
+ * is committed before anything is sent, so no transaction or snapshot is
+ * ever held while waiting on Redis (a full mirror after a Redis flush sends
+ * gigabytes), and only one page is in memory.
  */
 static bool
 mirror_references(const int64 *ids, int nids)
 {
+	MemoryContext page_context = AllocSetContextCreate(CurrentMemoryContext,
+													   "camera_health scheduler reference page",
+													   ALLOCSET_DEFAULT_SIZES);
+	MemoryContext old;
+	Reference	page[REFERENCE_PAGE];
+	int64	   *wanted = NULL;
+	bool	   *found = NULL;
+	ArrayType  *id_array = NULL;
+	int64		after = PG_INT64_MIN;
+	int			n;
 	bool		ok = true;
-	int			nqueued = 0;
 
-	ch_spi_begin("camera_health scheduler: mirroring reference frames");
 	if (ids != NULL)
 	{
-		Oid			argtypes[1] = {INT8ARRAYOID};
-		Datum		values[1] = {int8_array(ids, nids)};
+		wanted = palloc(Max(nids, 1) * sizeof(int64));
+		memcpy(wanted, ids, nids * sizeof(int64));
+		qsort(wanted, nids, sizeof(int64), cmp_int64);
+		found = palloc0(Max(nids, 1) * sizeof(bool));
+		id_array = DatumGetArrayTypeP(int8_array(wanted, nids));
+	}
 
-		if (SPI_execute_with_args(REFERENCES_QUERY " WHERE r.camera_id = ANY($1)",
-								  1, argtypes, values, NULL, true, 0) != SPI_OK_SELECT)
-			elog(ERROR, "loading reference frames failed");
+	old = MemoryContextSwitchTo(page_context);
+	do
+	{
+		MemoryContextReset(page_context);
+		n = load_reference_page(after, id_array, page);
+		for (int i = 0; i < n; i++)
+		{
+			queue_reference(&page[i]);
+			if (wanted != NULL)
+			{
+				int64	   *hit = bsearch(&page[i].camera_id, wanted, nids, sizeof(int64), cmp_int64);
+
+				if (hit != NULL)
+					found[hit - wanted] = true;
+			}
+		}
+		ok = drain_replies(n);
+		if (n > 0)
+			after = page[n - 1].camera_id;
+	} while (ok && n == REFERENCE_PAGE);
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(page_context);
+
+	/* the given cameras without a reference (or disabled): none in Redis */
+	if (ok && wanted != NULL)
+	{
+		int			nqueued = 0;
+
 		for (int i = 0; i < nids; i++)
 		{
-			bool		found = false;
+			const char *argv[2];
 
-			for (uint64 t = 0; t < SPI_processed && !found; t++)
-			{
-				bool		isnull;
-
-				if (DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[t], SPI_tuptable->tupdesc, 1, &isnull)) == ids[i])
-				{
-					queue_reference(SPI_tuptable->vals[t], SPI_tuptable->tupdesc);
-					found = true;
-				}
-			}
-			if (!found)
-			{
-				const char *argv[2] = {"DEL", redis_key("reference:" INT64_FORMAT, ids[i])};
-
-				redis_queuev(redis, 2, argv, NULL);
-			}
+			if (found[i] || (i > 0 && wanted[i] == wanted[i - 1]))
+				continue;
+			argv[0] = "DEL";
+			argv[1] = redis_key("reference:" INT64_FORMAT, wanted[i]);
+			redis_queuev(redis, 2, argv, NULL);
 			nqueued++;
 		}
 		ok = drain_replies(nqueued);
 	}
-	else
-	{
-		Portal		cursor = SPI_cursor_open_with_args(NULL, REFERENCES_QUERY, 0, NULL, NULL, NULL, true, 0);
-
-		do
-		{
-			SPI_cursor_fetch(cursor, true, 50);
-			for (uint64 t = 0; t < SPI_processed; t++)
-				queue_reference(SPI_tuptable->vals[t], SPI_tuptable->tupdesc);
-			ok = drain_replies((int) SPI_processed);
-		} while (ok && SPI_processed > 0);
-		SPI_cursor_close(cursor);
-	}
-	ch_spi_commit();
 	return ok;
 }
 
@@ -338,7 +413,7 @@ static bool
 full_sync(bool redis_lost_data)
 {
 	List	   *list = load_cameras(NULL, 0);
-	HASHCTL		ctl;
+	MemoryContext fresh_context;
 	HTAB	   *fresh;
 	ListCell   *lc;
 	int64		now = ch_now_ms();
@@ -349,17 +424,12 @@ full_sync(bool redis_lost_data)
 
 	pgstat_report_activity(STATE_RUNNING, "camera_health scheduler: resynchronising Redis");
 
-	memset(&ctl, 0, sizeof(ctl));
-	ctl.keysize = sizeof(int64);
-	ctl.entrysize = sizeof(Camera);
-	ctl.hcxt = TopMemoryContext;
-	fresh = hash_create("camera_health cameras", Max(list_length(list), 64), &ctl,
-						HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-
+	fresh = create_camera_table(list_length(list), &fresh_context);
 	foreach(lc, list)
 	{
 		Camera	   *cam = lfirst(lc);
-		keep_camera(hash_search(fresh, &cam->id, HASH_ENTER, NULL), cam);
+
+		keep_camera(hash_search(fresh, &cam->id, HASH_ENTER, NULL), cam, fresh_context);
 	}
 
 	/*
@@ -432,9 +502,10 @@ full_sync(bool redis_lost_data)
 		freeReplyObject(members[c]);
 
 	/* the new table replaces the old one */
-	if (cameras != NULL)
-		drop_camera_table(cameras);
+	if (cameras_context != NULL)
+		MemoryContextDelete(cameras_context);
 	cameras = fresh;
+	cameras_context = fresh_context;
 	elog(DEBUG1, "camera_health scheduler: %ld cameras scheduled", hash_get_num_entries(cameras));
 	/* references change rarely and are big: copied only when Redis lost them */
 	return !redis_lost_data || mirror_references(NULL, 0);
@@ -443,7 +514,7 @@ failed:
 	for (int c = 0; c < NUM_CHECKS; c++)
 		if (members[c] != NULL)
 			freeReplyObject(members[c]);
-	drop_camera_table(fresh);
+	MemoryContextDelete(fresh_context);
 	return false;
 }
 
@@ -497,7 +568,7 @@ sync_cameras(const int64 *ids, int nids)
 				free_camera_strings(have);
 			else
 				have = hash_search(cameras, &ids[i], HASH_ENTER, NULL);
-			keep_camera(have, want);
+			keep_camera(have, want, cameras_context);
 		}
 		else
 		{
@@ -589,23 +660,6 @@ dispatch_due(CheckType c)
 	}
 }
 
-/* Take the changes the trigger published; *all when everything must resync. */
-static int
-take_changes(int64 **ids, bool *all)
-{
-	int			n;
-
-	SpinLockAcquire(&ch_shared->mutex);
-	n = ch_shared->npending;
-	*ids = palloc(Max(n, 1) * sizeof(int64));
-	memcpy(*ids, ch_shared->pending, n * sizeof(int64));
-	*all = ch_shared->resync_all;
-	ch_shared->npending = 0;
-	ch_shared->resync_all = false;
-	SpinLockRelease(&ch_shared->mutex);
-	return n;
-}
-
 static bool
 redis_lost_data(void)
 {
@@ -637,6 +691,7 @@ ch_scheduler_main(Datum main_arg)
 	redis = redis_link_create("scheduler");
 	tick_context = AllocSetContextCreate(TopMemoryContext, "camera_health scheduler tick",
 										 ALLOCSET_DEFAULT_SIZES);
+	changes_buffer = MemoryContextAlloc(TopMemoryContext, CH_MAX_PENDING_CHANGES * sizeof(int64));
 
 	for (;;)
 	{
@@ -651,9 +706,9 @@ ch_scheduler_main(Datum main_arg)
 		old = MemoryContextSwitchTo(tick_context);
 		if (redis_link_up(redis))
 		{
-			int64	   *ids;
+			int64	   *ids = changes_buffer;
 			bool		all;
-			int			n = take_changes(&ids, &all);
+			int			n = ch_take_changes(ids, &all);
 			bool		ok = true;
 			bool		lost = redis_lost_data();
 
@@ -679,6 +734,7 @@ ch_scheduler_main(Datum main_arg)
 				need_resync = true;
 			pgstat_report_activity(STATE_IDLE, NULL);
 		}
+		ch_worker_check_memory(tick_context);
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(tick_context);
 

@@ -12,6 +12,7 @@
 
 #include "access/htup_details.h"
 #include "access/xact.h"
+#include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "fmgr.h"
 #include "utils/memutils.h"
@@ -73,13 +74,54 @@ remember_change(int64 camera_id)
 	changed_ids[nchanged++] = camera_id;
 }
 
+/*
+ * The column that holds the camera id: the one the trigger's argument
+ * names (CREATE TRIGGER ... EXECUTE FUNCTION cameras_changed('camera_id')),
+ * or, for triggers created without one (1.0), the first column.  It must be
+ * a bigint: anything else is a mistake in the trigger's definition.
+ */
+static AttrNumber
+camera_id_column(Relation rel, Trigger *trigger)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	AttrNumber	attnum = 1;
+
+	if (trigger->tgnargs > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("cameras_changed() takes at most one argument, the name of the camera id column")));
+	if (trigger->tgnargs == 1)
+	{
+		attnum = InvalidAttrNumber;
+		for (int i = 0; i < desc->natts; i++)
+		{
+			Form_pg_attribute att = TupleDescAttr(desc, i);
+
+			if (!att->attisdropped && strcmp(NameStr(att->attname), trigger->tgargs[0]) == 0)
+				attnum = att->attnum;
+		}
+		if (attnum == InvalidAttrNumber)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("cameras_changed(): table \"%s\" has no column \"%s\"",
+							RelationGetRelationName(rel), trigger->tgargs[0])));
+	}
+	if (desc->natts < attnum || TupleDescAttr(desc, attnum - 1)->atttypid != INT8OID ||
+		TupleDescAttr(desc, attnum - 1)->attisdropped)
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("cameras_changed(): the camera id column of table \"%s\" must be a bigint",
+						RelationGetRelationName(rel)),
+				 errhint("Name the column in the trigger's argument.")));
+	return attnum;
+}
+
 static int64
-camera_id_of(Relation rel, HeapTuple tuple)
+camera_id_of(Relation rel, AttrNumber attnum, HeapTuple tuple)
 {
 	bool		isnull;
-	Datum		id = heap_getattr(tuple, 1, RelationGetDescr(rel), &isnull);
+	Datum		id = heap_getattr(tuple, attnum, RelationGetDescr(rel), &isnull);
 
-	Assert(strcmp(NameStr(TupleDescAttr(RelationGetDescr(rel), 0)->attname), "id") == 0);
 	return isnull ? 0 : DatumGetInt64(id);
 }
 
@@ -107,11 +149,13 @@ ch_cameras_changed(PG_FUNCTION_ARGS)
 		changed_all = true;
 	else
 	{
-		remember_change(camera_id_of(trigdata->tg_relation, trigdata->tg_trigtuple));
+		AttrNumber	attnum = camera_id_column(trigdata->tg_relation, trigdata->tg_trigger);
+
+		remember_change(camera_id_of(trigdata->tg_relation, attnum, trigdata->tg_trigtuple));
 		/* an update may change the id itself */
 		if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
 		{
-			int64		new_id = camera_id_of(trigdata->tg_relation, trigdata->tg_newtuple);
+			int64		new_id = camera_id_of(trigdata->tg_relation, attnum, trigdata->tg_newtuple);
 
 			if (new_id != changed_ids[nchanged - 1])
 				remember_change(new_id);

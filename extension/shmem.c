@@ -11,6 +11,8 @@
 
 #include "shmem.h"
 
+#define LWLOCK_TRANCHE "camera_health"
+
 CameraHealthShared *ch_shared = NULL;
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
@@ -22,6 +24,7 @@ ch_shmem_request(void)
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
 	RequestAddinShmemSpace(MAXALIGN(sizeof(CameraHealthShared)));
+	RequestNamedLWLockTranche(LWLOCK_TRANCHE, 1);
 }
 
 static void
@@ -39,6 +42,7 @@ ch_shmem_startup(void)
 		memset(ch_shared, 0, sizeof(CameraHealthShared));
 		SpinLockInit(&ch_shared->mutex);
 		ch_shared->database_oid = InvalidOid;
+		ch_shared->changes_lock = &(GetNamedLWLockTranche(LWLOCK_TRANCHE))->lock;
 	}
 	LWLockRelease(AddinShmemInitLock);
 }
@@ -60,27 +64,44 @@ ch_shmem_install_hooks(void)
 void
 ch_publish_changes(const int64 *ids, int n, bool resync_all)
 {
+	Oid			database_oid;
 	Latch	   *latch;
 
 	if (ch_shared == NULL)
 		return;
 
 	SpinLockAcquire(&ch_shared->mutex);
-	if (ch_shared->database_oid != MyDatabaseId)
-	{
-		SpinLockRelease(&ch_shared->mutex);
+	database_oid = ch_shared->database_oid;
+	latch = ch_shared->scheduler_latch;
+	SpinLockRelease(&ch_shared->mutex);
+	if (database_oid != MyDatabaseId)
 		return;
-	}
-	if (resync_all || ch_shared->npending + n > CH_MAX_PENDING_CHANGES)
+
+	LWLockAcquire(ch_shared->changes_lock, LW_EXCLUSIVE);
+	if (resync_all || n > CH_MAX_PENDING_CHANGES - ch_shared->npending)
 		ch_shared->resync_all = true;
 	else
 	{
 		memcpy(&ch_shared->pending[ch_shared->npending], ids, n * sizeof(int64));
 		ch_shared->npending += n;
 	}
-	latch = ch_shared->scheduler_latch;
-	SpinLockRelease(&ch_shared->mutex);
+	LWLockRelease(ch_shared->changes_lock);
 
 	if (latch != NULL)
 		SetLatch(latch);
+}
+
+int
+ch_take_changes(int64 *ids, bool *all)
+{
+	int			n;
+
+	LWLockAcquire(ch_shared->changes_lock, LW_EXCLUSIVE);
+	n = ch_shared->npending;
+	memcpy(ids, ch_shared->pending, n * sizeof(int64));
+	*all = ch_shared->resync_all;
+	ch_shared->npending = 0;
+	ch_shared->resync_all = false;
+	LWLockRelease(ch_shared->changes_lock);
+	return n;
 }

@@ -7,16 +7,25 @@
 #define CAMERA_HEALTH_SHMEM_H
 
 #include "storage/latch.h"
+#include "storage/lwlock.h"
 #include "storage/spin.h"
 
 /* Changed camera ids waiting for the scheduler; beyond this, resync all. */
 #define CH_MAX_PENDING_CHANGES 8192
 
+/*
+ * mutex (a spinlock) guards the few scalar fields below it, read or set
+ * with a handful of instructions; changes_lock (an LWLock) guards the queue
+ * of changes, which is copied in and out in bulk (up to 64 kB).  Nothing
+ * allocates while holding either.
+ */
 typedef struct CameraHealthShared
 {
 	slock_t		mutex;
 	Oid			database_oid;	/* the workers' database, once the scheduler runs */
 	Latch	   *scheduler_latch;	/* NULL while no scheduler runs */
+
+	LWLock	   *changes_lock;
 	bool		resync_all;		/* changes were lost or a TRUNCATE happened */
 	int			npending;
 	int64		pending[CH_MAX_PENDING_CHANGES];
@@ -33,5 +42,12 @@ extern CameraHealthShared *ch_shared;
 
 extern void ch_shmem_install_hooks(void);
 extern void ch_publish_changes(const int64 *ids, int n, bool resync_all);
+
+/*
+ * For the scheduler: move the queued changes into ids (room for
+ * CH_MAX_PENDING_CHANGES), set *all when everything must be resynchronised;
+ * returns how many ids.
+ */
+extern int	ch_take_changes(int64 *ids, bool *all);
 
 #endif							/* CAMERA_HEALTH_SHMEM_H */

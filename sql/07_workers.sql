@@ -8,18 +8,18 @@ RETURNS trigger
 LANGUAGE C
 AS 'MODULE_PATHNAME', 'ch_cameras_changed';
 COMMENT ON FUNCTION camera_health.cameras_changed() IS
-'Trigger: tells the scheduler, at commit, which cameras changed (the first column of the row is the camera id).';
+'Trigger: tells the scheduler, at commit, which cameras changed (the argument names the bigint column holding the camera id; without one, the first column).';
 
 CREATE TRIGGER cameras_changed
 	AFTER INSERT OR UPDATE OR DELETE ON camera_health.cameras
-	FOR EACH ROW EXECUTE FUNCTION camera_health.cameras_changed();
+	FOR EACH ROW EXECUTE FUNCTION camera_health.cameras_changed('id');
 CREATE TRIGGER cameras_truncated
 	AFTER TRUNCATE ON camera_health.cameras
 	FOR EACH STATEMENT EXECUTE FUNCTION camera_health.cameras_changed();
 -- a new or dropped reference is mirrored into Redis by the scheduler
 CREATE TRIGGER camera_references_changed
 	AFTER INSERT OR UPDATE OR DELETE ON camera_health.camera_references
-	FOR EACH ROW EXECUTE FUNCTION camera_health.cameras_changed();
+	FOR EACH ROW EXECUTE FUNCTION camera_health.cameras_changed('camera_id');
 
 /*
  * Defence in depth for health logs, statuses and alert messages: the text
