@@ -506,7 +506,10 @@ decode_source(Source *src, const char *name, const char *formats, const char *co
 	if (ret < 0)
 	{
 		/* avformat_open_input frees fmt on failure */
-		set_error(err, errlen, "not a recognised image", ret);
+		if (formats && ret == AVERROR(EINVAL))
+			set_error(err, errlen, "not a still image (JPEG, PNG, BMP, WebP, GIF, PGM or PPM)", 0);
+		else
+			set_error(err, errlen, "not a recognised image", ret);
 		goto done;
 	}
 	img = decode_first_frame(fmt, max_pixels, err, errlen);

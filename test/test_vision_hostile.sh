@@ -1,0 +1,203 @@
+#!/usr/bin/env bash
+# visionproc against hostile input, on a redis-server of its own (with a
+# password) into which the test writes vision tasks directly, and a small
+# HTTP server on 127.0.0.1:
+#  (a) a "snapshot" that is an HLS playlist naming a local file: an error,
+#      the file is never opened (strace), no reference is taken from it;
+#      neither is it when the playlist is a local file `visionproc analyze`
+#      reads;
+#  (b) a 250 KB PNG of 16000x16000 pixels: refused before decoding, the
+#      worker's peak memory stays small and it goes on working;
+#  (c) tasks with file:, concat:, pipe:, subfile: URLs are refused (nothing
+#      opened), an over-long URL and a non-numeric camera id are dropped;
+#      the next good task is done;
+#  (d) the Redis password given with --redis is not in /proc/PID/cmdline of
+#      visionproc or its worker;
+#  (e) a malformed reference:{id} is replaced by a valid one;
+#  (f) SIGTERM stops the supervisor promptly while its workers are killed
+#      and restarted around it, again and again;
+#  (g) a worker whose fork failed (a process limit) is started once the
+#      limit allows it.
+. "$(dirname "$0")/lib.sh"
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+VISIONPROC=${VISIONPROC:-$ROOT/visionproc/visionproc}  # another build: to check the test against old code
+HELPER=$ROOT/test/vision_hostile.py
+DIR="$STACK_DIR/hostile"
+mkdir -p "$DIR/redis" "$DIR/www"
+PW="Hostile-Pw-$RANDOM$RANDOM"
+RPORT=$(free_port)
+HPORT=$(free_port)
+export REDISCLI_AUTH=$PW
+PIDS=()
+
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do pkill -9 -P "$p" 2>/dev/null || true; done
+	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+	redis-cli -p "$RPORT" shutdown nosave >/dev/null 2>&1 || true
+	wait 2>/dev/null || true
+}
+trap cleanup EXIT
+
+r() { redis-cli -p "$RPORT" "$@"; }
+
+redis-server --port "$RPORT" --bind 127.0.0.1 --requirepass "$PW" --save '' --appendonly no \
+	--daemonize yes --dir "$DIR/redis" --pidfile "$DIR/redis/redis.pid" --logfile "$DIR/redis/redis.log"
+for i in $(seq 50); do [ "$(r ping 2>/dev/null)" = PONG ] && break; sleep 0.1; done
+[ "$(r ping)" = PONG ] || fail "own redis-server did not start"
+r XGROUP CREATE queue:vision visionproc '$' MKSTREAM >/dev/null
+
+# fixtures: a good scene, a huge PNG, a local "secret" video, a playlist naming it
+python3 "$HELPER" images "$DIR/www"
+ffmpeg -loglevel error -f lavfi -i testsrc=size=320x240:rate=1 -frames:v 2 -c:v mpeg2video "$DIR/secret.ts"
+printf '#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10,\nfile://%s\n#EXT-X-ENDLIST\n' \
+	"$DIR/secret.ts" >"$DIR/www/hls.jpg"
+python3 "$HELPER" serve "$HPORT" "$DIR/www" >"$DIR/http.log" 2>&1 &
+PIDS+=($!)
+for i in $(seq 50); do grep -q ready "$DIR/http.log" && break; sleep 0.1; done
+grep -q ready "$DIR/http.log" || fail "HTTP server did not start: $(cat "$DIR/http.log")"
+
+# wait_log FILE PATTERN TIMEOUT_S
+wait_log() {
+	local i
+	for i in $(seq $(($3 * 10))); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
+	fail "timed out waiting for '$2' in $1: $(tail -5 "$1")"
+}
+
+# children PID: the worker pids of a supervisor
+children() { pgrep -P "$1" || true; }
+
+task() { # camera_id url: XADD a task, print its id
+	r XADD queue:vision '*' camera_id "$1" url "$2" due_ms "$(($(date +%s%N) / 1000000))" interval_ms 60000
+}
+
+result() { # task id: "status stage ref error..." of its result
+	python3 "$HELPER" result "$RPORT" "$PW" "$1" "${2:-20}"
+}
+
+# ---- visionproc under strace: every file it opens is seen ----------------
+strace -f -qq -e trace=open,openat,openat2 -o "$DIR/strace.log" \
+	"$VISIONPROC" --redis "redis://:$PW@127.0.0.1:$RPORT/0" --workers 1 --grab-timeout 4000 \
+	--io-timeout 2000 2>"$DIR/visionproc.log" &
+PIDS+=($!)
+wait_log "$DIR/visionproc.log" "started 1 workers" 20
+VP=$(pgrep -P "${PIDS[-1]}" -x visionproc)
+PIDS=("$VP" "${PIDS[@]}")
+worker=$(children "$VP")
+[ -n "$worker" ] || fail "no worker"
+
+# (d) the password is not on any command line
+for p in $VP $worker; do
+	! tr '\0' ' ' <"/proc/$p/cmdline" | grep -qF "$PW" || fail "the Redis password is in /proc/$p/cmdline"
+done
+grep -q "password given with --redis .* is now hidden" "$DIR/visionproc.log" || fail "the log does not say the password was hidden"
+! grep -qF "$PW" "$DIR/visionproc.log" || fail "the log holds the password"
+note "(d) cmdline of visionproc: $(tr '\0' ' ' <"/proc/$VP/cmdline" | tr -s ' ')"
+
+# (a) an HLS playlist for a snapshot
+got=$(result "$(task 11 "http://127.0.0.1:$HPORT/hls.jpg")")
+case "$got" in "error decode - "*) ;; *) fail "(a) HLS snapshot: $got" ;; esac
+assert_eq "$(python3 "$HELPER" grey "$RPORT" "$PW" reference:11)" "none" "(a) reference of the HLS camera"
+note "(a) HLS snapshot: $got"
+# ... and as a local file given to `visionproc analyze`: the playlist is not
+# followed (a demuxer never opens anything but its input)
+if strace -f -qq -e trace=open,openat,openat2 -o "$DIR/strace-analyze.log" \
+	"$VISIONPROC" analyze --reference "$DIR/www/hls.jpg" "$DIR/www/good.png" >"$DIR/analyze.out" 2>&1; then
+	fail "(a) analyze decoded a playlist: $(head -c 300 "$DIR/analyze.out")"
+fi
+! grep -qF "secret.ts" "$DIR/strace-analyze.log" || fail "(a) analyze followed the playlist to $(grep -F secret.ts "$DIR/strace-analyze.log" | head -1)"
+note "(a) analyze of the playlist: $(head -1 "$DIR/analyze.out")"
+
+# (b) a small PNG of 16000x16000 pixels
+base=$(awk '/VmHWM/ {print $2}' "/proc/$worker/status")
+got=$(result "$(task 12 "http://127.0.0.1:$HPORT/big.png")")
+case "$got" in "error decode - "*"more than the limit"*) ;; *) fail "(b) huge PNG: $got" ;; esac
+hwm=$(awk '/VmHWM/ {print $2}' "/proc/$worker/status")
+[ "$hwm" -lt $((base + 20000)) ] || fail "(b) the worker's peak memory grew from $base kB to $hwm kB"
+note "(b) $(stat -c %s "$DIR/www/big.png")-byte PNG: $got; worker VmHWM $base kB before, $hwm kB after"
+
+# (c) URLs that are not camera URLs, malformed tasks, then a good one
+declare -A bad=([21]="file://$DIR/secret.ts" [22]="concat:$DIR/secret.ts|$DIR/secret.ts"
+	[23]="pipe:0" [24]="subfile:,,start,0,end,0,,:$DIR/secret.ts")
+for c in 21 22 23 24; do
+	got=$(result "$(task $c "${bad[$c]}")")
+	case "$got" in "error refused - refused URL:"*) ;; *) fail "(c) task with ${bad[$c]}: $got" ;; esac
+	assert_eq "$(python3 "$HELPER" grey "$RPORT" "$PW" reference:$c)" "none" "(c) reference of camera $c"
+done
+long=$(task 25 "rtsp://127.0.0.1/$(head -c 3000 /dev/zero | tr '\0' a)")
+abc=$(task abc "http://127.0.0.1:$HPORT/good.png")
+got=$(result "$(task 26 "http://127.0.0.1:$HPORT/good.png")")
+case "$got" in "ok - 320x240 -"* | "warning - 320x240 -"*) ;; *) fail "(c) good task after the bad ones: $got" ;; esac
+assert_eq "$(python3 "$HELPER" grey "$RPORT" "$PW" reference:26)" "320x240" "(c) reference of the good camera"
+assert_eq "$(result "$long" 0)" "none" "(c) result of the over-long URL"
+assert_eq "$(result "$abc" 0)" "none" "(c) result of camera id 'abc'"
+assert_eq "$(r XLEN queue:vision)" "0" "(c) tasks left in the queue"
+assert_eq "$(r XPENDING queue:vision visionproc | head -1)" "0" "(c) tasks left pending"
+assert_eq "$(children "$VP")" "$worker" "(c) the worker that did all this"
+note "(c) file:, concat:, pipe:, subfile: refused; over-long URL and id 'abc' dropped; then: $got"
+
+# (e) a malformed reference is replaced
+r SET reference:27 "$(printf 'GREY 2 2\nab')" >/dev/null
+got=$(result "$(task 27 "http://127.0.0.1:$HPORT/good.png")")
+case "$got" in "ok - 320x240 -"* | "warning - 320x240 -"*) ;; *) fail "(e) check with a malformed reference: $got" ;; esac
+assert_eq "$(python3 "$HELPER" grey "$RPORT" "$PW" reference:27)" "320x240" "(e) reference:27 after the check"
+grep -q "reference:27 in Redis is malformed" "$DIR/visionproc.log" || fail "(e) the malformed reference was not logged"
+note "(e) malformed reference:27 replaced: $got"
+
+# nothing of the test's own files was ever opened by visionproc
+if grep -F "$DIR/" "$DIR/strace.log" | grep -v ENOENT | grep -q .; then
+	fail "visionproc opened: $(grep -F "$DIR/" "$DIR/strace.log" | head -3)"
+fi
+note "strace: none of the test's files was opened by visionproc"
+
+kill -TERM "$VP"
+for i in $(seq 100); do kill -0 "$VP" 2>/dev/null || break; sleep 0.1; done
+! kill -0 "$VP" 2>/dev/null || fail "visionproc did not stop on SIGTERM"
+
+# ---- (f) SIGTERM while workers die and are restarted ----------------------
+printf 'redis://:%s@127.0.0.1:%s/0\n' "$PW" "$RPORT" >"$DIR/redis.url"
+for round in 1 2 3 4 5; do
+	"$VISIONPROC" --redis-url-file "$DIR/redis.url" --workers 2 2>"$DIR/stress.log" &
+	vp=$!
+	PIDS+=("$vp")
+	wait_log "$DIR/stress.log" "started 2 workers" 20
+	for i in $(seq 20); do
+		for p in $(children "$vp"); do kill -9 "$p" 2>/dev/null || true; done
+		kill -TERM "$vp" 2>/dev/null || true
+		sleep 0.0$((i % 5))
+	done
+	start=$(date +%s%N)
+	for i in $(seq 100); do kill -0 "$vp" 2>/dev/null || break; sleep 0.1; done
+	kill -0 "$vp" 2>/dev/null && fail "(f) round $round: the supervisor ignored 20 SIGTERMs: $(tail -3 "$DIR/stress.log")"
+	wait "$vp" || fail "(f) round $round: exit code $?"
+	[ -z "$(pgrep -f -- "--redis-url-file $DIR/redis.url" || true)" ] || fail "(f) round $round: workers left running"
+done
+note "(f) 5 rounds of 20 SIGTERMs while killing workers: the supervisor stopped each time, in $((($(date +%s%N) - start) / 1000000)) ms after the last one"
+
+# ---- (g) fork failure: RLIMIT_NPROC of an unprivileged user ----------------
+if ! command -v setpriv >/dev/null || [ "$(id -u)" -ne 0 ]; then
+	note "(g) skipped: needs root and setpriv to run visionproc under a process limit"
+	exit 0
+fi
+# two placeholder processes of nobody take the room of two workers
+holders=()
+for i in 1 2; do
+	setpriv --reuid=65534 --regid=65534 --clear-groups -- sleep 600 &
+	holders+=("$!")
+	PIDS+=("$!")
+done
+limit=$(($(pgrep -c -u nobody || true) + 2))
+VISIONPROC_REDIS_URL="redis://:$PW@127.0.0.1:$RPORT/0" prlimit --nproc="$limit:$limit" \
+	setpriv --reuid=65534 --regid=65534 --clear-groups -- "$VISIONPROC" --workers 3 2>"$DIR/nproc.log" &
+vp=$!
+PIDS+=("$vp")
+wait_log "$DIR/nproc.log" "cannot fork a worker" 20
+n=$(children "$vp" | wc -l)
+[ "$n" -lt 3 ] || fail "(g) $n workers under a limit of $limit processes"
+kill "${holders[@]}"
+for i in $(seq 50); do [ "$(children "$vp" | wc -l)" -eq 3 ] && break; sleep 0.1; done
+assert_eq "$(children "$vp" | wc -l)" "3" "(g) workers once the process limit allows them"
+note "(g) $n of 3 workers under RLIMIT_NPROC $limit ($(grep -c 'cannot fork' "$DIR/nproc.log") failed forks logged); all 3 once two other processes of the user ended"
+kill -TERM "$vp"
+wait "$vp" || fail "(g) exit code $?"
