@@ -17,7 +17,10 @@
 #  (f) SIGTERM stops the supervisor promptly while its workers are killed
 #      and restarted around it, again and again;
 #  (g) a worker whose fork failed (a process limit) is started once the
-#      limit allows it.
+#      limit allows it;
+#  (h) a worker that reaches its address-space limit (--max-memory) fails
+#      that task and goes on; --allow-files lets a task name a local file
+#      (refused without it, in (c)).
 . "$(dirname "$0")/lib.sh"
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -119,8 +122,8 @@ note "(b) $(stat -c %s "$DIR/www/big.png")-byte PNG: $got; worker VmHWM $base kB
 
 # (c) URLs that are not camera URLs, malformed tasks, then a good one
 declare -A bad=([21]="file://$DIR/secret.ts" [22]="concat:$DIR/secret.ts|$DIR/secret.ts"
-	[23]="pipe:0" [24]="subfile:,,start,0,end,0,,:$DIR/secret.ts")
-for c in 21 22 23 24; do
+	[23]="pipe:0" [24]="subfile:,,start,0,end,0,,:$DIR/secret.ts" [28]="$DIR/secret.ts")
+for c in 21 22 23 24 28; do
 	got=$(result "$(task $c "${bad[$c]}")")
 	case "$got" in "error refused - refused URL:"*) ;; *) fail "(c) task with ${bad[$c]}: $got" ;; esac
 	assert_eq "$(python3 "$HELPER" grey "$RPORT" "$PW" reference:$c)" "none" "(c) reference of camera $c"
@@ -174,6 +177,24 @@ for round in 1 2 3 4 5; do
 	[ -z "$(pgrep -f -- "--redis-url-file $DIR/redis.url" || true)" ] || fail "(f) round $round: workers left running"
 done
 note "(f) 5 rounds of 20 SIGTERMs while killing workers: the supervisor stopped each time, in $((($(date +%s%N) - start) / 1000000)) ms after the last one"
+
+# ---- (h) the address-space limit, and local files for tests ---------------
+"$VISIONPROC" --redis-url-file "$DIR/redis.url" --workers 1 --max-memory 384 --max-pixels 268435456 \
+	--allow-files 2>"$DIR/limits.log" &
+vp=$!
+PIDS+=("$vp")
+wait_log "$DIR/limits.log" "started 1 workers" 20
+worker=$(children "$vp")
+got=$(result "$(task 41 "http://127.0.0.1:$HPORT/rgba8k.png")")
+case "$got" in "error decode - "*) ;; *) fail "(h) 8000x8000 RGBA PNG under a 384 MB limit: $got" ;; esac
+assert_eq "$(children "$vp")" "$worker" "(h) the worker after it hit its memory limit"
+vmpeak=$(awk '/VmPeak/ {print $2}' "/proc/$worker/status")
+[ "$vmpeak" -le $((384 * 1024)) ] || fail "(h) worker VmPeak $vmpeak kB over its 384 MB limit"
+got2=$(result "$(task 42 "$DIR/secret.ts")")
+case "$got2" in "ok - 320x240 -"* | "warning - 320x240 -"*) ;; *) fail "(h) a local file with --allow-files: $got2" ;; esac
+note "(h) 256 MB picture under --max-memory 384: $got (worker VmPeak $vmpeak kB, still running); with --allow-files a local file: $got2"
+kill -TERM "$vp"
+wait "$vp" || fail "(h) exit code $?"
 
 # ---- (g) fork failure: RLIMIT_NPROC of an unprivileged user ----------------
 if ! command -v setpriv >/dev/null || [ "$(id -u)" -ne 0 ]; then

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Helpers of test/test_vision_hostile.sh (Python stdlib only).
 
-  vision_hostile.py images DIR            good.png (a textured scene) and
-                                          big.png (16000x16000, ~250 KB) in DIR
+  vision_hostile.py images DIR            good.png (a textured scene),
+                                          big.png (16000x16000 grey, ~250 KB) and
+                                          rgba8k.png (8000x8000 RGBA) in DIR
   vision_hostile.py serve PORT DIR        HTTP server on 127.0.0.1:PORT serving
                                           DIR; prints "ready"
   vision_hostile.py result PORT PASSWORD TASK TIMEOUT_S
@@ -45,8 +46,8 @@ def good_rows(width, height):
         yield b'\0' + bytes(levels[y // block][x // block] for x in range(width))
 
 
-def big_rows(side):
-    row = b'\0' * (side + 1)
+def big_rows(side, channels=1):
+    row = b'\0' * (side * channels + 1)
     for _ in range(side):
         yield row
 
@@ -56,6 +57,9 @@ def images(directory):
         f.write(png(640, 480, good_rows(640, 480)))
     with open(f'{directory}/big.png', 'wb') as f:
         f.write(png(16000, 16000, big_rows(16000)))
+    # 8000x8000 RGBA: 256 MB once decoded
+    with open(f'{directory}/rgba8k.png', 'wb') as f:
+        f.write(png(8000, 8000, big_rows(8000, 4), colour_type=6))
 
 
 class Handler(http.server.SimpleHTTPRequestHandler):
