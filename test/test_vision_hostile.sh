@@ -20,7 +20,10 @@
 #      limit allows it;
 #  (h) a worker that reaches its address-space limit (--max-memory) fails
 #      that task and goes on; --allow-files lets a task name a local file
-#      (refused without it, in (c)).
+#      (refused without it, in (c));
+#  (i) built with AddressSanitizer, against a "Redis" that hangs up after
+#      each command: no use of the connection's error text after it is
+#      freed (the outage is logged with a readable reason).
 . "$(dirname "$0")/lib.sh"
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -195,6 +198,30 @@ case "$got2" in "ok - 320x240 -"* | "warning - 320x240 -"*) ;; *) fail "(h) a lo
 note "(h) 256 MB picture under --max-memory 384: $got (worker VmPeak $vmpeak kB, still running); with --allow-files a local file: $got2"
 kill -TERM "$vp"
 wait "$vp" || fail "(h) exit code $?"
+
+# ---- (i) Redis hanging up, under AddressSanitizer --------------------------
+SRC=${VISIONPROC_SRC:-$ROOT}  # another tree: to check the test against old code
+ASAN_PKGS="libavformat libavcodec libavutil libswscale json-c libcurl hiredis"
+# shellcheck disable=SC2046,SC2086
+cc -fsanitize=address -fno-omit-frame-pointer -O1 -g -std=gnu11 -I"$SRC/visionproc" -I"$SRC/common" \
+	$(pkg-config --cflags $ASAN_PKGS) "$SRC"/visionproc/*.c "$SRC"/common/{url,redis_url,redis_reply,grey_format}.c \
+	-o "$DIR/visionproc-asan" $(pkg-config --libs $ASAN_PKGS) -lm
+FPORT=$(free_port)
+python3 "$HELPER" hangup "$FPORT" >"$DIR/hangup.log" 2>&1 &
+PIDS+=("$!")
+wait_log "$DIR/hangup.log" ready 10
+# --max-memory 0: ASan reserves terabytes of address space for its shadow
+ASAN_OPTIONS=detect_leaks=0 "$DIR/visionproc-asan" --redis "redis://127.0.0.1:$FPORT/0" --workers 1 --max-memory 0 \
+	2>"$DIR/asan.log" &
+vp=$!
+PIDS+=("$vp")
+wait_log "$DIR/asan.log" "is unavailable" 20
+sleep 1
+kill -TERM "$vp" 2>/dev/null || true
+wait "$vp" || true
+! grep -q "AddressSanitizer" "$DIR/asan.log" || fail "(i) $(grep -m1 -A3 "ERROR: AddressSanitizer" "$DIR/asan.log")"
+grep -q "unavailable: Server closed the connection; retrying" "$DIR/asan.log" || fail "(i) the outage reason: $(grep -m1 unavailable "$DIR/asan.log")"
+note "(i) ASan, Redis hanging up: $(grep -m1 -o 'Redis at .*' "$DIR/asan.log"), no AddressSanitizer report"
 
 # ---- (g) fork failure: RLIMIT_NPROC of an unprivileged user ----------------
 if ! command -v setpriv >/dev/null || [ "$(id -u)" -ne 0 ]; then

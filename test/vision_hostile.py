@@ -10,6 +10,9 @@
                                           waits for the result of vision task
                                           TASK in results:vision and prints
                                           "status stage has_ref error"
+  vision_hostile.py hangup PORT            a "Redis" on 127.0.0.1:PORT that reads
+                                          each client's first bytes, then closes
+                                          the connection; prints "ready"
   vision_hostile.py grey PORT PASSWORD KEY
                                           prints "WxH" when KEY holds a well-formed
                                           GREY reference, else "malformed" / "none"
@@ -72,6 +75,19 @@ def serve(port, directory):
         ('127.0.0.1', port), functools.partial(Handler, directory=directory))
     print('ready', flush=True)
     server.serve_forever()
+
+
+def hangup(port):
+    srv = socket.create_server(('127.0.0.1', port))
+    print('ready', flush=True)
+    while True:
+        conn, _ = srv.accept()
+        conn.settimeout(5)
+        try:
+            conn.recv(65536)
+        except OSError:
+            pass
+        conn.close()
 
 
 class Redis:
@@ -155,6 +171,8 @@ def main():
         serve(int(sys.argv[2]), sys.argv[3])
     elif cmd == 'result':
         result(int(sys.argv[2]), sys.argv[3], sys.argv[4], float(sys.argv[5]))
+    elif cmd == 'hangup':
+        hangup(int(sys.argv[2]))
     elif cmd == 'grey':
         grey(int(sys.argv[2]), sys.argv[3], sys.argv[4])
     else:
