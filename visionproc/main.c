@@ -33,12 +33,15 @@
 #define REDIS_URL_MAX 1024
 
 /*
- * Each worker's address space, by default.  Measured: an idle worker maps
- * about 250 MB (libraries, malloc arenas); a grab of an H.264 768x576
- * stream peaks below 300 MB; a PNG snapshot at the --max-pixels limit
- * (2^25 pixels, RGBA) adds about 260 MB (the frame and swscale's buffers).
- * 1 GiB leaves room for 4K H.264 streams with many reference frames and
- * stops a runaway decoder long before it hurts the host.
+ * Each worker's address space (RLIMIT_AS), by default.  Measured: an idle
+ * worker maps 191 MB (FFmpeg's libraries and their dependencies), and
+ * grabbing an H.264 768x576 stream takes it to 199 MB (21 MB resident).
+ * The largest frames allowed (--max-pixels, 2^25 pixels) need about
+ * 50 MB each in YUV 4:2:0: an H.264 decoder holding 16 reference frames of
+ * 8K is 800 MB; 4K is 200 MB, and a PNG snapshot at the limit 128 MB as
+ * RGBA.  1 GiB lets every real camera through and stops a runaway decoder
+ * long before it hurts the host.  (AddressSanitizer builds need
+ * --max-memory 0: ASan reserves terabytes of address space.)
  */
 #define DEFAULT_MAX_MEMORY_MB 1024
 
