@@ -36,11 +36,13 @@
  * Each worker's address space (RLIMIT_AS), by default.  Measured: an idle
  * worker maps 191 MB (FFmpeg's libraries and their dependencies), and
  * grabbing an H.264 768x576 stream takes it to 199 MB (21 MB resident).
- * The largest frames allowed (--max-pixels, 2^25 pixels) need about
- * 50 MB each in YUV 4:2:0: an H.264 decoder holding 16 reference frames of
- * 8K is 800 MB; 4K is 200 MB, and a PNG snapshot at the limit 128 MB as
- * RGBA.  1 GiB lets every real camera through and stops a runaway decoder
- * long before it hurts the host.  (AddressSanitizer builds need
+ * The largest frame allowed (--max-pixels, 2^25 pixels) is 50 MB in YUV
+ * 4:2:0, and the H.264/HEVC levels bound the decoded picture buffer by its
+ * size in macroblocks (level 5.1: six 4K frames, 75 MB; level 6.2: about
+ * four 8K frames, 200 MB); a PNG snapshot at the limit is 128 MB as RGBA.
+ * Twice that on top of the idle worker is well under 1 GiB: every real
+ * camera gets through, and a runaway decoder stops long before it hurts the
+ * host.  (AddressSanitizer builds need
  * --max-memory 0: ASan reserves terabytes of address space.)
  */
 #define DEFAULT_MAX_MEMORY_MB 1024
