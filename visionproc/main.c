@@ -38,8 +38,8 @@
  * grabbing an H.264 768x576 stream takes it to 199 MB (21 MB resident).
  * The largest frame allowed (--max-pixels, 2^25 pixels) is 50 MB in YUV
  * 4:2:0, and the H.264/HEVC levels bound the decoded picture buffer by its
- * size in macroblocks (level 5.1: six 4K frames, 75 MB; level 6.2: about
- * four 8K frames, 200 MB); a PNG snapshot at the limit is 128 MB as RGBA.
+ * size in macroblocks (level 5.1: five 4K frames, 62 MB; level 6.2: five
+ * 8K frames, 250 MB); a PNG snapshot at the limit is 128 MB as RGBA.
  * Twice that on top of the idle worker is well under 1 GiB: every real
  * camera gets through, and a runaway decoder stops long before it hurts the
  * host.  (AddressSanitizer builds need

@@ -77,7 +77,11 @@ simple_command(VRedis *r, const char *fmt, const char *a, const char *b)
 	bool		ok = reply != NULL && reply->type != REDIS_REPLY_ERROR;
 
 	if (!ok)
-		note_failure(r, reply ? (reply->str ? reply->str : "error") : r->ctx->errstr);
+	{
+		const char *why = vredis_error_text(reply);
+
+		note_failure(r, reply ? (why ? why : "an unexpected reply") : r->ctx->errstr);
+	}
 	if (reply)
 		freeReplyObject(reply);
 	return ok;
@@ -146,6 +150,17 @@ vredis_key(const VRedis *r, char *buf, size_t size, const char *fmt,...)
 bool
 vredis_is_error(const redisReply *reply, const char *code)
 {
-	return reply != NULL && reply->type == REDIS_REPLY_ERROR && reply->str != NULL &&
-		reply->len >= strlen(code) && strncmp(reply->str, code, strlen(code)) == 0;
+	const char *text = vredis_error_text(reply);
+
+	return text != NULL && strncmp(text, code, strlen(code)) == 0;
+}
+
+const char *
+vredis_error_text(const redisReply *reply)
+{
+	/* ch_reply_str takes strings and statuses only: errors are read here */
+	if (reply == NULL || reply->type != REDIS_REPLY_ERROR || reply->str == NULL ||
+		memchr(reply->str, '\0', reply->len) != NULL)
+		return NULL;
+	return reply->str;
 }

@@ -123,8 +123,9 @@ load_reference(Worker *w, const char *camera_id, GreyImage **ref)
 	RefState	state = REF_NONE;
 
 	*ref = NULL;
-	if (reply == NULL || reply->type == REDIS_REPLY_NIL)
-		state = REF_NONE;
+	if (reply == NULL || reply->type == REDIS_REPLY_NIL ||
+		(reply->type == REDIS_REPLY_ERROR && !vredis_is_error(reply, "WRONGTYPE")))
+		state = REF_NONE;		/* none, or Redis in trouble: nothing to replace */
 	else if ((bytes = ch_reply_str(reply, SIZE_MAX, &len)) != NULL &&
 			 reply->type == REDIS_REPLY_STRING &&
 			 (*ref = grey_decode((const uint8_t *) bytes, len)) != NULL)
@@ -267,7 +268,7 @@ post_result(Worker *w, const char *id, const char *camera_id, json_object *resul
 	free(ref_bytes);
 	if (reply == NULL || reply->type == REDIS_REPLY_ERROR)
 	{
-		const char *why = ch_reply_cstr(reply, 200);
+		const char *why = vredis_error_text(reply);
 
 		/* the task stays pending: it is taken over and run again */
 		vlog("posting the result of task %s failed%s%s", id, why ? ": " : "", why ? why : "");
