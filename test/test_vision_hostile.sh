@@ -39,10 +39,12 @@ PIDS=()
 
 cleanup() {
 	local p
-	for p in "${PIDS[@]}"; do pkill -9 -P "$p" 2>/dev/null || true; done
-	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+	{
+		for p in "${PIDS[@]}"; do pkill -9 -P "$p" || true; done
+		for p in "${PIDS[@]}"; do kill -9 "$p" || true; done
+		wait || true
+	} 2>/dev/null
 	redis-cli -p "$RPORT" shutdown nosave >/dev/null 2>&1 || true
-	wait 2>/dev/null || true
 }
 trap cleanup EXIT
 
