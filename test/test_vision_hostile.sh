@@ -143,7 +143,7 @@ assert_eq "$(result "$abc" 0)" "none" "(c) result of camera id 'abc'"
 assert_eq "$(r XLEN queue:vision)" "0" "(c) tasks left in the queue"
 assert_eq "$(r XPENDING queue:vision visionproc | head -1)" "0" "(c) tasks left pending"
 assert_eq "$(children "$VP")" "$worker" "(c) the worker that did all this"
-note "(c) file:, concat:, pipe:, subfile: refused; over-long URL and id 'abc' dropped; then: $got"
+note "(c) file:, concat:, pipe:, subfile: and a bare path (no --allow-files) refused; over-long URL and id 'abc' dropped; then: $got"
 
 # (e) a malformed reference is replaced
 r SET reference:27 "$(printf 'GREY 2 2\nab')" >/dev/null
@@ -231,13 +231,16 @@ if ! command -v setpriv >/dev/null || [ "$(id -u)" -ne 0 ]; then
 	exit 0
 fi
 # two placeholder processes of nobody take the room of two workers
+before=$(pgrep -c -u nobody || true)
 holders=()
 for i in 1 2; do
 	setpriv --reuid=65534 --regid=65534 --clear-groups -- sleep 600 &
 	holders+=("$!")
 	PIDS+=("$!")
 done
-limit=$(($(pgrep -c -u nobody || true) + 2))
+for i in $(seq 50); do [ "$(pgrep -c -u nobody || true)" -ge $((before + 2)) ] && break; sleep 0.1; done
+# room for the supervisor and one worker besides the placeholders
+limit=$((before + 4))
 VISIONPROC_REDIS_URL="redis://:$PW@127.0.0.1:$RPORT/0" prlimit --nproc="$limit:$limit" \
 	setpriv --reuid=65534 --regid=65534 --clear-groups -- "$VISIONPROC" --workers 3 2>"$DIR/nproc.log" &
 vp=$!
