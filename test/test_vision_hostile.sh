@@ -21,6 +21,8 @@
 #  (h) a worker that reaches its address-space limit (--max-memory) fails
 #      that task and goes on; --allow-files lets a task name a local file
 #      (refused without it, in (c));
+#  (j) an RTSP stream whose frames are larger than --max-pixels: refused
+#      before they are decoded;
 #  (i) built with AddressSanitizer, against a "Redis" that hangs up after
 #      each command: no use of the connection's error text after it is
 #      freed (the outage is logged with a readable reason).
@@ -200,6 +202,25 @@ case "$got2" in "ok - 320x240 -"* | "warning - 320x240 -"*) ;; *) fail "(h) a lo
 note "(h) 256 MB picture under --max-memory 384: $got (worker VmPeak $vmpeak kB, still running); with --allow-files a local file: $got2"
 kill -TERM "$vp"
 wait "$vp" || fail "(h) exit code $?"
+
+# ---- (j) an RTSP stream larger than --max-pixels -------------------------
+mkdir -p "$DIR/mounts"
+ln -sfn "$TESTDATA/clips/vtest.mp4" "$DIR/mounts/cam"
+SPORT=$(free_port)
+"$ROOT/test/bin/rtsp_server" --port "$SPORT" --dir "$DIR/mounts" >"$DIR/rtsp.log" 2>&1 &
+PIDS+=("$!")
+wait_log "$DIR/rtsp.log" ready 10
+# 640x480 at most: the clip is 768x576
+"$VISIONPROC" --redis-url-file "$DIR/redis.url" --workers 1 --max-pixels 307200 2>"$DIR/rtsp-limit.log" &
+vp=$!
+PIDS+=("$vp")
+wait_log "$DIR/rtsp-limit.log" "started 1 workers" 20
+got=$(result "$(task 51 "rtsp://127.0.0.1:$SPORT/cam")")
+case "$got" in "error decode - the picture is 768x576, more than the limit of 307200 pixels"*) ;;
+*) fail "(j) RTSP stream over --max-pixels: $got" ;; esac
+note "(j) RTSP 768x576 under --max-pixels 307200: $got"
+kill -TERM "$vp"
+wait "$vp" || fail "(j) exit code $?"
 
 # ---- (i) Redis hanging up, under AddressSanitizer --------------------------
 SRC=${VISIONPROC_SRC:-$ROOT}  # another tree: to check the test against old code
