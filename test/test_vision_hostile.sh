@@ -23,6 +23,8 @@
 #      (refused without it, in (c));
 #  (j) an RTSP stream whose frames are larger than --max-pixels: refused
 #      before they are decoded;
+#  (k) a task whose worker dies each time it runs it is given up after
+#      three runs (an error result, stage "abandoned"), not run forever;
 #  (i) built with AddressSanitizer, against a "Redis" that hangs up after
 #      each command: no use of the connection's error text after it is
 #      freed (the outage is logged with a readable reason).
@@ -221,6 +223,38 @@ case "$got" in "error decode - the picture is 768x576, more than the limit of 30
 note "(j) RTSP 768x576 under --max-pixels 307200: $got"
 kill -TERM "$vp"
 wait "$vp" || fail "(j) exit code $?"
+
+# ---- (k) a task that kills its workers -------------------------------------
+HANG=$(free_port)
+python3 "$ROOT/test/rtsp_hang.py" "$HANG" >"$DIR/hang.log" 2>&1 &
+PIDS+=("$!")
+wait_log "$DIR/hang.log" ready 10
+"$VISIONPROC" --redis-url-file "$DIR/redis.url" --workers 2 --claim-idle 1000 --grab-timeout 30000 \
+	--io-timeout 30000 2>"$DIR/poison.log" &
+vp=$!
+PIDS+=("$vp")
+wait_log "$DIR/poison.log" "started 2 workers" 20
+poison=$(task 61 "rtsp://127.0.0.1:$HANG/live")
+for run in 1 2 3; do
+	holder=""
+	for i in $(seq 100); do
+		# id, consumer, idle ms, deliveries
+		read -r _ consumer _ count < <(r XPENDING queue:vision visionproc - + 1 | paste - - - -) || true
+		if [ "${count:-0}" = "$run" ] && kill -0 "${consumer##*-}" 2>/dev/null; then
+			holder=${consumer##*-}
+			break
+		fi
+		sleep 0.1
+	done
+	[ -n "$holder" ] || fail "(k) run $run of the task: not in progress ($(r XPENDING queue:vision visionproc - + 1 | paste -s))"
+	kill -9 "$holder"
+done
+got=$(result "$poison" 20)
+case "$got" in "error abandoned - given up: the task was run 3 times"*) ;; *) fail "(k) a task that kills its workers: $got" ;; esac
+assert_eq "$(r XPENDING queue:vision visionproc | head -1)" "0" "(k) tasks left pending"
+note "(k) worker killed on each of 3 runs: $got"
+kill -TERM "$vp"
+wait "$vp" || fail "(k) exit code $?"
 
 # ---- (i) Redis hanging up, under AddressSanitizer --------------------------
 SRC=${VISIONPROC_SRC:-$ROOT}  # another tree: to check the test against old code

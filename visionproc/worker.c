@@ -7,6 +7,9 @@
  * A task stays pending until its result is posted.  A worker that dies
  * mid-task leaves it pending; any worker (of any visionproc on any host)
  * takes it over with XAUTOCLAIM once it has been idle for --claim-idle.
+ * A task handed out MAX_DELIVERIES times without a result (its workers
+ * died each time: FFmpeg crashing on that stream?) is given up with an
+ * error result rather than crash workers forever.
  *
  * The first good frame of a camera becomes its reference: it is set in
  * Redis at once (reference:{id}, so that the next task compares with it)
@@ -26,6 +29,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <json-c/json.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +53,7 @@
 #define MAX_ENTRIES 64			/* we ask for COUNT 1: more is a broken reply */
 #define CAMERA_ID_MAX 64
 #define NUMBER_MAX 32
+#define MAX_DELIVERIES 3		/* a task whose workers died this often is given up */
 
 typedef enum RefState
 {
@@ -304,21 +309,18 @@ new_result(int64_t camera_id, int64_t checked_ms)
 }
 
 /*
- * A task whose URL is not one we may open: nothing is opened; the camera
- * gets an error result saying so (its URL in the database is valid, so
- * something else wrote this task), and the task is done.
+ * Answer a task with an error and no grab: the camera gets an error
+ * result with this stage and message, and the task is done.
  */
 static void
-refuse_task(Worker *w, const char *id, int64_t camera, bool claimed, int64_t start,
-			int64_t due, const char *reason)
+give_up_task(Worker *w, const char *id, int64_t camera, bool claimed, int64_t start,
+			 int64_t due, const char *stage, const char *msg)
 {
 	json_object *result = new_result(camera, start);
 	json_object *meta = json_object_new_object();
-	char		msg[256];
 
-	snprintf(msg, sizeof(msg), "refused URL: %s", reason ? reason : "not a camera URL");
 	vlog("task %s of camera %" PRId64 ": %s; nothing opened", id, camera, msg);
-	json_object_object_add(meta, "stage", json_object_new_string("refused"));
+	json_object_object_add(meta, "stage", json_object_new_string(stage));
 	json_object_object_add(meta, "error", json_object_new_string(msg));
 	json_object_object_add(meta, "message", json_object_new_string(msg));
 	add_task_facts(w, meta, id, claimed, start, due);
@@ -326,6 +328,27 @@ refuse_task(Worker *w, const char *id, int64_t camera, bool claimed, int64_t sta
 	json_object_object_add(result, "metadata", meta);
 	post_result(w, id, NULL, result, NULL, false);
 	json_object_put(result);
+}
+
+/*
+ * How many times a pending task was handed out (XPENDING's delivery
+ * count), or -1 when Redis does not say.
+ */
+static long long
+deliveries(Worker *w, const char *id)
+{
+	const char *argv[] = {"XPENDING", w->queue_key, "visionproc", id, id, "1"};
+	redisReply *reply = vredis_cmdv(&w->redis, 6, argv, NULL);
+	const redisReply *entry = ch_reply_elem(reply, 0);
+	long long	n = -1;
+
+	/* [[id, consumer, idle ms, deliveries]] */
+	if (!ch_reply_is_array(reply, 1, 1) || !ch_reply_is_array(entry, 4, 4) ||
+		!ch_reply_int(ch_reply_elem(entry, 3), 0, LLONG_MAX, &n))
+		n = -1;
+	if (reply)
+		freeReplyObject(reply);
+	return n;
 }
 
 static void
@@ -370,7 +393,20 @@ process_task(Worker *w, const char *id, const redisReply *fields, bool claimed)
 	}
 	if (!grab_url_allowed(url, w->cfg->allow_files, &reason))
 	{
-		refuse_task(w, id, camera, claimed, start, due, reason);
+		char		msg[256];
+
+		snprintf(msg, sizeof(msg), "refused URL: %s", reason ? reason : "not a camera URL");
+		give_up_task(w, id, camera, claimed, start, due, "refused", msg);
+		return;
+	}
+	/* a task whose workers keep dying (a crash on this stream) is not run forever */
+	if (claimed && deliveries(w, id) > MAX_DELIVERIES)
+	{
+		char		msg[256];
+
+		snprintf(msg, sizeof(msg), "given up: the task was run %d times and each time its worker died",
+				 MAX_DELIVERIES);
+		give_up_task(w, id, camera, claimed, start, due, "abandoned", msg);
 		return;
 	}
 
