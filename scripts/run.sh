@@ -37,7 +37,8 @@ ln -sfn "$CLIPS/building.mp4" "$STACK_DIR/mounts/still"
 RTSP_PORT=$(free_port)
 test/bin/rtsp_server --port "$RTSP_PORT" --dir "$STACK_DIR/mounts" >"$STACK_DIR/log/rtsp.log" 2>&1 &
 PIDS+=($!)
-visionproc/visionproc --redis "$REDIS_URL" --workers 2 2>"$STACK_DIR/log/visionproc.log" &
+# the URL (a password, if any) in the environment: the command line is world-readable
+VISIONPROC_REDIS_URL="$REDIS_URL" visionproc/visionproc --workers 2 2>"$STACK_DIR/log/visionproc.log" &
 PIDS+=($!)
 
 psql -XAtq -v ON_ERROR_STOP=1 >/dev/null <<SQL

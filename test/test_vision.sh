@@ -45,7 +45,7 @@ for m in blurred covered shifted frozen; do ln -sfn "$CLIPS/vtest.mp4" "$DIR/$m"
 ln -sfn "$CLIPS/building.mp4" "$DIR/still"
 start_bg "$STACK_DIR/rtsp.log" "$ROOT/test/bin/rtsp_server" --port "$RTSP_PORT" --dir "$DIR"
 start_bg "$STACK_DIR/hang.log" python3 "$ROOT/test/rtsp_hang.py" "$HANG_PORT"
-"$ROOT/visionproc/visionproc" --redis "$REDIS_URL" --workers 4 --grab-timeout $GRAB_TIMEOUT \
+VISIONPROC_REDIS_URL="$REDIS_URL" "$ROOT/visionproc/visionproc" --workers 4 --grab-timeout $GRAB_TIMEOUT \
 	--io-timeout 2000 --claim-idle 5000 2>"$STACK_DIR/visionproc.log" &
 VISIONPROC=$!
 PIDS+=($VISIONPROC)

@@ -6,10 +6,12 @@
 #define VISIONPROC_CONFIG_H
 
 #include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
 
 typedef struct VisionConfig
 {
-	const char *redis_url;		/* --redis */
+	const char *redis_url;		/* --redis, --redis-url-file or $VISIONPROC_REDIS_URL */
 	const char *key_prefix;		/* --key-prefix, as camera_health.key_prefix */
 	int			workers;		/* --workers */
 	int			grab_timeout_ms;	/* --grab-timeout: a whole grab */
@@ -17,6 +19,9 @@ typedef struct VisionConfig
 	int			frozen_gap_ms;	/* --frozen-gap: between two frames compared */
 	int			frozen_frames;	/* --frozen-frames: frames after the first */
 	int			claim_idle_ms;	/* --claim-idle: a task pending this long is taken over */
+	int64_t		max_pixels;		/* --max-pixels: the largest frame decoded */
+	int			max_memory_mb;	/* --max-memory: each worker's address space (RLIMIT_AS); 0 none */
+	bool		allow_files;	/* --allow-files: task URLs may be local paths (tests) */
 } VisionConfig;
 
 /* The worker process: takes vision tasks until *stop is set. */

@@ -13,15 +13,23 @@
  *
  * Files and in-memory images are read through an AVIOContext of our own,
  * never through a URL: no protocol, no image2 file-name pattern is ever
- * interpreted.  This library prints nothing; FFmpeg's own log level is the
- * caller's business.
+ * interpreted, and a demuxer that would open another resource (an HLS
+ * playlist naming file:///etc/passwd, a concat list) is refused by our
+ * io_open callback.  Bytes from the network (HTTP snapshots) may only be
+ * one of a few still-image formats, decoded by their own decoders.  The
+ * size of a picture is checked before its pixels are allocated
+ * (AVCodecContext.max_pixels, for the probing decoder too): a small PNG
+ * can claim 30000x30000 pixels.  This library prints nothing; FFmpeg's own
+ * log level is the caller's business.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
+#include <libavutil/avstring.h>
 #include <libavutil/imgutils.h>
 #include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
@@ -29,6 +37,10 @@
 #include "frame.h"
 
 #define IO_BUFFER_SIZE 65536
+
+/* What an HTTP snapshot may be: demuxers and decoders of still images only. */
+#define SNAPSHOT_FORMATS "jpeg_pipe,png_pipe,bmp_pipe,webp_pipe,gif,pgm_pipe,ppm_pipe"
+#define SNAPSHOT_CODECS "mjpeg,png,bmp,webp,gif,pgm,ppm"
 
 /* Where an AVIOContext of ours reads from: a buffer or an open file. */
 typedef struct Source
@@ -211,10 +223,135 @@ set_error(char *err, size_t errlen, const char *what, int averr)
 	snprintf(err, errlen, "%s: %s", what, reason);
 }
 
+/*
+ * Refuse every resource a demuxer would open besides its input: no nested
+ * opens at all, whatever the protocol.
+ */
+static int
+refuse_nested_open(AVFormatContext *s, AVIOContext **pb, const char *url, int flags,
+				   AVDictionary **options)
+{
+	(void) s;
+	(void) pb;
+	(void) url;
+	(void) flags;
+	(void) options;
+	return AVERROR(EPERM);
+}
+
+int
+frame_size_allowed(int width, int height, int64_t max_pixels, char *err, size_t errlen)
+{
+	if (width > 0 && height > 0 && (int64_t) width * height > max_pixels)
+	{
+		if (err && errlen)
+			snprintf(err, errlen, "the picture is %dx%d, more than the limit of %lld pixels",
+					 width, height, (long long) max_pixels);
+		return 0;
+	}
+	return 1;
+}
+
+static uint32_t
+be16(const uint8_t *p)
+{
+	return (uint32_t) p[0] << 8 | p[1];
+}
+
+static uint32_t
+be32(const uint8_t *p)
+{
+	return (uint32_t) p[0] << 24 | (uint32_t) p[1] << 16 | (uint32_t) p[2] << 8 | p[3];
+}
+
+static uint32_t
+le32(const uint8_t *p)
+{
+	return (uint32_t) p[3] << 24 | (uint32_t) p[2] << 16 | (uint32_t) p[1] << 8 | p[0];
+}
+
+/*
+ * The size a PNG, JPEG, GIF or BMP says it has, read from its header
+ * before anything is decoded (for a clear refusal; the decoders' own
+ * max_pixels stays the guard for every format).  False when unknown.
+ */
+static int
+header_size(const uint8_t *d, size_t len, int64_t *w, int64_t *h)
+{
+	if (len >= 24 && memcmp(d, "\x89PNG\r\n\x1a\n", 8) == 0 && memcmp(d + 12, "IHDR", 4) == 0)
+	{
+		*w = be32(d + 16);
+		*h = be32(d + 20);
+		return 1;
+	}
+	if (len >= 10 && memcmp(d, "GIF8", 4) == 0)
+	{
+		*w = d[6] | d[7] << 8;
+		*h = d[8] | d[9] << 8;
+		return 1;
+	}
+	if (len >= 26 && d[0] == 'B' && d[1] == 'M')
+	{
+		*w = llabs((int64_t) (int32_t) le32(d + 18));
+		*h = llabs((int64_t) (int32_t) le32(d + 22));
+		return 1;
+	}
+	if (len >= 4 && d[0] == 0xFF && d[1] == 0xD8)
+	{
+		/* walk the markers to the first SOFn (C0..CF but C4, C8, CC) */
+		for (size_t at = 2; at + 9 <= len;)
+		{
+			uint8_t		m;
+
+			if (d[at] != 0xFF)
+				return 0;
+			m = d[at + 1];
+			if (m == 0xFF)
+			{
+				at++;
+				continue;
+			}
+			if (m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC)
+			{
+				*h = be16(d + at + 5);
+				*w = be16(d + at + 7);
+				return 1;
+			}
+			if (m == 0xD8 || (m >= 0xD0 && m <= 0xD7) || m == 0x01)
+				at += 2;
+			else
+				at += 2 + be16(d + at + 2);
+		}
+	}
+	return 0;
+}
+
+/* One dictionary per stream with max_pixels, for avformat_find_stream_info. */
+AVDictionary **
+frame_probe_options(AVFormatContext *fmt, int64_t max_pixels)
+{
+	AVDictionary **opts = av_calloc(fmt->nb_streams ? fmt->nb_streams : 1, sizeof(*opts));
+
+	for (unsigned i = 0; opts && i < fmt->nb_streams; i++)
+		av_dict_set_int(&opts[i], "max_pixels", max_pixels, 0);
+	return opts;
+}
+
+void
+frame_free_probe_options(AVDictionary **opts, unsigned n)
+{
+	for (unsigned i = 0; opts && i < n; i++)
+		av_dict_free(&opts[i]);
+	av_free(opts);
+}
+
 /* Decode the first picture of an opened input. */
 static GreyImage *
-decode_first_frame(AVFormatContext *fmt, char *err, size_t errlen)
+decode_first_frame(AVFormatContext *fmt, int64_t max_pixels, char *err, size_t errlen)
 {
+	AVDictionary **probe_opts;
+	unsigned	nprobe;
+	AVCodecParameters *par;
 	const AVCodec *codec = NULL;
 	AVCodecContext *dec = NULL;
 	AVPacket   *pkt = NULL;
@@ -224,7 +361,16 @@ decode_first_frame(AVFormatContext *fmt, char *err, size_t errlen)
 	int			ret;
 	int			flushing = 0;
 
-	ret = avformat_find_stream_info(fmt, NULL);
+	/* probing decodes a picture: with the same limit */
+	nprobe = fmt->nb_streams;
+	probe_opts = frame_probe_options(fmt, max_pixels);
+	if (probe_opts == NULL)
+	{
+		set_error(err, errlen, "out of memory", 0);
+		return NULL;
+	}
+	ret = avformat_find_stream_info(fmt, probe_opts);
+	frame_free_probe_options(probe_opts, nprobe);
 	if (ret < 0)
 	{
 		set_error(err, errlen, "cannot read the image", ret);
@@ -236,6 +382,14 @@ decode_first_frame(AVFormatContext *fmt, char *err, size_t errlen)
 		set_error(err, errlen, "no picture in the data", 0);
 		return NULL;
 	}
+	par = fmt->streams[stream]->codecpar;
+	if (!frame_size_allowed(par->width, par->height, max_pixels, err, errlen))
+		return NULL;
+	if (fmt->codec_whitelist && av_match_list(codec->name, fmt->codec_whitelist, ',') <= 0)
+	{
+		set_error(err, errlen, "not an image format allowed here", 0);
+		return NULL;
+	}
 	dec = avcodec_alloc_context3(codec);
 	pkt = av_packet_alloc();
 	frm = av_frame_alloc();
@@ -244,8 +398,9 @@ decode_first_frame(AVFormatContext *fmt, char *err, size_t errlen)
 		set_error(err, errlen, "out of memory", 0);
 		goto done;
 	}
-	if ((ret = avcodec_parameters_to_context(dec, fmt->streams[stream]->codecpar)) < 0 ||
-		(dec->thread_count = 1, ret = avcodec_open2(dec, codec, NULL)) < 0)
+	if ((ret = avcodec_parameters_to_context(dec, par)) < 0 ||
+		(dec->thread_count = 1, dec->max_pixels = max_pixels,
+		 ret = avcodec_open2(dec, codec, NULL)) < 0)
 	{
 		set_error(err, errlen, "cannot open the decoder", ret);
 		goto done;
@@ -285,6 +440,8 @@ decode_first_frame(AVFormatContext *fmt, char *err, size_t errlen)
 		ret = avcodec_receive_frame(dec, frm);
 		if (ret == 0)
 		{
+			if (!frame_size_allowed(frm->width, frm->height, max_pixels, err, errlen))
+				break;
 			img = frame_to_grey(frm);
 			if (img == NULL)
 				set_error(err, errlen, "cannot convert the picture", 0);
@@ -309,9 +466,13 @@ done:
 	return img;
 }
 
-/* Open src through an AVIOContext of ours and decode its first picture. */
+/*
+ * Open src through an AVIOContext of ours and decode its first picture.
+ * formats/codecs: whitelists (NULL: any); nested opens are always refused.
+ */
 static GreyImage *
-decode_source(Source *src, const char *name, char *err, size_t errlen)
+decode_source(Source *src, const char *name, const char *formats, const char *codecs,
+			  int64_t max_pixels, char *err, size_t errlen)
 {
 	AVFormatContext *fmt = NULL;
 	AVIOContext *avio = NULL;
@@ -336,15 +497,22 @@ decode_source(Source *src, const char *name, char *err, size_t errlen)
 	}
 	fmt->pb = avio;
 	fmt->flags |= AVFMT_FLAG_CUSTOM_IO;
+	fmt->io_open = refuse_nested_open;
+	fmt->protocol_whitelist = av_strdup("none");
+	fmt->format_whitelist = formats ? av_strdup(formats) : NULL;
+	fmt->codec_whitelist = codecs ? av_strdup(codecs) : NULL;
 	/* The name only hints the probe (by extension); nothing is opened by it. */
 	ret = avformat_open_input(&fmt, name, NULL, NULL);
 	if (ret < 0)
 	{
 		/* avformat_open_input frees fmt on failure */
-		set_error(err, errlen, "not a recognised image", ret);
+		if (formats && ret == AVERROR(EINVAL))
+			set_error(err, errlen, "not a still image (JPEG, PNG, BMP, WebP, GIF, PGM or PPM)", 0);
+		else
+			set_error(err, errlen, "not a recognised image", ret);
 		goto done;
 	}
-	img = decode_first_frame(fmt, err, errlen);
+	img = decode_first_frame(fmt, max_pixels, err, errlen);
 
 done:
 	avformat_close_input(&fmt);
@@ -357,16 +525,31 @@ done:
 }
 
 GreyImage *
-grey_from_image_bytes(const uint8_t *data, size_t len, char *err, size_t errlen)
+grey_from_snapshot(const uint8_t *data, size_t len, int64_t max_pixels, char *err, size_t errlen)
 {
 	Source		src = {data, len, 0, NULL};
+	int64_t		w,
+				h;
 
 	if (data == NULL || len == 0)
 	{
 		set_error(err, errlen, "empty image", 0);
 		return NULL;
 	}
-	return decode_source(&src, "", err, errlen);
+	if (header_size(data, len, &w, &h) && w > 0 && h > 0 && w * h > max_pixels)
+	{
+		if (err && errlen)
+			snprintf(err, errlen, "the picture is %lldx%lld, more than the limit of %lld pixels",
+					 (long long) w, (long long) h, (long long) max_pixels);
+		return NULL;
+	}
+	return decode_source(&src, "", SNAPSHOT_FORMATS, SNAPSHOT_CODECS, max_pixels, err, errlen);
+}
+
+GreyImage *
+grey_from_image_bytes(const uint8_t *data, size_t len, char *err, size_t errlen)
+{
+	return grey_from_snapshot(data, len, FRAME_DEFAULT_MAX_PIXELS, err, errlen);
 }
 
 GreyImage *
@@ -382,7 +565,7 @@ grey_from_file(const char *path, char *err, size_t errlen)
 			snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
 		return NULL;
 	}
-	img = decode_source(&src, path, err, errlen);
+	img = decode_source(&src, path, NULL, NULL, FRAME_DEFAULT_MAX_PIXELS, err, errlen);
 	fclose(src.file);
 	return img;
 }

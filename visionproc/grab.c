@@ -6,6 +6,15 @@
  * bounded time: libavformat gets an interrupt callback that gives up at the
  * grab's deadline (or on SIGTERM), on top of its own socket I/O timeout, and
  * libcurl gets a total and a connect timeout.
+ *
+ * And it must reach nothing but the camera.  An RTSP URL is opened by the
+ * RTSP demuxer alone (no probing) over TCP or TLS only (protocol_whitelist),
+ * so a hostile server cannot make libavformat open file:, pipe:, concat:,
+ * subfile: or anything else; an HTTP(S) URL is fetched by libcurl (http and
+ * https, redirects too) and its body decoded as a still image only, with
+ * nested opens refused (frame.c).  Local files are opened only when the
+ * command line allows it (--allow-files, for tests).  Frames larger than
+ * max_pixels are refused before their pixels are allocated.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -24,6 +33,19 @@
 #include "url.h"
 
 #define SNAPSHOT_MAX_BYTES (16 * 1024 * 1024)
+
+/*
+ * What the RTSP demuxer may open: its control connection (tcp, or tls for
+ * rtsps).  Media is interleaved on it (rtsp_transport tcp): no rtp or udp.
+ */
+#define RTSP_PROTOCOLS "tcp,tls"
+#define FILE_PROTOCOLS "file"
+
+typedef enum GrabKind
+{
+	GRAB_RTSP,
+	GRAB_FILE
+} GrabKind;
 
 typedef struct Deadline
 {
@@ -83,8 +105,13 @@ fail_av(GrabResult *res, const char *stage, const char *doing, int averr, const 
  * the frozen-video check.
  */
 static int
-grab_av(const char *url, const GrabOptions *opt, GrabResult *res, bool is_rtsp)
+grab_av(const char *url, const GrabOptions *opt, GrabResult *res, GrabKind kind)
 {
+	bool		is_rtsp = kind == GRAB_RTSP;
+	const AVInputFormat *iformat = is_rtsp ? av_find_input_format("rtsp") : NULL;
+	AVDictionary **probe_opts = NULL;
+	unsigned	nprobe = 0;
+	char		toobig[160];
 	Deadline	deadline = {now_ms() + opt->timeout_ms, opt->stop};
 	double		start = now_ms();
 	AVFormatContext *fmt = avformat_alloc_context();
@@ -105,21 +132,34 @@ grab_av(const char *url, const GrabOptions *opt, GrabResult *res, bool is_rtsp)
 	fmt->interrupt_callback.opaque = &deadline;
 	if (is_rtsp)
 	{
+		if (iformat == NULL)
+		{
+			fail(res, "connect", "%s", "this FFmpeg has no RTSP demuxer");
+			goto done;
+		}
 		snprintf(tmo, sizeof(tmo), "%lld", (long long) opt->io_timeout_ms * 1000);
 		av_dict_set(&options, "rtsp_transport", "tcp", 0);
 		av_dict_set(&options, "timeout", tmo, 0);
+		av_dict_set(&options, "protocol_whitelist", RTSP_PROTOCOLS, 0);
+		av_dict_set(&options, "format_whitelist", "rtsp", 0);
 	}
+	else
+		av_dict_set(&options, "protocol_whitelist", FILE_PROTOCOLS, 0);
 	av_dict_set(&options, "analyzeduration", "1000000", 0);
 	av_dict_set(&options, "probesize", "2000000", 0);
 
-	ret = avformat_open_input(&fmt, url, NULL, &options);
+	ret = avformat_open_input(&fmt, url, iformat, &options);
 	av_dict_free(&options);
 	if (ret < 0)
 	{
 		fail_av(res, "connect", "cannot open the stream", ret, &deadline);
 		goto done;
 	}
-	ret = avformat_find_stream_info(fmt, NULL);
+	/* probing decodes frames: with the same size limit */
+	nprobe = fmt->nb_streams;
+	probe_opts = frame_probe_options(fmt, opt->max_pixels);
+	ret = probe_opts ? avformat_find_stream_info(fmt, probe_opts) : AVERROR(ENOMEM);
+	frame_free_probe_options(probe_opts, nprobe);
 	if (ret < 0)
 	{
 		fail_av(res, "read", "cannot read the stream", ret, &deadline);
@@ -134,10 +174,21 @@ grab_av(const char *url, const GrabOptions *opt, GrabResult *res, bool is_rtsp)
 	for (unsigned i = 0; i < fmt->nb_streams; i++)
 		if ((int) i != stream)
 			fmt->streams[i]->discard = AVDISCARD_ALL;
+	if (!frame_size_allowed(fmt->streams[stream]->codecpar->width, fmt->streams[stream]->codecpar->height,
+							opt->max_pixels, toobig, sizeof(toobig)))
+	{
+		fail(res, "decode", "%s", toobig);
+		goto done;
+	}
 	tb = fmt->streams[stream]->time_base;
 	dec = avcodec_alloc_context3(codec);
-	avcodec_parameters_to_context(dec, fmt->streams[stream]->codecpar);
+	if (dec == NULL || avcodec_parameters_to_context(dec, fmt->streams[stream]->codecpar) < 0)
+	{
+		fail(res, "decode", "%s", "out of memory");
+		goto done;
+	}
 	dec->thread_count = 1;
+	dec->max_pixels = opt->max_pixels;
 	if ((ret = avcodec_open2(dec, codec, NULL)) < 0)
 	{
 		fail_av(res, "decode", "cannot open the decoder", ret, &deadline);
@@ -171,6 +222,11 @@ grab_av(const char *url, const GrabOptions *opt, GrabResult *res, bool is_rtsp)
 		{
 			int64_t		pts = frm->best_effort_timestamp;
 
+			if (!frame_size_allowed(frm->width, frm->height, opt->max_pixels, toobig, sizeof(toobig)))
+			{
+				fail(res, "decode", "%s", toobig);
+				goto done;
+			}
 			if (res->frame == NULL)
 			{
 				res->frame = frame_to_grey(frm);
@@ -289,9 +345,9 @@ grab_snapshot(const char *url, const GrabOptions *opt, GrabResult *res)
 	}
 	else
 	{
-		char		derr[128];
+		char		derr[160];
 
-		res->frame = grey_from_image_bytes(body.data, body.len, derr, sizeof(derr));
+		res->frame = grey_from_snapshot(body.data, body.len, opt->max_pixels, derr, sizeof(derr));
 		if (res->frame == NULL)
 			fail(res, "decode", "the snapshot is not an image: %s", derr);
 		else
@@ -308,13 +364,33 @@ grab_snapshot(const char *url, const GrabOptions *opt, GrabResult *res)
 	return rc;
 }
 
+bool
+grab_url_allowed(const char *url, bool allow_files, const char **reason)
+{
+	if (allow_files && url[0] == '/')
+	{
+		*reason = NULL;
+		return strlen(url) < 4096;
+	}
+	return camera_url_is_valid(url, reason);
+}
+
 int
 grab_frames(const char *url, const GrabOptions *opt, GrabResult *out)
 {
+	const char *reason = NULL;
+
 	memset(out, 0, sizeof(*out));
+	if (!grab_url_allowed(url, opt->allow_files, &reason))
+	{
+		fail(out, "refused", "refused URL: %s", reason ? reason : "not a camera URL");
+		return -1;
+	}
+	if (url[0] == '/')
+		return grab_av(url, opt, out, GRAB_FILE);
 	if (strncasecmp(url, "http://", 7) == 0 || strncasecmp(url, "https://", 8) == 0)
 		return grab_snapshot(url, opt, out);
-	return grab_av(url, opt, out, strncasecmp(url, "rtsp", 4) == 0);
+	return grab_av(url, opt, out, GRAB_RTSP);
 }
 
 void

@@ -1,12 +1,15 @@
 /*
  * grab.h
- *	  Frames from a camera: RTSP and files through libavformat, HTTP(S)
- *	  snapshots through libcurl.  Every step has a deadline.
+ *	  Frames from a camera: RTSP through libavformat, HTTP(S) snapshots
+ *	  through libcurl, and local files (tests only, allow_files).  Every step
+ *	  has a deadline; nothing but what the URL names is ever opened.
  */
 #ifndef VISIONPROC_GRAB_H
 #define VISIONPROC_GRAB_H
 
 #include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
 
 #include "image.h"
 #include "vision.h"
@@ -18,6 +21,8 @@ typedef struct GrabOptions
 	int			later_gap_ms;	/* how far apart the frames of a stream are */
 	int			nlater;			/* frames to take after the first (streams) */
 	volatile sig_atomic_t *stop;	/* set by SIGTERM: give up at once */
+	int64_t		max_pixels;		/* the largest frame decoded (width * height) */
+	bool		allow_files;	/* an absolute path is a URL too (--allow-files, tests) */
 } GrabOptions;
 
 typedef struct GrabResult
@@ -30,11 +35,21 @@ typedef struct GrabResult
 	int			height;
 	double		first_frame_ms; /* from the start of the grab to the first frame */
 	double		later_gap_ms;	/* actual time from the first frame to the last */
-	const char *stage;			/* on failure: "connect", "read" or "decode" */
+	const char *stage;			/* on failure: "refused", "connect", "read" or "decode" */
 	char		error[256];		/* on failure: why, credentials masked */
 } GrabResult;
 
-/* 0 on success; -1 with stage and error set.  Free with grab_result_free. */
+/*
+ * Is url one grab_frames() may open?  A camera URL (camera_url_is_valid,
+ * as the database checks it), or with allow_files an absolute path.  On
+ * false, *reason says why.
+ */
+extern bool grab_url_allowed(const char *url, bool allow_files, const char **reason);
+
+/*
+ * 0 on success; -1 with stage and error set (stage "refused" for a URL
+ * grab_url_allowed refuses).  Free with grab_result_free.
+ */
 extern int	grab_frames(const char *url, const GrabOptions *opt, GrabResult *out);
 extern void grab_result_free(GrabResult *res);
 

@@ -2,11 +2,19 @@
  * main.c
  *	  visionproc: camera_health's vision program.
  *
- *	  visionproc [--redis URL] [--workers N] [--key-prefix P] [--grab-timeout MS]
- *	             [--io-timeout MS] [--frozen-gap MS] [--frozen-frames N] [--claim-idle MS]
+ *	  visionproc [--redis URL | --redis-url-file FILE] [--workers N] [--key-prefix P]
+ *	             [--grab-timeout MS] [--io-timeout MS] [--frozen-gap MS] [--frozen-frames N]
+ *	             [--claim-idle MS] [--max-pixels N] [--max-memory MB] [--allow-files]
  *	  visionproc analyze --reference REF IMAGE [--later IMAGE]
+ *
+ * The Redis URL can hold a password, and a process's command line is
+ * world-readable (/proc/PID/cmdline, ps): it is best given in a file
+ * (--redis-url-file, mode 0600) or in $VISIONPROC_REDIS_URL (the
+ * environment is readable by the owner only).  A password given with
+ * --redis is accepted, but overwritten in argv at once, which the log says.
  */
 #include <curl/curl.h>
+#include <errno.h>
 #include <getopt.h>
 #include <libavformat/avformat.h>
 #include <stdio.h>
@@ -15,9 +23,29 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "frame.h"
 #include "log.h"
 #include "redis_url.h"
+#include "url.h"
 #include "vision.h"
+
+#define DEFAULT_REDIS_URL "redis://127.0.0.1:6379/0"
+#define REDIS_URL_MAX 1024
+
+/*
+ * Each worker's address space (RLIMIT_AS), by default.  Measured: an idle
+ * worker maps 191 MB (FFmpeg's libraries and their dependencies), and
+ * grabbing an H.264 768x576 stream takes it to 199 MB (21 MB resident).
+ * The largest frame allowed (--max-pixels, 2^25 pixels) is 50 MB in YUV
+ * 4:2:0, and the H.264/HEVC levels bound the decoded picture buffer by its
+ * size in macroblocks (level 5.1: five 4K frames, 62 MB; level 6.2: five
+ * 8K frames, 250 MB); a PNG snapshot at the limit is 128 MB as RGBA.
+ * Twice that on top of the idle worker is well under 1 GiB: every real
+ * camera gets through, and a runaway decoder stops long before it hurts the
+ * host.  (AddressSanitizer builds need
+ * --max-memory 0: ASan reserves terabytes of address space.)
+ */
+#define DEFAULT_MAX_MEMORY_MB 1024
 
 static void
 usage(FILE *out)
@@ -27,14 +55,23 @@ usage(FILE *out)
 			"       visionproc analyze --reference REF IMAGE [--later IMAGE]\n"
 			"\n"
 			"options:\n"
-			"  --redis URL          Redis of camera_health (default redis://127.0.0.1:6379/0)\n"
+			"  --redis URL          Redis of camera_health (default $VISIONPROC_REDIS_URL, else\n"
+			"                       " DEFAULT_REDIS_URL "); a password in it is hidden from ps\n"
+			"  --redis-url-file F   read the Redis URL from the file F (keeps a password off the\n"
+			"                       command line)\n"
 			"  --key-prefix P       as camera_health.key_prefix (default empty)\n"
 			"  --workers N          worker processes (default: the number of cores)\n"
 			"  --grab-timeout MS    the longest a grab may take, connect included (default 8000)\n"
 			"  --io-timeout MS      the longest one socket operation may take (default 3000)\n"
 			"  --frozen-gap MS      time between two frames compared for frozen video (default 1000)\n"
 			"  --frozen-frames N    frames taken after the first, frozen-gap apart (default 2, at most 4)\n"
-			"  --claim-idle MS      take over tasks pending this long in a dead worker (default 30000)\n");
+			"  --claim-idle MS      take over tasks pending this long in a dead worker (default 30000)\n"
+			"  --max-pixels N       refuse frames of more than N pixels (width * height) before\n"
+			"                       decoding them (default 33554432, just above 8K UHD)\n"
+			"  --max-memory MB      each worker's address-space limit (RLIMIT_AS); a grab that\n"
+			"                       needs more fails, the worker goes on; 0: none (default %d)\n"
+			"  --allow-files        task URLs may be absolute paths of local files (tests only)\n",
+			DEFAULT_MAX_MEMORY_MB);
 }
 
 static int
@@ -46,6 +83,98 @@ positive(const char *opt, const char *arg)
 	if (*end != '\0' || v < 1 || v > 3600000)
 	{
 		fprintf(stderr, "visionproc: %s must be a positive number, not \"%s\"\n", opt, arg);
+		exit(2);
+	}
+	return (int) v;
+}
+
+/* The first line of a file (the Redis URL), or exit. */
+static char *
+read_url_file(const char *path)
+{
+	static char buf[REDIS_URL_MAX + 2];
+	FILE	   *f = fopen(path, "r");
+	size_t		n;
+
+	if (f == NULL)
+	{
+		fprintf(stderr, "visionproc: cannot read --redis-url-file %s: %s\n", path, strerror(errno));
+		exit(2);
+	}
+	if (fgets(buf, sizeof(buf), f) == NULL)
+		buf[0] = '\0';
+	fclose(f);
+	n = strcspn(buf, "\r\n");
+	if (n > REDIS_URL_MAX)
+	{
+		fprintf(stderr, "visionproc: the URL in %s is too long\n", path);
+		exit(2);
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+/*
+ * A password given on the command line: keep a copy, and overwrite the
+ * argument in place (what /proc/PID/cmdline shows) with its masked form,
+ * padded with NULs; if that is longer, every byte of the credentials
+ * becomes '*'.  Workers forked later inherit the overwritten memory.
+ */
+static const char *
+hide_password(char *arg)
+{
+	char	   *copy = strdup(arg);
+	char		masked[MASK_SECRETS_BUFSIZE(REDIS_URL_MAX)];
+	size_t		len = strlen(arg);
+
+	if (copy == NULL)
+	{
+		fprintf(stderr, "visionproc: out of memory\n");
+		exit(1);
+	}
+	if (!mask_secrets(copy, masked) || strlen(masked) > len)
+	{
+		char	   *from = strstr(arg, "://");
+		char	   *at = strrchr(arg, '@');
+
+		if (from && at && at > from)
+			memset(from + 3, '*', at - from - 3);
+		else
+			memset(arg, '*', len);
+	}
+	else
+	{
+		memset(arg, 0, len);
+		memcpy(arg, masked, strlen(masked));
+	}
+	return copy;
+}
+
+static int64_t
+parse_max_pixels(const char *arg)
+{
+	char	   *end;
+	long long	v = strtoll(arg, &end, 10);
+
+	/* at least a VGA frame, at most what av_image_check_size lets through */
+	if (*end != '\0' || v < 640 * 480 || v > (1LL << 28))
+	{
+		fprintf(stderr, "visionproc: --max-pixels must be a number from %d to %lld, not \"%s\"\n",
+				640 * 480, 1LL << 28, arg);
+		exit(2);
+	}
+	return v;
+}
+
+static int
+parse_max_memory(const char *arg)
+{
+	char	   *end;
+	long		v = strtol(arg, &end, 10);
+
+	if (*end != '\0' || (v != 0 && (v < 256 || v > 1024 * 1024)))
+	{
+		fprintf(stderr, "visionproc: --max-memory must be 0 or 256 to 1048576 (MB), not \"%s\"\n", arg);
 		exit(2);
 	}
 	return (int) v;
@@ -63,12 +192,19 @@ main(int argc, char **argv)
 		{"frozen-gap", required_argument, NULL, 'f'},
 		{"frozen-frames", required_argument, NULL, 'n'},
 		{"claim-idle", required_argument, NULL, 'c'},
+		{"redis-url-file", required_argument, NULL, 'R'},
+		{"max-pixels", required_argument, NULL, 'p'},
+		{"max-memory", required_argument, NULL, 'm'},
+		{"allow-files", no_argument, NULL, 'a'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}
 	};
-	VisionConfig cfg = {"redis://127.0.0.1:6379/0", "", 0, 8000, 3000, 1000, 2, 30000};
+	VisionConfig cfg = {NULL, "", 0, 8000, 3000, 1000, 2, 30000,
+	FRAME_DEFAULT_MAX_PIXELS, DEFAULT_MAX_MEMORY_MB, false};
 	RedisUrl	parsed;
 	const char *reason;
+	const char *url_file = NULL;
+	char	   *url_arg = NULL;
 	int			c;
 
 	if (argc > 1 && strcmp(argv[1], "analyze") == 0)
@@ -79,7 +215,19 @@ main(int argc, char **argv)
 		switch (c)
 		{
 			case 'r':
-				cfg.redis_url = optarg;
+				url_arg = optarg;	/* points into argv */
+				break;
+			case 'R':
+				url_file = optarg;
+				break;
+			case 'p':
+				cfg.max_pixels = parse_max_pixels(optarg);
+				break;
+			case 'm':
+				cfg.max_memory_mb = parse_max_memory(optarg);
+				break;
+			case 'a':
+				cfg.allow_files = true;
 				break;
 			case 'k':
 				cfg.key_prefix = optarg;
@@ -120,10 +268,33 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (!redis_url_parse(cfg.redis_url, &parsed, &reason))
+	if (url_arg && url_file)
 	{
-		fprintf(stderr, "visionproc: invalid --redis URL: %s\n", reason);
+		fprintf(stderr, "visionproc: give --redis or --redis-url-file, not both\n");
 		return 2;
+	}
+	if (url_arg)
+		cfg.redis_url = url_arg;
+	else if (url_file)
+		cfg.redis_url = read_url_file(url_file);
+	else if (getenv("VISIONPROC_REDIS_URL") && getenv("VISIONPROC_REDIS_URL")[0])
+		cfg.redis_url = getenv("VISIONPROC_REDIS_URL");
+	else
+		cfg.redis_url = DEFAULT_REDIS_URL;
+	if (strlen(cfg.redis_url) > REDIS_URL_MAX || !redis_url_parse(cfg.redis_url, &parsed, &reason))
+	{
+		if (url_arg)
+			hide_password(url_arg);
+		fprintf(stderr, "visionproc: invalid Redis URL: %s\n",
+				strlen(cfg.redis_url) > REDIS_URL_MAX ? "too long" : reason);
+		return 2;
+	}
+	if (url_arg && parsed.password[0])
+	{
+		cfg.redis_url = hide_password(url_arg);
+		vlog("the Redis password given with --redis (%s) is now hidden from the process list; "
+			 "--redis-url-file or $VISIONPROC_REDIS_URL keep it off the command line from the start",
+			 url_arg);
 	}
 	if (cfg.workers == 0)
 		cfg.workers = (int) sysconf(_SC_NPROCESSORS_ONLN);

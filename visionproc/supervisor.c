@@ -3,6 +3,13 @@
  *	  visionproc's parent process: forks the workers, restarts any that
  *	  dies (a crash in FFmpeg on a broken stream costs one task, which
  *	  another worker claims again), and stops them all on SIGTERM.
+ *
+ * The parent keeps SIGTERM, SIGINT and SIGCHLD blocked and takes them with
+ * sigtimedwait(): a signal that arrives while it is busy (reaping,
+ * forking, logging) stays pending until the next wait, so a SIGTERM can
+ * never fall between a check of a flag and a blocking call.  A worker that
+ * cannot be forked (EAGAIN: a process limit, memory) is tried again a
+ * little later, as is one that died right after it started.
  */
 #include <errno.h>
 #include <signal.h>
@@ -16,8 +23,12 @@
 #include "log.h"
 
 #define STOP_GRACE_S 10
-#define FAST_CRASH_S 5			/* a worker dying sooner than this is restarted after a pause */
+#define FAST_CRASH_MS 5000		/* a worker dying sooner than this is restarted after a pause */
+#define RESTART_PAUSE_MS 1000
+#define FORK_RETRY_MS 1000
+#define IDLE_WAIT_MS 60000
 
+/* Set by SIGTERM in a worker (the parent takes its signals synchronously). */
 static volatile sig_atomic_t stop_requested = 0;
 
 static void
@@ -27,29 +38,60 @@ on_stop(int sig)
 }
 
 static void
-install_stop_handler(void)
+on_child(int sig)
+{
+	/* only so that SIGCHLD is not discarded: taken by sigtimedwait */
+}
+
+static double
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
+}
+
+/* Handlers for the workers; the signals blocked in the parent (*old: the mask before). */
+static void
+install_signals(sigset_t *waited, sigset_t *old)
 {
 	struct sigaction sa;
 
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop;	/* no SA_RESTART: waitpid and sleeps return */
+	sa.sa_handler = on_stop;	/* no SA_RESTART: a worker's waits return */
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = on_child;
+	sa.sa_flags = SA_NOCLDSTOP;
+	sigaction(SIGCHLD, &sa, NULL);
+
+	sigemptyset(waited);
+	sigaddset(waited, SIGTERM);
+	sigaddset(waited, SIGINT);
+	sigaddset(waited, SIGCHLD);
+	sigprocmask(SIG_BLOCK, waited, old);
 }
 
 static pid_t
-start_worker(const VisionConfig *cfg)
+start_worker(const VisionConfig *cfg, const sigset_t *worker_mask)
 {
 	pid_t		pid = fork();
 
 	if (pid == 0)
 	{
-		/* the child has its own copy of stop_requested and the handler */
+		struct sigaction sa;
+
+		/* a worker takes SIGTERM through on_stop, into its own stop_requested */
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = SIG_DFL;
+		sigaction(SIGCHLD, &sa, NULL);
+		sigprocmask(SIG_SETMASK, worker_mask, NULL);
 		_exit(worker_main(cfg, &stop_requested));
 	}
 	if (pid < 0)
-		vlog("cannot fork a worker: %s", strerror(errno));
+		vlog("cannot fork a worker: %s; trying again in %d ms", strerror(errno), FORK_RETRY_MS);
 	return pid;
 }
 
@@ -63,14 +105,21 @@ describe_exit(pid_t pid, int status)
 		vlog("worker %d exited with code %d; restarting it", (int) pid, WEXITSTATUS(status));
 }
 
+typedef struct Slot
+{
+	pid_t		pid;			/* 0: to be started at start_at */
+	double		started_ms;
+	double		start_at_ms;
+} Slot;
+
 static void
-stop_workers(pid_t *pids, int n)
+stop_workers(Slot *slots, int n)
 {
 	time_t		deadline = time(NULL) + STOP_GRACE_S;
 	int			alive = 0;
 
 	for (int i = 0; i < n; i++)
-		if (pids[i] > 0 && kill(pids[i], SIGTERM) == 0)
+		if (slots[i].pid > 0 && kill(slots[i].pid, SIGTERM) == 0)
 			alive++;
 	while (alive > 0 && time(NULL) < deadline)
 	{
@@ -79,9 +128,11 @@ stop_workers(pid_t *pids, int n)
 		if (pid > 0)
 		{
 			for (int i = 0; i < n; i++)
-				if (pids[i] == pid)
-					pids[i] = 0;
-			alive--;
+				if (slots[i].pid == pid)
+				{
+					slots[i].pid = 0;
+					alive--;
+				}
 		}
 		else if (pid < 0 && errno == ECHILD)
 			break;
@@ -89,56 +140,92 @@ stop_workers(pid_t *pids, int n)
 			usleep(50 * 1000);
 	}
 	for (int i = 0; i < n; i++)
-		if (pids[i] > 0)
+		if (slots[i].pid > 0)
 		{
-			vlog("worker %d did not stop in %d s; killing it", (int) pids[i], STOP_GRACE_S);
-			kill(pids[i], SIGKILL);
-			waitpid(pids[i], NULL, 0);
+			vlog("worker %d did not stop in %d s; killing it", (int) slots[i].pid, STOP_GRACE_S);
+			kill(slots[i].pid, SIGKILL);
+			waitpid(slots[i].pid, NULL, 0);
 		}
+}
+
+/* Reap every worker that exited; its slot is started again later. */
+static void
+reap(Slot *slots, int n)
+{
+	int			status;
+	pid_t		pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+		for (int i = 0; i < n; i++)
+			if (slots[i].pid == pid)
+			{
+				describe_exit(pid, status);
+				slots[i].pid = 0;
+				slots[i].start_at_ms = now_ms() - slots[i].started_ms < FAST_CRASH_MS ?
+					now_ms() + RESTART_PAUSE_MS : 0;
+			}
+}
+
+/* Start the workers due; returns how long until the next one is (ms). */
+static double
+start_due(const VisionConfig *cfg, Slot *slots, int n, const sigset_t *worker_mask)
+{
+	double		wait = IDLE_WAIT_MS;
+
+	for (int i = 0; i < n; i++)
+	{
+		if (slots[i].pid > 0)
+			continue;
+		if (now_ms() >= slots[i].start_at_ms)
+		{
+			pid_t		pid = start_worker(cfg, worker_mask);
+
+			slots[i].pid = pid > 0 ? pid : 0;
+			slots[i].started_ms = now_ms();
+			slots[i].start_at_ms = pid > 0 ? 0 : now_ms() + FORK_RETRY_MS;
+		}
+		if (slots[i].pid == 0 && slots[i].start_at_ms - now_ms() < wait)
+			wait = slots[i].start_at_ms - now_ms();
+	}
+	return wait < 1 ? 1 : wait;
 }
 
 int
 supervise(const VisionConfig *cfg)
 {
-	pid_t	   *pids = calloc(cfg->workers, sizeof(pid_t));
-	time_t	   *started = calloc(cfg->workers, sizeof(time_t));
+	Slot	   *slots = calloc(cfg->workers, sizeof(Slot));
+	sigset_t	waited,
+				worker_mask;
+	int			running = 0;
 
-	install_stop_handler();
-	for (int i = 0; i < cfg->workers; i++)
+	if (slots == NULL)
 	{
-		pids[i] = start_worker(cfg);
-		started[i] = time(NULL);
+		vlog("out of memory");
+		return 1;
 	}
-	vlog("started %d workers", cfg->workers);
+	install_signals(&waited, &worker_mask);
+	start_due(cfg, slots, cfg->workers, &worker_mask);
+	for (int i = 0; i < cfg->workers; i++)
+		running += slots[i].pid > 0;
+	vlog("started %d workers", running);
 
-	while (!stop_requested)
+	for (;;)
 	{
-		int			status;
-		pid_t		pid = waitpid(-1, &status, 0);
+		double		wait_ms;
+		struct timespec ts;
+		int			sig;
 
-		if (pid < 0)
-		{
-			if (errno != EINTR)
-				sleep(1);
-			continue;
-		}
-		for (int i = 0; i < cfg->workers; i++)
-		{
-			if (pids[i] != pid)
-				continue;
-			describe_exit(pid, status);
-			if (time(NULL) - started[i] < FAST_CRASH_S)
-				sleep(1);
-			if (stop_requested)
-				break;
-			pids[i] = start_worker(cfg);
-			started[i] = time(NULL);
-		}
+		reap(slots, cfg->workers);
+		wait_ms = start_due(cfg, slots, cfg->workers, &worker_mask);
+		ts.tv_sec = (time_t) (wait_ms / 1000);
+		ts.tv_nsec = (long) ((wait_ms - ts.tv_sec * 1000.0) * 1e6);
+		sig = sigtimedwait(&waited, NULL, &ts);
+		if (sig == SIGTERM || sig == SIGINT)
+			break;
 	}
 	vlog("stopping");
-	stop_workers(pids, cfg->workers);
-	free(pids);
-	free(started);
+	stop_workers(slots, cfg->workers);
+	free(slots);
 	vlog("stopped");
 	return 0;
 }

@@ -44,9 +44,17 @@ vredis_init(VRedis *r, const char *url, const char *prefix, const char **reason)
 	return true;
 }
 
+/*
+ * The connection failed: close it, log the outage once, back off.  why may
+ * point into r->ctx (its errstr) or a reply: it is copied before the
+ * context is freed.
+ */
 static void
 note_failure(VRedis *r, const char *why)
 {
+	char		reason[256];
+
+	snprintf(reason, sizeof(reason), "%s", why ? why : "unknown error");
 	if (r->ctx)
 	{
 		redisFree(r->ctx);
@@ -54,7 +62,7 @@ note_failure(VRedis *r, const char *why)
 	}
 	if (!r->outage_logged)
 	{
-		vlog("Redis at %s is unavailable: %s; retrying", r->display_url, why);
+		vlog("Redis at %s is unavailable: %s; retrying", r->display_url, reason);
 		r->outage_logged = true;
 	}
 	r->backoff_ms = r->backoff_ms ? (r->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : r->backoff_ms * 2)
@@ -69,7 +77,11 @@ simple_command(VRedis *r, const char *fmt, const char *a, const char *b)
 	bool		ok = reply != NULL && reply->type != REDIS_REPLY_ERROR;
 
 	if (!ok)
-		note_failure(r, reply ? reply->str : r->ctx->errstr);
+	{
+		const char *why = vredis_error_text(reply);
+
+		note_failure(r, reply ? (why ? why : "an unexpected reply") : r->ctx->errstr);
+	}
 	if (reply)
 		freeReplyObject(reply);
 	return ok;
@@ -138,6 +150,17 @@ vredis_key(const VRedis *r, char *buf, size_t size, const char *fmt,...)
 bool
 vredis_is_error(const redisReply *reply, const char *code)
 {
-	return reply != NULL && reply->type == REDIS_REPLY_ERROR &&
-		strncmp(reply->str, code, strlen(code)) == 0;
+	const char *text = vredis_error_text(reply);
+
+	return text != NULL && strncmp(text, code, strlen(code)) == 0;
+}
+
+const char *
+vredis_error_text(const redisReply *reply)
+{
+	/* ch_reply_str takes strings and statuses only: errors are read here */
+	if (reply == NULL || reply->type != REDIS_REPLY_ERROR || reply->str == NULL ||
+		memchr(reply->str, '\0', reply->len) != NULL)
+		return NULL;
+	return reply->str;
 }

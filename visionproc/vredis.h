@@ -35,6 +35,10 @@ extern redisReply *vredis_cmdv(VRedis *r, int argc, const char **argv, const siz
 extern const char *vredis_key(const VRedis *r, char *buf, size_t size, const char *fmt,...)
 			__attribute__((format(printf, 4, 5)));
 
+/* Is reply an error whose text starts with code (e.g. "NOGROUP")? */
 extern bool vredis_is_error(const redisReply *reply, const char *code);
+
+/* The text of an error reply (NUL-terminated, no NUL inside), else NULL. */
+extern const char *vredis_error_text(const redisReply *reply);
 
 #endif							/* VISIONPROC_VREDIS_H */

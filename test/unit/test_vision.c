@@ -284,6 +284,41 @@ test_frames(void)
 	grey_free(scene);
 }
 
+/*
+ * Snapshot bytes are still images only, of bounded size: a playlist is not
+ * followed, and a picture too large is refused from its header.
+ */
+static void
+test_snapshot_limits(void)
+{
+	static const char hls[] = "#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10,\n"
+		"file:///etc/hostname\n#EXT-X-ENDLIST\n";
+	/* SOI, APP0 (JFIF), SOF0 of 20000x20000: nothing after it is needed */
+	static const uint8_t jpeg[] = {0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, 'J', 'F', 'I', 'F', 0, 1, 1, 0,
+		0, 1, 0, 1, 0, 0, 0xFF, 0xC0, 0x00, 0x11, 0x08, 0x4E, 0x20, 0x4E, 0x20, 3,
+	1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1};
+	/* signature and IHDR of a 16000x16000 grey PNG */
+	static const uint8_t png[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n', 0, 0, 0, 13, 'I', 'H', 'D', 'R',
+	0, 0, 0x3E, 0x80, 0, 0, 0x3E, 0x80, 8, 0, 0, 0, 0, 0, 0, 0, 0};
+	char		err[256] = "";
+	GreyImage  *g;
+
+	g = grey_from_image_bytes((const uint8_t *) hls, sizeof(hls) - 1, err, sizeof(err));
+	CHECK(g == NULL && strstr(err, "not a still image") != NULL, "HLS playlist as a snapshot: %s", err);
+	grey_free(g);
+	g = grey_from_image_bytes(jpeg, sizeof(jpeg), err, sizeof(err));
+	CHECK(g == NULL && strstr(err, "20000x20000, more than the limit") != NULL, "huge JPEG: %s", err);
+	grey_free(g);
+	g = grey_from_image_bytes(png, sizeof(png), err, sizeof(err));
+	CHECK(g == NULL && strstr(err, "16000x16000, more than the limit") != NULL, "huge PNG: %s", err);
+	grey_free(g);
+	g = grey_from_snapshot(png, sizeof(png), 16000 * 16000, err, sizeof(err));
+	CHECK(g == NULL && strstr(err, "more than the limit") == NULL, "huge PNG within a raised limit is tried: %s", err);
+	grey_free(g);
+	CHECK(!frame_size_allowed(8193, 4096, FRAME_DEFAULT_MAX_PIXELS, err, sizeof(err)) &&
+		  frame_size_allowed(7680, 4320, FRAME_DEFAULT_MAX_PIXELS, NULL, 0), "8K UHD allowed, more refused");
+}
+
 /* ---- imgmath.c ------------------------------------------------------ */
 
 static void
@@ -609,6 +644,7 @@ main(void)
 	av_log_set_level(AV_LOG_QUIET);
 	test_encode_decode();
 	test_frames();
+	test_snapshot_limits();
 	test_noise();
 	test_blur();
 	test_displacement();
