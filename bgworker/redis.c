@@ -60,7 +60,7 @@ note_failure(RedisLink *link, const char *why)
 	{
 		ereport(LOG,
 				(errmsg("camera_health %s: Redis at %s is unavailable: %s",
-						link->who, scrub_secrets(camera_health_redis_url), why),
+						link->who, scrub_url(camera_health_redis_url), why),
 				 errdetail("Retrying with backoff; checks are delayed until Redis is back.")));
 		link->outage_logged = true;
 	}

@@ -157,6 +157,13 @@ assert_eq "$(python3 "$HELPER" grey "$RPORT" "$PW" reference:27)" "320x240" "(e)
 grep -q "reference:27 in Redis is malformed" "$DIR/visionproc.log" || fail "(e) the malformed reference was not logged"
 note "(e) malformed reference:27 replaced: $got"
 
+# (l) a password holding '#', '?' and '/' reaches the camera's own host:
+# FFmpeg and libcurl are given the userinfo percent-encoded
+got=$(result "$(task 28 "http://cam:p#w?d/x@127.0.0.1:$HPORT/good.png")")
+case "$got" in "ok - 320x240 -"* | "warning - 320x240 -"*) ;; *) fail "(l) snapshot behind a password with # ? /: $got" ;; esac
+! grep -qF 'p#w?d/x' "$DIR/visionproc.log" || fail "(l) the log holds the password"
+note "(l) password with # ? / in the snapshot URL: $got"
+
 # nothing of the test's own files was ever opened by visionproc
 if grep -F "$DIR/" "$DIR/strace.log" | grep -v ENOENT | grep -q .; then
 	fail "visionproc opened: $(grep -F "$DIR/" "$DIR/strace.log" | head -3)"

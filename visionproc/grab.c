@@ -70,16 +70,27 @@ interrupted(void *arg)
 	return (d->stop && *d->stop) || now_ms() > d->at_ms;
 }
 
-/* Set res->error to a message with any credential masked. */
+/*
+ * Set res->error to a message with any credential masked: the whole message
+ * is formatted and masked first, then cut to fit (mask before you truncate).
+ */
 static void
 fail(GrabResult *res, const char *stage, const char *fmt, const char *what)
 {
-	char		msg[sizeof(res->error)];
-	char		masked[MASK_SECRETS_BUFSIZE(sizeof(msg))];
+	int			len = snprintf(NULL, 0, fmt, what);
+	char	   *msg = malloc(len + 1);
+	char	   *masked = malloc(MASK_SECRETS_BUFSIZE(len));
 
-	snprintf(msg, sizeof(msg), fmt, what);
-	mask_secrets(msg, masked);
-	snprintf(res->error, sizeof(res->error), "%s", masked);
+	if (msg == NULL || masked == NULL)
+		snprintf(res->error, sizeof(res->error), "%s", "out of memory");
+	else
+	{
+		snprintf(msg, len + 1, fmt, what);
+		mask_secrets(msg, masked);
+		snprintf(res->error, sizeof(res->error), "%s", masked);
+	}
+	free(msg);
+	free(masked);
 	res->stage = stage;
 }
 
@@ -379,6 +390,7 @@ int
 grab_frames(const char *url, const GrabOptions *opt, GrabResult *out)
 {
 	const char *reason = NULL;
+	char		client_url[MASK_SECRETS_BUFSIZE(CAMERA_URL_MAX_LEN)];
 
 	memset(out, 0, sizeof(*out));
 	if (!grab_url_allowed(url, opt->allow_files, &reason))
@@ -388,9 +400,21 @@ grab_frames(const char *url, const GrabOptions *opt, GrabResult *out)
 	}
 	if (url[0] == '/')
 		return grab_av(url, opt, out, GRAB_FILE);
-	if (strncasecmp(url, "http://", 7) == 0 || strncasecmp(url, "https://", 8) == 0)
-		return grab_snapshot(url, opt, out);
-	return grab_av(url, opt, out, GRAB_RTSP);
+
+	/*
+	 * FFmpeg and libcurl end the authority at the first '/', '?' or '#': a
+	 * password holding one would send the request to another host.  They
+	 * are given the userinfo percent-encoded, which both decode again.
+	 */
+	if (strlen(url) > CAMERA_URL_MAX_LEN)
+	{
+		fail(out, "refused", "refused URL: %s", "longer than the longest camera URL");
+		return -1;
+	}
+	url_for_client(url, client_url);
+	if (strncasecmp(client_url, "http://", 7) == 0 || strncasecmp(client_url, "https://", 8) == 0)
+		return grab_snapshot(client_url, opt, out);
+	return grab_av(client_url, opt, out, GRAB_RTSP);
 }
 
 void

@@ -38,7 +38,7 @@ vredis_init(VRedis *r, const char *url, const char *prefix, const char **reason)
 	}
 	if (!redis_url_parse(url, &r->url, reason))
 		return false;
-	mask_secrets(url, masked);
+	mask_url_secrets(url, masked);
 	snprintf(r->display_url, sizeof(r->display_url), "%s", masked);
 	snprintf(r->prefix, sizeof(r->prefix), "%s", prefix);
 	return true;

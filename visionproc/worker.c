@@ -412,7 +412,7 @@ process_task(Worker *w, const char *id, const redisReply *fields, bool claimed)
 
 	result = new_result(camera, start);
 	meta = json_object_new_object();
-	mask_secrets(url, masked);
+	mask_url_secrets(url, masked);
 	json_object_object_add(meta, "url", json_object_new_string(masked));
 
 	if (grab_frames(url, &opt, &g) != 0)
