@@ -26,6 +26,7 @@ OBJS = \
 	extension/init.o \
 	extension/log_scrub.o \
 	extension/notify.o \
+	extension/reference.o \
 	extension/shmem.o \
 	extension/sql_funcs.o
 
@@ -71,7 +72,7 @@ visionproc/visionproc:
 install-visionproc: visionproc/visionproc
 	$(MAKE) -C visionproc install
 
-UNIT_TESTS = test/unit/test_url test/unit/test_netprobe test/unit/test_vision
+UNIT_TESTS = test/unit/test_url test/unit/test_netprobe test/unit/test_vision test/unit/test_reply
 
 # visionproc's image analysis, plain C over FFmpeg's libraries
 VISION_PKGS = libavformat libavcodec libavutil libswscale json-c
@@ -82,6 +83,9 @@ VISION_LIBS = $(shell pkg-config --libs $(VISION_PKGS)) -lm
 
 test/unit/test_url: test/unit/test_url.c common/url.c common/url.h common/redis_url.c common/redis_url.h
 	$(CC) -O2 -Wall -Wextra -Werror -Icommon -o $@ test/unit/test_url.c common/url.c common/redis_url.c
+
+test/unit/test_reply: test/unit/test_reply.c common/redis_reply.c common/redis_reply.h
+	$(CC) -O2 -Wall -Wextra -Werror -Icommon -o $@ test/unit/test_reply.c common/redis_reply.c -lhiredis
 
 test/unit/test_netprobe: test/unit/test_netprobe.c bgworker/netprobe.c bgworker/netprobe.h
 	$(CC) -O2 -Wall -Wextra -Werror -Ibgworker -o $@ test/unit/test_netprobe.c bgworker/netprobe.c
