@@ -727,14 +727,15 @@ sweep_oversized(void)
 {
 	for (int s = 0; s < NUM_STREAMS; s++)
 	{
-		const char *argv[] = {"EVAL", oversized_script, "1", redis_key("%s", stream_names[s]),
-			"ingest", consumer, CppAsString2(MAX_RESULT_BYTES) "+" CppAsString2(MAX_REF_BYTES),
-		CppAsString2(READ_COUNT), CppAsString2(DEAD_LETTER_STREAM_BYTES)};
 		char		limit[32];
+		char		head_bytes[32];
+		const char *argv[] = {"EVAL", oversized_script, "1", redis_key("%s", stream_names[s]),
+		"ingest", consumer, limit, CppAsString2(READ_COUNT), head_bytes};
 		redisReply *reply;
 
+		/* numbers as digits: Lua's tonumber() of "(64 * 1024)" is nil */
 		snprintf(limit, sizeof(limit), "%d", MAX_RESULT_BYTES + MAX_REF_BYTES + 4096);
-		argv[6] = limit;
+		snprintf(head_bytes, sizeof(head_bytes), "%d", DEAD_LETTER_STREAM_BYTES);
 		reply = redis_runv(redis, lengthof(argv), argv, NULL);
 		if (reply == NULL)
 			return;

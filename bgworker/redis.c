@@ -31,6 +31,7 @@
 #define REPLY_MAX_ELEMENTS (1024 * 1024)
 #define REPLY_MAX_STR (8 * 1024 * 1024)
 #define REPLY_MAX_TOTAL ((size_t) 256 * 1024 * 1024)
+/* (their values are spelled out in note_failure's log line too) */
 
 #define MALFORMED_LOG_EVERY_MS 60000
 #define MALFORMED_KINDS 16
@@ -39,6 +40,7 @@ struct RedisLink
 {
 	const char *who;			/* the worker, for log lines */
 	redisContext *ctx;			/* NULL while disconnected */
+	char	   *url;			/* camera_health.redis_url when ctx connected */
 	int			backoff_ms;
 	TimestampTz retry_at;
 	bool		outage_logged;
@@ -77,20 +79,25 @@ note_failure(RedisLink *link, const char *why)
 	char		reason[256];
 
 	strlcpy(reason, why ? why : "unknown error", sizeof(reason));
-	if (link->ctx != NULL && link->limits.exceeded)
+	if (link->ctx != NULL && (link->limits.exceeded || link->ctx->err == REDIS_ERR_PROTOCOL))
 	{
-		/* the reader refused a reply: say so rather than "Out of memory" */
-		snprintf(reason, sizeof(reason), "a reply exceeded the size limits "
-				 "(%d elements per array, %d bytes per string, %zu bytes in all)",
-				 REPLY_MAX_ELEMENTS, REPLY_MAX_STR, REPLY_MAX_TOTAL);
+		/*
+		 * Not an outage but a reply we will not read: logged as malformed
+		 * (rate-limited), and the connection closed, for there is no
+		 * telling where the next reply starts.
+		 */
+		redis_malformed(link, link->limits.exceeded ?
+						"a reply exceeded the size limits (1048576 elements per array, "
+						"8 MB per string, 256 MB in all); the connection was closed" :
+						"a reply that is not RESP (protocol error); the connection was closed");
+		link->limit_hit = link->limits.exceeded;
 		link->limits.exceeded = false;
-		link->limit_hit = true;
-		ereport(LOG, (errmsg("camera_health %s: dropped a Redis reply: %s", link->who, reason)));
-	}
-	if (link->ctx != NULL)
-	{
 		redisFree(link->ctx);
 		link->ctx = NULL;
+		link->backoff_ms = link->backoff_ms == 0 ? BACKOFF_MIN_MS :
+			Min(link->backoff_ms * 2, BACKOFF_MAX_MS);
+		link->retry_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), link->backoff_ms);
+		return;
 	}
 	if (!link->outage_logged)
 	{
@@ -149,6 +156,12 @@ redis_link_up(RedisLink *link)
 	const char *reason;
 	struct timeval tv = ms_to_timeval(CONNECT_TIMEOUT_MS);
 
+	/*
+	 * A changed camera_health.redis_url takes effect here, whichever way
+	 * the worker handled the SIGHUP.
+	 */
+	if (link->ctx != NULL && link->url != NULL && strcmp(link->url, camera_health_redis_url) != 0)
+		redis_link_reset(link);
 	if (link->ctx != NULL)
 		return true;
 	if (GetCurrentTimestamp() < link->retry_at)
@@ -182,6 +195,9 @@ redis_link_up(RedisLink *link)
 	}
 	if (!prepare_connection(link, &url))
 		return false;
+	if (link->url != NULL)
+		pfree(link->url);
+	link->url = MemoryContextStrdup(TopMemoryContext, camera_health_redis_url);
 
 	if (link->outage_logged)
 		ereport(LOG, (errmsg("camera_health %s: connected to Redis again", link->who)));

@@ -51,11 +51,13 @@ note "good results written within $((SECONDS - t0)) s"
 
 wait_for 20 "five dead letters" \
 	"SELECT (camera_health.health_summary() -> 'dead_letters' ->> 'total')::int = $dead_before + 5"
+dead_stream=$(rcli XRANGE dead:results - +)
+new_log=$(tail -c +"$log_from" "$PG_LOG")
 for id in "${ids[@]}"; do
 	[ "$(q "SELECT count(*) FROM camera_health.dead_letters WHERE stream = 'results:network' AND entry_id = '$id'")" = 1 ] ||
 		fail "no dead letter row for $id"
-	rcli XRANGE dead:results - + | grep -qx "$id" || fail "$id is not in the dead-letter stream"
-	tail -c +"$log_from" "$PG_LOG" | grep -q "set result $id of results:network aside as a dead letter" ||
+	grep -qx "$id" <<<"$dead_stream" || fail "$id is not in the dead-letter stream"
+	grep -q "set result $id of results:network aside as a dead letter" <<<"$new_log" ||
 		fail "no log line for dead letter $id"
 	[ -z "$(rcli XRANGE results:network "$id" "$id")" ] || fail "$id is still in the results stream"
 done
