@@ -99,6 +99,11 @@ note_failure(RedisLink *link, const char *why)
 		link->retry_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), link->backoff_ms);
 		return;
 	}
+	if (link->ctx != NULL)
+	{
+		redisFree(link->ctx);
+		link->ctx = NULL;
+	}
 	if (!link->outage_logged)
 	{
 		ereport(LOG,
