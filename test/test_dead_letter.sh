@@ -90,3 +90,25 @@ assert_eq "$(q "SELECT count(*) FROM camera_health.dead_letters")" "$dead_now" "
 wait_for 20 "the result held back while read-only written" \
 	"SELECT count(*) = 1 FROM camera_health.health_logs WHERE camera_id = $cam AND metadata ->> 'marker' = '$marker-7'"
 note "read-only database: the result waited, was not set aside, and was written afterwards"
+
+# reference frames from visionproc: a malformed one is dropped (the result is
+# written), a well-formed one stored; the table refuses malformed images
+vision() { # N: a vision result
+	printf '{"camera_id":%s,"check_type":"vision","status":"ok","checked_ms":%s,"metadata":{"marker":"%s-v%s"}}' \
+		"$cam" "$(date +%s%3N)" "$marker" "$1"
+}
+printf 'GREY 4 4\nshort' | rcli -x XADD results:vision '*' r "$(vision 1)" camera_id "$cam" ref >/dev/null
+wait_for 20 "the vision result with a malformed reference written" \
+	"SELECT count(*) = 1 FROM camera_health.health_logs WHERE camera_id = $cam AND metadata ->> 'marker' = '$marker-v1'"
+assert_eq "$(q "SELECT count(*) FROM camera_health.camera_references WHERE camera_id = $cam")" "0" \
+	"references stored from a malformed frame"
+printf 'GREY 4 4\naaaaaaaaaaaaaaaa' | rcli -x XADD results:vision '*' r "$(vision 2)" camera_id "$cam" ref >/dev/null
+wait_for 20 "the well-formed reference stored" \
+	"SELECT count(*) = 1 FROM camera_health.camera_references WHERE camera_id = $cam AND image = convert_to(E'GREY 4 4\\naaaaaaaaaaaaaaaa', 'SQL_ASCII')"
+assert_eq "$(q "SELECT camera_health.valid_reference(convert_to(E'GREY 2 2\\nabcd', 'SQL_ASCII')), camera_health.valid_reference(convert_to(E'GREY 2 2\\nabc', 'SQL_ASCII'))")" \
+	"t|f" "valid_reference() of a good and a short image"
+if q "UPDATE camera_health.camera_references SET image = convert_to(E'GREY 2 2\\nabc', 'SQL_ASCII') WHERE camera_id = $cam" 2>/dev/null; then
+	fail "camera_references took a malformed image"
+fi
+grep -q "malformed reference frame" "$PG_LOG" || fail "the malformed reference frame was not logged"
+note "reference frames: a malformed one dropped and logged (its result kept), a good one stored; the table refuses malformed images"

@@ -23,10 +23,15 @@ set_redis_url() {
 	q "SELECT pg_reload_conf()" >/dev/null
 }
 
-listen 18710 $(for i in $(seq 1 10); do echo 127.0.41.$i; done)
+addresses=()
+for i in $(seq 1 10); do addresses+=("127.0.41.$i"); done
+listen 18710 "${addresses[@]}"
 q "SELECT count(camera_health.register_camera(('127.0.41.' || i)::inet, 18710, interval_ip => 1, interval_port => 1)) FROM generate_series(1, 10) i" >/dev/null
 cams="camera_id IN (SELECT id FROM camera_health.cameras WHERE ip_address << '127.0.41.0/24')"
 wait_for 20 "first checks" "SELECT count(DISTINCT camera_id) = 10 FROM camera_health.health_logs WHERE $cams"
+# a camera checked once a day: after its first checks, any result of it comes from a task we post
+slow=$(q "SELECT id FROM camera_health.register_camera('127.0.41.50', 18710, interval_ip => 86400, interval_port => 86400)")
+wait_for 20 "first checks of the slow camera" "SELECT count(*) = 2 FROM camera_health.health_logs WHERE camera_id = $slow"
 
 started=$(q "SELECT pg_postmaster_start_time()")
 pids="$(worker_pid scheduler) $(worker_pid prober) $(worker_pid ingest)"
@@ -89,6 +94,26 @@ n=$(q "SELECT count(*) FROM camera_health.health_logs WHERE $cams")
 wait_for 60 "checks resuming on the real Redis" \
 	"SELECT count(*) >= $n + 40 FROM camera_health.health_logs WHERE $cams"
 note "real Redis back: checks resumed"
+
+# 4. tasks in the real Redis with ports that atoi() would have turned into
+# others (70000 is 4464 in 16 bits, "18710abc" is 18710): dropped, not probed
+now_ms=$(date +%s%3N)
+task_ids=()
+for port in 70000 18710abc -1 ""; do
+	task_ids+=("$(rcli XADD queue:network '*' camera_id "$slow" check port ip 127.0.41.50 port "$port" \
+		due_ms "$now_ms" interval_ms 86400000)")
+done
+deadline=$((SECONDS + 20))
+for id in "${task_ids[@]}"; do
+	until [ -z "$(rcli XRANGE queue:network "$id" "$id")" ]; do
+		[ $SECONDS -lt $deadline ] || fail "the prober did not take task $id"
+		sleep 0.2
+	done
+done
+sleep 2
+assert_eq "$(q "SELECT count(*) FROM camera_health.health_logs WHERE camera_id = $slow")" "2" \
+	"results of tasks with invalid ports"
+note "tasks with ports 70000, 18710abc, -1 and '' dropped, not probed"
 
 assert_eq "$(q "SELECT pg_postmaster_start_time()")" "$started" "postmaster start time"
 assert_eq "$(worker_pid scheduler) $(worker_pid prober) $(worker_pid ingest)" "$pids" "worker pids"
