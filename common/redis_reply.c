@@ -157,12 +157,19 @@ limited_string(const redisReadTask *task, char *str, size_t len)
 	return limits_take(task, len) ? lim->orig->createString(task, str, len) : NULL;
 }
 
+/* hiredis 1.0 counts elements in a size_t, 0.14 in an int */
+#if defined(HIREDIS_MAJOR) && HIREDIS_MAJOR >= 1
+typedef size_t ArrayLen;
+#else
+typedef int ArrayLen;
+#endif
+
 static void *
-limited_array(const redisReadTask *task, int elements)
+limited_array(const redisReadTask *task, ArrayLen elements)
 {
 	ChReplyLimits *lim = task->privdata;
 
-	if (elements < 0 || (size_t) elements > lim->max_elements)
+	if ((long long) elements < 0 || (size_t) elements > lim->max_elements)
 	{
 		lim->exceeded = true;
 		return NULL;
@@ -192,6 +199,8 @@ ch_reply_limit_reader(redisReader *reader, ChReplyLimits *limits)
 {
 	limits->total = 0;
 	limits->orig = reader->fn;
+	/* what is not limited here (RESP3 doubles, booleans... in hiredis 1.x) stays hiredis's own */
+	limits->fn = *reader->fn;
 	limits->fn.createString = limited_string;
 	limits->fn.createArray = limited_array;
 	limits->fn.createInteger = limited_integer;
