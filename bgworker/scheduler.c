@@ -42,6 +42,7 @@ PGDLLEXPORT void ch_scheduler_main(Datum main_arg);
 #define QUEUE_MAXLEN "200000"
 #define MAX_SCHEDULE_MEMBERS (1024 * 1024)	/* per ZRANGE of a schedule */
 #define MEMBER_MAX 64			/* "<id>:<interval ms>" */
+#define MAX_CLAIM_ROUNDS 50		/* of CLAIM_BATCH per check type and tick */
 
 typedef struct Camera
 {
@@ -588,7 +589,8 @@ queue_task(const Camera *cam, CheckType c, const char *due)
 static bool
 dispatch_due(CheckType c)
 {
-	for (;;)
+	/* bounded, so that a Redis that always answers a full batch cannot keep us from signals */
+	for (int round = 0; round < MAX_CLAIM_ROUNDS; round++)
 	{
 		const char *argv[] = {"EVAL", claim_script, "1", redis_key("schedule:%s", check_names[c]),
 		int64_str(ch_now_ms()), CppAsString2(CLAIM_BATCH)};
@@ -637,6 +639,7 @@ dispatch_due(CheckType c)
 		if (nclaimed < CLAIM_BATCH)
 			return true;
 	}
+	return true;				/* the rest next tick */
 }
 
 /* Take the changes the trigger published; *all when everything must resync. */
