@@ -382,12 +382,13 @@ post_dead_letter(const Entry *e, const char *sqlstate, const char *message)
 /*
  * Set one entry aside: a copy in the dead-letter stream, a row in
  * camera_health.dead_letters (the oldest beyond DEAD_LETTER_ROWS go), the
- * entry counted as written in ingest_progress, a line in the log.  The
+ * entry counted as written in ingest_progress (when count_as_written: all
+ * entries before it are), a line in the log.  The
  * caller acknowledges it.  False when Redis or the database failed: the
  * entry stays pending.
  */
 static bool
-dead_letter(Entry *e, int sqlerrcode, const char *message)
+dead_letter(Entry *e, int sqlerrcode, const char *message, bool count_as_written)
 {
 	MemoryContext caller = CurrentMemoryContext;
 	volatile bool ok = true;
@@ -413,10 +414,12 @@ dead_letter(Entry *e, int sqlerrcode, const char *message)
 								  CppAsString2(DEAD_LETTER_ROWS),
 								  5, argtypes, values, NULL, false, 0) != SPI_OK_DELETE)
 			elog(ERROR, "writing camera_health.dead_letters failed");
-		save_progress(e, 1, last);
+		if (count_as_written)
+			save_progress(e, 1, last);
 		ch_spi_commit();
 		MemoryContextSwitchTo(caller);
-		memcpy(progress, last, sizeof(last));
+		if (count_as_written)
+			memcpy(progress, last, sizeof(last));
 	}
 	PG_CATCH();
 	{
@@ -474,20 +477,20 @@ release_entries(Entry *entries, int n)
 }
 
 /*
- * Write one chunk of entries; entries that cannot be written are set
- * aside.  Returns how many of the first entries are done (all n, unless
- * the database or Redis failed).
+ * Write one chunk of entries, in order, setting aside those that cannot be
+ * written.  Returns how many of the first entries are done (all n, unless
+ * the database or Redis failed).  In order, because the progress recorded
+ * is the last entry id: an entry is counted as done only when all before
+ * it are.
  */
 static int
 write_chunk(Entry *entries, int n)
 {
 	int			sqlerrcode;
 
-	/* set aside on reading: before the others move the progress past them */
-	for (int i = 0; i < n; i++)
-		if (entries[i].dead_reason != NULL &&
-			!dead_letter(&entries[i], ERRCODE_PROGRAM_LIMIT_EXCEEDED, entries[i].dead_reason))
-			return i;
+	/* set aside on reading: a chunk of its own (see ingest_entries) */
+	if (entries[0].dead_reason != NULL)
+		return dead_letter(&entries[0], ERRCODE_PROGRAM_LIMIT_EXCEEDED, entries[0].dead_reason, true) ? 1 : 0;
 	if (write_entries(entries, n, &sqlerrcode, NULL))
 		return n;
 	/* one by one, to find the bad ones */
@@ -503,7 +506,7 @@ write_chunk(Entry *entries, int n)
 				return done;
 			if (attempt >= MAX_ATTEMPTS)
 			{
-				if (!dead_letter(&entries[done], sqlerrcode, message))
+				if (!dead_letter(&entries[done], sqlerrcode, message, true))
 					return done;
 				break;
 			}
@@ -513,9 +516,9 @@ write_chunk(Entry *entries, int n)
 }
 
 /*
- * Write entries, in chunks of at most BATCH_BYTES, and release those that
- * are done.  Returns false when the database could not take them: the
- * rest stay pending.
+ * Write entries and release those that are done, in chunks: runs of at
+ * most BATCH_BYTES, and each entry set aside on reading alone.  Returns
+ * false when the database could not take them: the rest stay pending.
  */
 static bool
 ingest_entries(Entry *entries, int n)
@@ -524,12 +527,14 @@ ingest_entries(Entry *entries, int n)
 
 	while (start < n)
 	{
-		int			end = start;
-		size_t		bytes = 0;
+		int			end = start + 1;
+		size_t		bytes = entries[start].json_len;
 		int			done;
 
-		while (end < n && (end == start || bytes + entries[end].json_len <= BATCH_BYTES))
-			bytes += entries[end++].json_len;
+		if (entries[start].dead_reason == NULL)
+			while (end < n && entries[end].dead_reason == NULL &&
+				   bytes + entries[end].json_len <= BATCH_BYTES)
+				bytes += entries[end++].json_len;
 		done = write_chunk(&entries[start], end - start);
 		if (done < end - start)
 		{
@@ -759,8 +764,12 @@ sweep_oversized(void)
 				e.stream = s;
 				e.id = pstrdup(id);
 				keep_payload(&e, head, hlen);
+				/*
+				 * Not counted as written: the entries before it may not be
+				 * yet.  (Swept twice after a crash, it is set aside twice.)
+				 */
 				if (!dead_letter(&e, ERRCODE_PROGRAM_LIMIT_EXCEEDED,
-								 psprintf("the entry is %s bytes, too big to be read", size)))
+								 psprintf("the entry is %s bytes, too big to be read", size), false))
 					break;
 				release_entries(&e, 1);
 			}
