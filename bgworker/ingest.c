@@ -97,6 +97,7 @@ static EntryId progress[NUM_STREAMS];
 
 static int	read_count = READ_COUNT;	/* CAREFUL_READ_COUNT after a refused reply */
 static bool sweep_needed = false;	/* a reply was too big for the reader */
+static int64 last_batch_failure_log = 0;
 
 /* "<ms>-<seq>", both decimal; false for anything else. */
 static bool
@@ -241,7 +242,8 @@ printable_text(const char *data, size_t len, size_t max)
 /*
  * Write some entries in one transaction.  On failure returns false with
  * the error's SQLSTATE in *sqlerrcode and its message in *message (when
- * not NULL; palloc'd), having rolled back and logged.
+ * not NULL; palloc'd), having rolled back, and logged unless message is
+ * asked for (the caller then logs what becomes of the entry).
  */
 static bool
 write_entries(Entry *entries, int n, int *sqlerrcode, char **message)
@@ -302,9 +304,15 @@ write_entries(Entry *entries, int n, int *sqlerrcode, char **message)
 		*sqlerrcode = edata->sqlerrcode;
 		if (message)
 			*message = msg;
-		ereport(LOG,
-				(errmsg("camera_health ingest: writing %d results failed: %s", nwritten, msg),
-				 edata->detail ? errdetail("%s", scrub_secrets(clip_text(edata->detail, MAX_MESSAGE_BYTES))) : 0));
+		else if (ch_now_ms() - last_batch_failure_log >= 60000)
+		{
+			last_batch_failure_log = ch_now_ms();
+			ereport(LOG,
+					(errmsg("camera_health ingest: writing %d results failed: %s", nwritten, msg),
+					 edata->detail ? errdetail("%s", scrub_secrets(clip_text(edata->detail, MAX_MESSAGE_BYTES))) : 0,
+					 errhint("The results are written one by one; those that fail alone are set aside. "
+							 "(Logged at most once a minute.)")));
+		}
 		FreeErrorData(edata);
 		ok = false;
 	}
@@ -342,11 +350,17 @@ database_takes_data(void)
 	PG_CATCH();
 	{
 		ErrorData  *edata = ch_recover_from_error(caller);
+		static int64 last_logged = 0;
 
-		ereport(LOG,
-				(errmsg("camera_health ingest: the database takes no results now: %s",
-						clip_text(edata->message, MAX_MESSAGE_BYTES)),
-				 errdetail("The results stay in Redis and are read again after a pause.")));
+		/* once a minute: a read-only or full database may last */
+		if (ch_now_ms() - last_logged >= 60000)
+		{
+			ereport(LOG,
+					(errmsg("camera_health ingest: the database takes no results now: %s",
+							clip_text(edata->message, MAX_MESSAGE_BYTES)),
+					 errdetail("The results stay in Redis and are read again every %d ms.", RETRY_PAUSE_MS)));
+			last_logged = ch_now_ms();
+		}
 		FreeErrorData(edata);
 		ok = false;
 	}
