@@ -616,16 +616,20 @@ take_fields(Entry *entry, const redisReply *fields)
 		keep_payload(entry, "", 0);
 		return;
 	}
-	keep_payload(entry, json, len);
 	if (len > MAX_RESULT_BYTES)
 		entry->dead_reason = psprintf("the result is %zu bytes, more than the %d a result may have",
 									  len, MAX_RESULT_BYTES);
 	else if (memchr(json, '\0', len) != NULL)
 		entry->dead_reason = "the result holds a NUL byte";
+	if (entry->dead_reason != NULL)
+		keep_payload(entry, json, len);
 	else
 	{
+		/* one copy: the payload of its dead letter, should it become one */
 		entry->json = pnstrdup(json, len);
 		entry->json_len = len;
+		entry->payload = (char *) entry->json;
+		entry->payload_len = len;
 		if (entry->stream == 1)
 			take_reference(entry, fields);
 	}
