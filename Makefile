@@ -26,6 +26,7 @@ OBJS = \
 	extension/init.o \
 	extension/log_scrub.o \
 	extension/notify.o \
+	extension/reference.o \
 	extension/shmem.o \
 	extension/sql_funcs.o
 
@@ -75,7 +76,7 @@ visionproc/visionproc:
 install-visionproc: visionproc/visionproc
 	$(MAKE) -C visionproc install
 
-UNIT_TESTS = test/unit/test_url test/unit/test_netprobe test/unit/test_vision test/unit/test_vlog
+UNIT_TESTS = test/unit/test_url test/unit/test_netprobe test/unit/test_vision test/unit/test_vlog test/unit/test_reply
 
 # visionproc's image analysis, plain C over FFmpeg's libraries
 VISION_PKGS = libavformat libavcodec libavutil libswscale json-c
@@ -89,6 +90,9 @@ test/unit/test_url: test/unit/test_url.c common/url.c common/url.h common/redis_
 
 test/unit/test_vlog: test/unit/test_vlog.c visionproc/log.c visionproc/log.h common/url.c common/url.h
 	$(VISION_BUILD) -o $@ test/unit/test_vlog.c visionproc/log.c common/url.c $(shell pkg-config --libs libavutil)
+
+test/unit/test_reply: test/unit/test_reply.c common/redis_reply.c common/redis_reply.h
+	$(CC) -O2 -Wall -Wextra -Werror -Icommon -o $@ test/unit/test_reply.c common/redis_reply.c -lhiredis
 
 test/unit/test_netprobe: test/unit/test_netprobe.c bgworker/netprobe.c bgworker/netprobe.h
 	$(CC) -O2 -Wall -Wextra -Werror -Ibgworker -o $@ test/unit/test_netprobe.c bgworker/netprobe.c

@@ -10,10 +10,19 @@
  * stream (ingest_progress), so an entry delivered twice after a crash
  * between COMMIT and XACK is recognised and written once.
  *
- * A batch that fails is retried entry by entry: an entry the database
- * refuses as bad data is logged and dropped; any other failure (the
- * database is shutting down, the extension was dropped...) leaves the
- * entries pending, to be read again after a pause.
+ * Every reply is checked for shape and size (common/redis_reply.h); what
+ * does not fit is logged (once a minute per kind) and dropped.
+ *
+ * A batch that fails is retried entry by entry.  An entry that fails
+ * alone, whatever its SQLSTATE, while the database takes an empty batch
+ * (so it is the entry, not the database), is tried MAX_ATTEMPTS times and
+ * then set aside as a dead letter: a copy goes to the Redis stream
+ * dead:results, a row (masked, truncated) to camera_health.dead_letters,
+ * a line to the server log, and the entry is acknowledged, so the results
+ * behind it are written at once.  An entry too big to be a result is a
+ * dead letter as soon as it is read.  When the database takes nothing
+ * (shutting down, read-only, the extension dropped...), the entries stay
+ * pending and are read again after a pause.
  */
 #include "postgres.h"
 
@@ -27,9 +36,13 @@
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 
+#include "mb/pg_wchar.h"
+
+#include "grey_format.h"
 #include "guc.h"
 #include "log_scrub.h"
 #include "redis.h"
+#include "redis_reply.h"
 #include "worker.h"
 
 PGDLLEXPORT void ch_ingest_main(Datum main_arg);
@@ -39,8 +52,24 @@ PGDLLEXPORT void ch_ingest_main(Datum main_arg);
 #define RETRY_PAUSE_MS 2000
 #define SUMMARY_EVERY_MS 1000
 #define NUM_STREAMS 2
+#define CAREFUL_READ_COUNT 16	/* after a reply was too big for the reader */
+#define MAX_PENDING_BATCHES 50	/* per loop, so that signals are seen */
 
+/* What one entry may hold; a bigger one is a dead letter without being parsed. */
+#define MAX_RESULT_BYTES (1024 * 1024)
+#define MAX_REF_BYTES (4 * 1024 * 1024)	/* camera_references.image's CHECK */
+#define BATCH_BYTES (16 * 1024 * 1024)	/* results per transaction */
+#define MAX_ID_AHEAD_MS ((int64) 86400 * 1000)	/* entry ids are Redis's clock in ms */
+#define MAX_ATTEMPTS 3			/* of an entry written alone, before it is set aside */
+#define MAX_MESSAGE_BYTES 1000
+
+/* Redis keys (before camera_health.key_prefix) */
 static const char *const stream_names[NUM_STREAMS] = {"results:network", "results:vision"};
+#define DEAD_LETTER_STREAM "dead:results"
+#define DEAD_LETTER_MAXLEN "1000"	/* entries, approximately (MAXLEN ~) */
+#define DEAD_LETTER_STREAM_BYTES (64 * 1024)	/* of the payload kept in the stream */
+#define DEAD_LETTER_ROWS 10000	/* kept in camera_health.dead_letters */
+#define DEAD_LETTER_ROW_BYTES 2000	/* of the payload kept in a row */
 
 typedef struct EntryId
 {
@@ -54,23 +83,35 @@ typedef struct Entry
 	char	   *id;
 	EntryId		parsed;
 	const char *json;			/* NULL: nothing to write, only to acknowledge */
+	size_t		json_len;
 	int64		ref_camera;		/* a new reference frame from visionproc, */
 	bytea	   *ref;			/* or NULL */
+	const char *dead_reason;	/* set aside on reading: why, else NULL */
+	char	   *payload;		/* for a dead letter: the start of the entry */
+	size_t		payload_len;
 } Entry;
 
 static RedisLink *redis;
 static char *consumer;
 static EntryId progress[NUM_STREAMS];
 
-static EntryId
-parse_entry_id(const char *id)
-{
-	EntryId		e;
-	char	   *dash;
+static int	read_count = READ_COUNT;	/* CAREFUL_READ_COUNT after a refused reply */
+static bool sweep_needed = false;	/* a reply was too big for the reader */
+static int64 last_batch_failure_log = 0;
 
-	e.ms = strtoi64(id, &dash, 10);
-	e.seq = *dash == '-' ? strtoi64(dash + 1, NULL, 10) : 0;
-	return e;
+/* "<ms>-<seq>", both decimal; false for anything else. */
+static bool
+parse_entry_id(const char *id, EntryId *e)
+{
+	char		ms[CH_STREAM_ID_MAX + 1];
+	const char *dash = strchr(id, '-');
+
+	if (dash == NULL || dash - id > CH_STREAM_ID_MAX || id[0] == '-' || dash[1] == '-')
+		return false;
+	memcpy(ms, id, dash - id);
+	ms[dash - id] = '\0';
+	return ch_parse_int64(ms, 0, PG_INT64_MAX, &e->ms) &&
+		ch_parse_int64(dash + 1, 0, PG_INT64_MAX, &e->seq);
 }
 
 static bool
@@ -105,6 +146,8 @@ load_progress(void)
 /*
  * The first reference frame of a camera wins; the scheduler mirrors it
  * into Redis when the transaction commits (trigger camera_references_changed).
+ * Only well-formed images get here (collect_entries), and the CHECK
+ * constraint of camera_references.image refuses any other.
  */
 static void
 store_reference(int64 camera_id, bytea *image)
@@ -120,28 +163,98 @@ store_reference(int64 camera_id, bytea *image)
 }
 
 /*
+ * In a transaction: record the last entry id of each stream among these
+ * entries in ingest_progress; *last receives the new progress, adopted by
+ * the caller once the transaction has committed.
+ */
+static void
+save_progress(const Entry *entries, int n, EntryId *last)
+{
+	memcpy(last, progress, sizeof(EntryId) * NUM_STREAMS);
+	for (int i = 0; i < n; i++)
+		if (entry_after(entries[i].parsed, last[entries[i].stream]))
+			last[entries[i].stream] = entries[i].parsed;
+	for (int s = 0; s < NUM_STREAMS; s++)
+	{
+		Oid			ptypes[3] = {TEXTOID, INT8OID, INT8OID};
+		Datum		pvalues[3];
+
+		if (!entry_after(last[s], progress[s]))
+			continue;
+		pvalues[0] = CStringGetTextDatum(stream_names[s]);
+		pvalues[1] = Int64GetDatum(last[s].ms);
+		pvalues[2] = Int64GetDatum(last[s].seq);
+		if (SPI_execute_with_args("INSERT INTO camera_health.ingest_progress AS p (stream, last_ms, last_seq) "
+								  "VALUES ($1, $2, $3) ON CONFLICT (stream) DO UPDATE "
+								  "SET last_ms = excluded.last_ms, last_seq = excluded.last_seq, updated_at = now()",
+								  3, ptypes, pvalues, NULL, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "updating camera_health.ingest_progress failed");
+	}
+}
+
+/* At most max bytes of s, cut at a character boundary (server encoding). */
+static char *
+clip_text(const char *s, size_t max)
+{
+	size_t		len = strlen(s);
+
+	if (len <= max)
+		return pstrdup(s);
+	return pnstrdup(s, pg_mbcliplen(s, len, max));
+}
+
+/*
+ * Printable text of at most max bytes from untrusted bytes: characters
+ * invalid in the server encoding, control characters and NULs become '?'.
+ */
+static char *
+printable_text(const char *data, size_t len, size_t max)
+{
+	StringInfoData out;
+	int			encoding = GetDatabaseEncoding();
+	size_t		i = 0;
+
+	initStringInfo(&out);
+	while (i < len && (size_t) out.len < max)
+	{
+		unsigned char c = (unsigned char) data[i];
+		int			l;
+
+		if (c >= 0x20 && c < 0x7f)
+		{
+			appendStringInfoChar(&out, c);
+			i++;
+		}
+		else if (c >= 0x80 && (l = pg_encoding_verifymbchar(encoding, data + i, len - i)) > 0)
+		{
+			appendBinaryStringInfo(&out, data + i, l);
+			i += l;
+		}
+		else
+		{
+			appendStringInfoChar(&out, '?');
+			i++;
+		}
+	}
+	return out.data;
+}
+
+/*
  * Write some entries in one transaction.  On failure returns false with
- * the error's SQLSTATE in *sqlerrcode, having rolled back and logged.
+ * the error's SQLSTATE in *sqlerrcode and its message in *message (when
+ * not NULL; palloc'd), having rolled back, and logged unless message is
+ * asked for (the caller then logs what becomes of the entry).
  */
 static bool
-write_entries(Entry *entries, int n, int *sqlerrcode)
+write_entries(Entry *entries, int n, int *sqlerrcode, char **message)
 {
 	MemoryContext caller = CurrentMemoryContext;
 	volatile bool ok = true;
-	StringInfoData batch;
-	int			nwritten = 0;
+	volatile int nwritten = 0;
 
-	initStringInfo(&batch);
-	appendStringInfoChar(&batch, '[');
 	for (int i = 0; i < n; i++)
-	{
-		if (entries[i].json == NULL)
-			continue;
-		if (nwritten++ > 0)
-			appendStringInfoChar(&batch, ',');
-		appendStringInfoString(&batch, entries[i].json);
-	}
-	appendStringInfoChar(&batch, ']');
+		if (entries[i].json != NULL)
+			nwritten++;
 	if (nwritten == 0)
 		return true;
 
@@ -150,9 +263,24 @@ write_entries(Entry *entries, int n, int *sqlerrcode)
 		Oid			argtypes[3] = {TEXTOID, INT4OID, INT4OID};
 		Datum		values[3];
 		EntryId		last[NUM_STREAMS];
+		StringInfoData batch;
+		int			k = 0;
+
+		/* built in here: even a batch too big for one allocation is an error caught */
+		initStringInfo(&batch);
+		appendStringInfoChar(&batch, '[');
+		for (int i = 0; i < n; i++)
+		{
+			if (entries[i].json == NULL)
+				continue;
+			if (k++ > 0)
+				appendStringInfoChar(&batch, ',');
+			appendBinaryStringInfo(&batch, entries[i].json, entries[i].json_len);
+		}
+		appendStringInfoChar(&batch, ']');
 
 		ch_spi_begin(psprintf("camera_health ingest: writing %d results", nwritten));
-		values[0] = CStringGetTextDatum(batch.data);
+		values[0] = PointerGetDatum(cstring_to_text_with_len(batch.data, batch.len));
 		values[1] = Int32GetDatum(camera_health_alert_open_after);
 		values[2] = Int32GetDatum(camera_health_alert_resolve_after);
 		if (SPI_execute_with_args("SELECT * FROM camera_health.record_results($1::jsonb, $2, $3)",
@@ -163,37 +291,28 @@ write_entries(Entry *entries, int n, int *sqlerrcode)
 			if (entries[i].json != NULL && entries[i].ref != NULL)
 				store_reference(entries[i].ref_camera, entries[i].ref);
 
-		memcpy(last, progress, sizeof(last));
-		for (int i = 0; i < n; i++)
-			if (entry_after(entries[i].parsed, last[entries[i].stream]))
-				last[entries[i].stream] = entries[i].parsed;
-		for (int s = 0; s < NUM_STREAMS; s++)
-		{
-			Oid			ptypes[3] = {TEXTOID, INT8OID, INT8OID};
-			Datum		pvalues[3];
-
-			if (!entry_after(last[s], progress[s]))
-				continue;
-			pvalues[0] = CStringGetTextDatum(stream_names[s]);
-			pvalues[1] = Int64GetDatum(last[s].ms);
-			pvalues[2] = Int64GetDatum(last[s].seq);
-			if (SPI_execute_with_args("INSERT INTO camera_health.ingest_progress AS p (stream, last_ms, last_seq) "
-									  "VALUES ($1, $2, $3) ON CONFLICT (stream) DO UPDATE "
-									  "SET last_ms = excluded.last_ms, last_seq = excluded.last_seq, updated_at = now()",
-									  3, ptypes, pvalues, NULL, false, 0) != SPI_OK_INSERT)
-				elog(ERROR, "updating camera_health.ingest_progress failed");
-		}
+		save_progress(entries, n, last);
 		ch_spi_commit();
+		MemoryContextSwitchTo(caller);
 		memcpy(progress, last, sizeof(last));
 	}
 	PG_CATCH();
 	{
 		ErrorData  *edata = ch_recover_from_error(caller);
+		char	   *msg = scrub_secrets(clip_text(edata->message, MAX_MESSAGE_BYTES));
 
 		*sqlerrcode = edata->sqlerrcode;
-		ereport(LOG,
-				(errmsg("camera_health ingest: writing %d results failed: %s", nwritten, edata->message),
-				 edata->detail ? errdetail("%s", edata->detail) : 0));
+		if (message)
+			*message = msg;
+		else if (ch_now_ms() - last_batch_failure_log >= 60000)
+		{
+			last_batch_failure_log = ch_now_ms();
+			ereport(LOG,
+					(errmsg("camera_health ingest: writing %d results failed: %s", nwritten, msg),
+					 edata->detail ? errdetail("%s", scrub_secrets(clip_text(edata->detail, MAX_MESSAGE_BYTES))) : 0,
+					 errhint("The results are written one by one; those that fail alone are set aside. "
+							 "(Logged at most once a minute.)")));
+		}
 		FreeErrorData(edata);
 		ok = false;
 	}
@@ -201,12 +320,141 @@ write_entries(Entry *entries, int n, int *sqlerrcode)
 	return ok;
 }
 
-/* Bad data, as opposed to a database that cannot take any data now. */
+/*
+ * Does the database take results at all?  An empty batch and a write to
+ * ingest_progress, in one transaction: when even that fails, an entry that
+ * failed is not to blame and must not be set aside.
+ */
 static bool
-is_data_error(int sqlerrcode)
+database_takes_data(void)
 {
-	return ERRCODE_TO_CATEGORY(sqlerrcode) == ERRCODE_DATA_EXCEPTION ||
-		ERRCODE_TO_CATEGORY(sqlerrcode) == ERRCODE_INTEGRITY_CONSTRAINT_VIOLATION;
+	MemoryContext caller = CurrentMemoryContext;
+	volatile bool ok = true;
+
+	PG_TRY();
+	{
+		Oid			argtypes[3] = {TEXTOID, INT8OID, INT8OID};
+		Datum		values[3] = {CStringGetTextDatum(stream_names[0]),
+			Int64GetDatum(progress[0].ms), Int64GetDatum(progress[0].seq)};
+
+		ch_spi_begin("camera_health ingest: probing the database");
+		if (SPI_execute("SELECT * FROM camera_health.record_results('[]', 1, 1)", false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "camera_health.record_results failed");
+		if (SPI_execute_with_args("INSERT INTO camera_health.ingest_progress (stream, last_ms, last_seq) "
+								  "VALUES ($1, $2, $3) ON CONFLICT (stream) DO UPDATE SET updated_at = now()",
+								  3, argtypes, values, NULL, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "updating camera_health.ingest_progress failed");
+		ch_spi_commit();
+		MemoryContextSwitchTo(caller);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata = ch_recover_from_error(caller);
+		static int64 last_logged = 0;
+
+		/* once a minute: a read-only or full database may last */
+		if (ch_now_ms() - last_logged >= 60000)
+		{
+			ereport(LOG,
+					(errmsg("camera_health ingest: the database takes no results now: %s",
+							clip_text(edata->message, MAX_MESSAGE_BYTES)),
+					 errdetail("The results stay in Redis and are read again every %d ms.", RETRY_PAUSE_MS)));
+			last_logged = ch_now_ms();
+		}
+		FreeErrorData(edata);
+		ok = false;
+	}
+	PG_END_TRY();
+	return ok;
+}
+
+/* XADD a copy of a dead letter to the dead-letter stream; false on failure. */
+static bool
+post_dead_letter(const Entry *e, const char *sqlstate, const char *message)
+{
+	size_t		plen = Min(e->payload_len, DEAD_LETTER_STREAM_BYTES);
+	const char *argv[16] = {"XADD", redis_key(DEAD_LETTER_STREAM), "MAXLEN", "~", DEAD_LETTER_MAXLEN, "*",
+		"stream", stream_names[e->stream], "id", e->id, "sqlstate", sqlstate, "message", message,
+	"r", e->payload ? e->payload : ""};
+	size_t		lens[16];
+	redisReply *reply;
+	bool		ok;
+
+	for (int i = 0; i < 15; i++)
+		lens[i] = strlen(argv[i]);
+	lens[15] = e->payload ? plen : 0;
+	reply = redis_runv(redis, 16, argv, lens);
+	if (reply == NULL)
+		return false;
+	ok = reply->type != REDIS_REPLY_ERROR;
+	if (!ok)
+		redis_malformed(redis, "XADD " DEAD_LETTER_STREAM ": an error reply");
+	freeReplyObject(reply);
+	return ok;
+}
+
+/*
+ * Set one entry aside: a copy in the dead-letter stream, a row in
+ * camera_health.dead_letters (the oldest beyond DEAD_LETTER_ROWS go), the
+ * entry counted as written in ingest_progress (when count_as_written: all
+ * entries before it are), a line in the log.  The
+ * caller acknowledges it.  False when Redis or the database failed: the
+ * entry stays pending.
+ */
+static bool
+dead_letter(Entry *e, int sqlerrcode, const char *message, bool count_as_written)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	volatile bool ok = true;
+	const char *sqlstate = unpack_sql_state(sqlerrcode);
+	char	   *masked = scrub_secrets(printable_text(e->payload ? e->payload : "",
+												  e->payload_len, 4 * DEAD_LETTER_ROW_BYTES));
+	char	   *row_payload = clip_text(masked, DEAD_LETTER_ROW_BYTES);
+
+	if (!post_dead_letter(e, sqlstate, message))
+		return false;
+	PG_TRY();
+	{
+		Oid			argtypes[5] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+		Datum		values[5] = {CStringGetTextDatum(stream_names[e->stream]), CStringGetTextDatum(e->id),
+			CStringGetTextDatum(sqlstate), CStringGetTextDatum(message), CStringGetTextDatum(row_payload)};
+		EntryId		last[NUM_STREAMS];
+
+		ch_spi_begin("camera_health ingest: setting a result aside");
+		if (SPI_execute_with_args("WITH d AS (INSERT INTO camera_health.dead_letters "
+								  "(stream, entry_id, sqlstate, message, payload) "
+								  "VALUES ($1, $2, $3, $4, $5) RETURNING id) "
+								  "DELETE FROM camera_health.dead_letters WHERE id <= (SELECT id FROM d) - "
+								  CppAsString2(DEAD_LETTER_ROWS),
+								  5, argtypes, values, NULL, false, 0) != SPI_OK_DELETE)
+			elog(ERROR, "writing camera_health.dead_letters failed");
+		if (count_as_written)
+			save_progress(e, 1, last);
+		ch_spi_commit();
+		MemoryContextSwitchTo(caller);
+		if (count_as_written)
+			memcpy(progress, last, sizeof(last));
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata = ch_recover_from_error(caller);
+
+		ereport(LOG, (errmsg("camera_health ingest: recording dead letter %s failed: %s",
+							 e->id, clip_text(edata->message, MAX_MESSAGE_BYTES))));
+		FreeErrorData(edata);
+		ok = false;
+	}
+	PG_END_TRY();
+	if (!ok)
+		return false;
+	ereport(LOG,
+			(errmsg("camera_health ingest: set result %s of %s aside as a dead letter (SQLSTATE %s): %s",
+					e->id, stream_names[e->stream], sqlstate, message),
+			 errdetail("It begins: %s", clip_text(masked, 200)),
+			 errhint("It is kept in the Redis stream %s and in camera_health.dead_letters.",
+					 DEAD_LETTER_STREAM)));
+	e->json = NULL;				/* done: only to acknowledge */
+	return true;
 }
 
 /* XACK and XDEL the given entries of each stream in one pipeline. */
@@ -243,82 +491,215 @@ release_entries(Entry *entries, int n)
 }
 
 /*
- * Write entries and release those that are done.  Returns false when the
- * database could not take them: they stay pending.
+ * Write one chunk of entries, in order, setting aside those that cannot be
+ * written.  Returns how many of the first entries are done (all n, unless
+ * the database or Redis failed).  In order, because the progress recorded
+ * is the last entry id: an entry is counted as done only when all before
+ * it are.
+ */
+static int
+write_chunk(Entry *entries, int n)
+{
+	int			sqlerrcode;
+
+	/* set aside on reading: a chunk of its own (see ingest_entries) */
+	if (entries[0].dead_reason != NULL)
+		return dead_letter(&entries[0], ERRCODE_PROGRAM_LIMIT_EXCEEDED, entries[0].dead_reason, true) ? 1 : 0;
+	if (write_entries(entries, n, &sqlerrcode, NULL))
+		return n;
+	/* one by one, to find the bad ones */
+	for (int done = 0; done < n; done++)
+	{
+		for (int attempt = 1;; attempt++)
+		{
+			char	   *message;
+
+			if (write_entries(&entries[done], 1, &sqlerrcode, &message))
+				break;
+			if (!database_takes_data())
+				return done;
+			if (attempt >= MAX_ATTEMPTS)
+			{
+				if (!dead_letter(&entries[done], sqlerrcode, message, true))
+					return done;
+				break;
+			}
+		}
+	}
+	return n;
+}
+
+/*
+ * Write entries and release those that are done, in chunks: runs of at
+ * most BATCH_BYTES, and each entry set aside on reading alone.  Returns
+ * false when the database could not take them: the rest stay pending.
  */
 static bool
 ingest_entries(Entry *entries, int n)
 {
-	int			sqlerrcode;
-	int			done = 0;
+	int			start = 0;
 
-	if (write_entries(entries, n, &sqlerrcode))
+	while (start < n)
 	{
-		release_entries(entries, n);
-		return true;
+		int			end = start + 1;
+		size_t		bytes = entries[start].json_len;
+		int			done;
+
+		if (entries[start].dead_reason == NULL)
+			while (end < n && entries[end].dead_reason == NULL &&
+				   bytes + entries[end].json_len <= BATCH_BYTES)
+				bytes += entries[end++].json_len;
+		done = write_chunk(&entries[start], end - start);
+		if (done < end - start)
+		{
+			release_entries(entries, start + done);
+			return false;
+		}
+		start = end;
 	}
-	/* one by one, to find the bad ones */
-	for (; done < n; done++)
-	{
-		if (write_entries(&entries[done], 1, &sqlerrcode))
-			continue;
-		if (!is_data_error(sqlerrcode))
-			break;
-		ereport(LOG,
-				(errmsg("camera_health ingest: dropped result %s of %s",
-						entries[done].id, stream_names[entries[done].stream]),
-				 errdetail("The result was: %s", scrub_secrets(entries[done].json))));
-	}
-	release_entries(entries, done);
-	return done == n;
+	release_entries(entries, n);
+	return true;
 }
 
-/* Collect the entries of an XREADGROUP reply; those already written are marked. */
+/* Keep the start of an entry's result for its dead letter. */
+static void
+keep_payload(Entry *entry, const char *data, size_t len)
+{
+	entry->payload_len = Min(len, DEAD_LETTER_STREAM_BYTES);
+	entry->payload = palloc(entry->payload_len + 1);
+	memcpy(entry->payload, data, entry->payload_len);
+	entry->payload[entry->payload_len] = '\0';
+}
+
+/*
+ * A reference frame of a vision result, when it carries one: kept only
+ * when well-formed and of a camera id; a malformed one is dropped (the
+ * result itself is written).
+ */
+static void
+take_reference(Entry *entry, const redisReply *fields)
+{
+	const char *camera_id = ch_stream_field(fields, "camera_id", 32, NULL);
+	size_t		len;
+	const char *image = ch_stream_field(fields, "ref", MAX_REF_BYTES, &len);
+	int			width,
+				height;
+	size_t		pixels_at;
+
+	if (ch_stream_field(fields, "ref", SIZE_MAX, NULL) == NULL && camera_id == NULL)
+		return;					/* none */
+	if (image == NULL || camera_id == NULL ||
+		!ch_parse_int64(camera_id, 1, PG_INT64_MAX, &entry->ref_camera) ||
+		!ch_grey_parse((const uint8_t *) image, len, &width, &height, &pixels_at))
+	{
+		redis_malformed(redis, "results:vision: a malformed reference frame (the result is kept)");
+		return;
+	}
+	entry->ref = palloc(VARHDRSZ + len);
+	SET_VARSIZE(entry->ref, VARHDRSZ + len);
+	memcpy(VARDATA(entry->ref), image, len);
+}
+
+/* Fill in one entry from its fields (NULL: trimmed while pending, only to acknowledge). */
+static void
+take_fields(Entry *entry, const redisReply *fields)
+{
+	size_t		len;
+	const char *json;
+
+	if (fields == NULL || !entry_after(entry->parsed, progress[entry->stream]))
+		return;
+	json = ch_stream_field(fields, "r", SIZE_MAX, &len);
+	if (json == NULL)
+	{
+		entry->dead_reason = "the entry holds no result (field r)";
+		keep_payload(entry, "", 0);
+		return;
+	}
+	if (len > MAX_RESULT_BYTES)
+		entry->dead_reason = psprintf("the result is %zu bytes, more than the %d a result may have",
+									  len, MAX_RESULT_BYTES);
+	else if (memchr(json, '\0', len) != NULL)
+		entry->dead_reason = "the result holds a NUL byte";
+	if (entry->dead_reason != NULL)
+		keep_payload(entry, json, len);
+	else
+	{
+		/* one copy: the payload of its dead letter, should it become one */
+		entry->json = pnstrdup(json, len);
+		entry->json_len = len;
+		entry->payload = (char *) entry->json;
+		entry->payload_len = len;
+		if (entry->stream == 1)
+			take_reference(entry, fields);
+	}
+}
+
+/*
+ * Collect the entries of an XREADGROUP reply into out (room for max);
+ * those already written are marked.  Anything not of the shape of a real
+ * reply is dropped and logged.
+ */
 static int
-collect_entries(const redisReply *reply, Entry *out)
+collect_entries(const redisReply *reply, Entry *out, int max)
 {
 	int			n = 0;
 
+	if (!ch_reply_is_array(reply, 1, NUM_STREAMS))
+	{
+		redis_malformed(redis, "XREADGROUP: not an array of one or two streams");
+		return 0;
+	}
 	for (size_t s = 0; s < reply->elements; s++)
 	{
-		const redisReply *stream = reply->element[s];
-		const redisReply *entries = stream->element[1];
+		const redisReply *stream = ch_reply_elem(reply, s);
+		const char *name = ch_reply_cstr(ch_reply_elem(stream, 0), 1024);
+		const redisReply *entries = ch_reply_elem(stream, 1);
 		int			si = -1;
 
-		for (int k = 0; k < NUM_STREAMS; k++)
-			if (strcmp(stream->element[0]->str, redis_key("%s", stream_names[k])) == 0)
+		for (int k = 0; name != NULL && k < NUM_STREAMS; k++)
+			if (strcmp(name, redis_key("%s", stream_names[k])) == 0)
 				si = k;
-		if (si < 0)
+		if (!ch_reply_is_array(stream, 2, 2) || si < 0 || !ch_reply_is_array(entries, 0, read_count) ||
+			n + entries->elements > (size_t) max)
+		{
+			redis_malformed(redis, "XREADGROUP: a stream is not [name, up to COUNT entries]");
 			continue;
+		}
 		for (size_t i = 0; i < entries->elements; i++)
 		{
-			const redisReply *e = entries->element[i];
-			const redisReply *fields = e->element[1];
-			Entry	   *entry = &out[n++];
+			const char *id;
+			const redisReply *fields;
+			Entry	   *entry = &out[n];
+			bool		whole = ch_stream_entry(ch_reply_elem(entries, i), &id, &fields);
 
-			entry->stream = si;
-			entry->id = pstrdup(e->element[0]->str);
-			entry->parsed = parse_entry_id(entry->id);
-			entry->json = NULL;
-			entry->ref = NULL;
-			if (fields->type != REDIS_REPLY_ARRAY || !entry_after(entry->parsed, progress[si]))
-				continue;
-			for (size_t f = 0; f + 1 < fields->elements; f += 2)
+			memset(entry, 0, sizeof(*entry));
+			if (id == NULL || !parse_entry_id(id, &entry->parsed))
 			{
-				const char *name = fields->element[f]->str;
-				const redisReply *value = fields->element[f + 1];
-
-				if (strcmp(name, "r") == 0)
-					entry->json = pstrdup(value->str);
-				else if (strcmp(name, "camera_id") == 0)
-					entry->ref_camera = strtoi64(value->str, NULL, 10);
-				else if (strcmp(name, "ref") == 0)
-				{
-					entry->ref = palloc(VARHDRSZ + value->len);
-					SET_VARSIZE(entry->ref, VARHDRSZ + value->len);
-					memcpy(VARDATA(entry->ref), value->str, value->len);
-				}
+				redis_malformed(redis, "XREADGROUP: an entry without a valid id");
+				continue;
 			}
+			/* written, it would move the progress past every real result to come */
+			if (entry->parsed.ms > ch_now_ms() + MAX_ID_AHEAD_MS)
+			{
+				redis_malformed(redis, "XREADGROUP: an entry id more than a day ahead of this clock");
+				continue;
+			}
+			entry->stream = si;
+			entry->id = pstrdup(id);
+			n++;
+			if (!whole)
+			{
+				/* a readable id but not [id, fields]: set aside, never retried */
+				redis_malformed(redis, "XREADGROUP: an entry is not [id, [field, value, ...]]");
+				if (entry_after(entry->parsed, progress[si]))
+				{
+					entry->dead_reason = "the entry is not [id, [field, value, ...]]";
+					keep_payload(entry, "", 0);
+				}
+				continue;
+			}
+			take_fields(entry, fields);
 		}
 	}
 	return n;
@@ -339,6 +720,82 @@ create_groups(void)
 }
 
 /*
+ * Our pending entries too big for the reader (which refused the whole
+ * reply and dropped the connection), found inside Redis: ids and sizes of
+ * those whose fields total more than ARGV[3] bytes, with the start of
+ * their result.  Without this they would be read again and refused for
+ * ever.
+ */
+static const char *oversized_script =
+"local out = {}\n"
+"local p = redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', tonumber(ARGV[4]), ARGV[2])\n"
+"for _, e in ipairs(p) do\n"
+"  local r = redis.call('XRANGE', KEYS[1], e[1], e[1])\n"
+"  if r[1] then\n"
+"    local size, head = 0, ''\n"
+"    for i = 2, #r[1][2], 2 do\n"
+"      size = size + #r[1][2][i]\n"
+"      if r[1][2][i - 1] == 'r' then head = string.sub(r[1][2][i], 1, tonumber(ARGV[5])) end\n"
+"    end\n"
+"    if size > tonumber(ARGV[3]) then\n"
+"      out[#out + 1] = e[1]; out[#out + 1] = tostring(size); out[#out + 1] = head\n"
+"    end\n"
+"  end\n"
+"end\n"
+"return out\n";
+
+/* Set aside the pending entries too big to be read (see oversized_script). */
+static void
+sweep_oversized(void)
+{
+	for (int s = 0; s < NUM_STREAMS; s++)
+	{
+		char		limit[32];
+		char		head_bytes[32];
+		const char *argv[] = {"EVAL", oversized_script, "1", redis_key("%s", stream_names[s]),
+		"ingest", consumer, limit, CppAsString2(READ_COUNT), head_bytes};
+		redisReply *reply;
+
+		/* numbers as digits: Lua's tonumber() of "(64 * 1024)" is nil */
+		snprintf(limit, sizeof(limit), "%d", MAX_RESULT_BYTES + MAX_REF_BYTES + 4096);
+		snprintf(head_bytes, sizeof(head_bytes), "%d", DEAD_LETTER_STREAM_BYTES);
+		reply = redis_runv(redis, lengthof(argv), argv, NULL);
+		if (reply == NULL)
+			return;
+		if (!ch_reply_is_array(reply, 0, 3 * READ_COUNT) || reply->elements % 3 != 0)
+			redis_malformed(redis, "EVAL (oversized entries): not id, size, head triples");
+		else
+			for (size_t i = 0; i < reply->elements; i += 3)
+			{
+				const char *id = ch_reply_cstr(ch_reply_elem(reply, i), CH_STREAM_ID_MAX);
+				const char *size = ch_reply_cstr(ch_reply_elem(reply, i + 1), 32);
+				size_t		hlen;
+				const char *head = ch_reply_str(ch_reply_elem(reply, i + 2), DEAD_LETTER_STREAM_BYTES, &hlen);
+				Entry		e;
+
+				memset(&e, 0, sizeof(e));
+				if (id == NULL || size == NULL || head == NULL || !parse_entry_id(id, &e.parsed))
+				{
+					redis_malformed(redis, "EVAL (oversized entries): a malformed triple");
+					continue;
+				}
+				e.stream = s;
+				e.id = pstrdup(id);
+				keep_payload(&e, head, hlen);
+				/*
+				 * Not counted as written: the entries before it may not be
+				 * yet.  (Swept twice after a crash, it is set aside twice.)
+				 */
+				if (!dead_letter(&e, ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+								 psprintf("the entry is %s bytes, too big to be read", size), false))
+					break;
+				release_entries(&e, 1);
+			}
+		freeReplyObject(reply);
+	}
+}
+
+/*
  * Read and write one batch.  from is "0" for our own pending entries, ">"
  * for new ones.  Returns the number of entries read, or -1 when they could
  * not be written.
@@ -350,28 +807,38 @@ ingest_batch(const char *from)
 	Entry	   *entries;
 	int			n;
 	bool		ok;
+	const char *error;
 
 	/* BLOCK matters only for new entries: pending ones come back at once */
 	reply = redis_run(redis, "XREADGROUP GROUP ingest %s COUNT %d BLOCK %s STREAMS %s %s %s %s",
-					  consumer, READ_COUNT, READ_BLOCK_MS,
+					  consumer, read_count, READ_BLOCK_MS,
 					  redis_key("%s", stream_names[0]), redis_key("%s", stream_names[1]), from, from);
 	if (reply == NULL)
-		return 0;
+	{
+		if (!redis_link_limit_hit(redis))
+			return 0;
+		sweep_needed = true;
+		return -1;
+	}
 	if (redis_is_error(reply, "NOGROUP"))
 	{
 		freeReplyObject(reply);
 		create_groups();
 		return 0;
 	}
-	if (reply->type != REDIS_REPLY_ARRAY)
+	if (reply->type == REDIS_REPLY_NIL)
 	{
-		if (reply->type == REDIS_REPLY_ERROR)
-			ereport(LOG, (errmsg("camera_health ingest: reading results failed: %s", reply->str)));
+		freeReplyObject(reply);
+		return 0;				/* nothing new within BLOCK */
+	}
+	if ((error = ch_reply_error(reply, 1000)) != NULL)
+	{
+		ereport(LOG, (errmsg("camera_health ingest: reading results failed: %s", error)));
 		freeReplyObject(reply);
 		return 0;
 	}
-	entries = palloc(NUM_STREAMS * READ_COUNT * sizeof(Entry));
-	n = collect_entries(reply, entries);
+	entries = palloc(NUM_STREAMS * read_count * sizeof(Entry));
+	n = collect_entries(reply, entries, NUM_STREAMS * read_count);
 	freeReplyObject(reply);
 	if (n == 0)
 		return 0;
@@ -434,21 +901,34 @@ ch_ingest_main(Datum main_arg)
 		{
 			int			n;
 
+			bool		failed = false;
+
 			if (reread_pending)
 			{
+				if (sweep_needed)
+				{
+					/* what the reader refused is set aside; then read a few at a time */
+					sweep_oversized();
+					sweep_needed = false;
+					read_count = CAREFUL_READ_COUNT;
+				}
 				/* what we read but could not write, until none is left */
-				while ((n = ingest_batch("0")) > 0)
+				n = 0;
+				for (int b = 0; b < MAX_PENDING_BATCHES && (n = ingest_batch("0")) > 0; b++)
 					wrote_since_summary = true;
-				reread_pending = n < 0;
+				reread_pending = n != 0;
+				failed = n < 0;
+				if (n == 0)
+					read_count = READ_COUNT;
 			}
 			if (!reread_pending)
 			{
 				n = ingest_batch(">");
 				if (n > 0)
 					wrote_since_summary = true;
-				reread_pending = n < 0;
+				reread_pending = failed = n < 0;
 			}
-			if (reread_pending)
+			if (failed)
 				pause = RETRY_PAUSE_MS;
 
 			if (wrote_since_summary && ch_now_ms() - last_summary >= SUMMARY_EVERY_MS)

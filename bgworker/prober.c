@@ -123,29 +123,61 @@ fill_address(const char *ip, int port, struct sockaddr_storage *ss, socklen_t *l
 	return false;
 }
 
+/*
+ * The numbers of a task, parsed strictly: a task from Redis may hold
+ * anything, and a port of 70000 or "554abc" must not become a probe of
+ * some other port.  False when any is missing or out of range.
+ */
+static bool
+parse_task(const redisReply *fields, Task *t, int64 *interval_ms)
+{
+	const char *camera_id = ch_stream_field(fields, "camera_id", 32, NULL);
+	const char *check = ch_stream_field(fields, "check", 16, NULL);
+	size_t		ip_len = 0;
+	const char *ip = ch_stream_field(fields, "ip", sizeof(t->ip) - 1, &ip_len);
+	const char *port = ch_stream_field(fields, "port", 16, NULL);
+	const char *due = ch_stream_field(fields, "due_ms", 32, NULL);
+	const char *interval = ch_stream_field(fields, "interval_ms", 32, NULL);
+	int64		v;
+
+	if (!camera_id || !check || !ip || !port || !due || !interval)
+		return false;
+	if (strcmp(check, "ip") == 0)
+		t->check = CHECK_IP;
+	else if (strcmp(check, "port") == 0)
+		t->check = CHECK_PORT;
+	else
+		return false;
+	if (!ch_parse_int64(camera_id, 1, PG_INT64_MAX, &t->camera_id) ||
+		!ch_parse_int64(port, 1, 65535, &v) ||
+		!ch_parse_int64(due, 0, PG_INT64_MAX / 2, &t->due_ms) ||
+		!ch_parse_int64(interval, 1000, (int64) 86400 * 1000, interval_ms) ||
+		ip_len == 0 || memchr(ip, '\0', ip_len) != NULL)
+		return false;
+	t->port = (int) v;
+	strlcpy(t->ip, ip, sizeof(t->ip));
+	return true;
+}
+
 /* Start the probe of one stream entry; false when it was dropped. */
 static bool
 start_task(const char *entry_id, const redisReply *fields, int64 now)
 {
-	const char *camera_id = ch_stream_field(fields, "camera_id", 64, NULL);
-	const char *check = ch_stream_field(fields, "check", 64, NULL);
-	const char *ip = ch_stream_field(fields, "ip", 64, NULL);
-	const char *port = ch_stream_field(fields, "port", 64, NULL);
-	const char *due = ch_stream_field(fields, "due_ms", 64, NULL);
-	const char *interval = ch_stream_field(fields, "interval_ms", 64, NULL);
 	ProbeRequest req;
+	Task		parsed;
 	Task	   *t;
+	int64		interval_ms;
 	int			slot;
 
-	if (!camera_id || !check || !ip || !port || !due || !interval ||
-		(strcmp(check, "ip") != 0 && strcmp(check, "port") != 0))
+	memset(&parsed, 0, sizeof(parsed));
+	if (!parse_task(fields, &parsed, &interval_ms))
 	{
-		ereport(LOG, (errmsg("camera_health prober: dropping malformed task %s", entry_id)));
+		redis_malformed(redis, "queue:network: a task with missing or invalid fields (dropped)");
 		ack(entry_id);
 		return false;
 	}
 	/* a newer task of this check is due already: this one is stale */
-	if (now - strtoi64(due, NULL, 10) > Max(strtoi64(interval, NULL, 10), MIN_EXPIRY_MS))
+	if (now - parsed.due_ms > Max(interval_ms, MIN_EXPIRY_MS))
 	{
 		expired_since_log++;
 		ack(entry_id);
@@ -154,14 +186,9 @@ start_task(const char *entry_id, const redisReply *fields, int64 now)
 
 	slot = free_slots[--nfree];
 	t = &tasks[slot];
-	memset(t, 0, sizeof(*t));
+	*t = parsed;
 	t->used = true;
 	strlcpy(t->entry_id, entry_id, sizeof(t->entry_id));
-	t->camera_id = strtoi64(camera_id, NULL, 10);
-	t->check = strcmp(check, "ip") == 0 ? CHECK_IP : CHECK_PORT;
-	strlcpy(t->ip, ip, sizeof(t->ip));
-	t->port = atoi(port);
-	t->due_ms = strtoi64(due, NULL, 10);
 	t->started_ms = now;
 
 	memset(&req, 0, sizeof(req));
@@ -175,11 +202,11 @@ start_task(const char *entry_id, const redisReply *fields, int64 now)
 	{
 		req.timeout_ms = camera_health_ip_timeout;
 		req.kind = PROBE_ICMP;
-		if (!netprobe_icmp_available(np, strchr(ip, ':') ? AF_INET6 : AF_INET))
+		if (!netprobe_icmp_available(np, strchr(t->ip, ':') ? AF_INET6 : AF_INET))
 			req.kind = PROBE_TCP_HOST;
 	}
 	t->kind = req.kind;
-	if (!fill_address(ip, t->port, &req.addr, &req.addrlen))
+	if (!fill_address(t->ip, t->port, &req.addr, &req.addrlen))
 		req.addrlen = 0;		/* netprobe reports the bad address */
 	if (netprobe_start(np, &req) != 0)
 	{
@@ -191,26 +218,40 @@ start_task(const char *entry_id, const redisReply *fields, int64 now)
 	return true;
 }
 
-/* Start probes for the entries of an XREADGROUP/XAUTOCLAIM entry list. */
+/* Start probes for the entries of an XREADGROUP/XAUTOCLAIM entry list of at most max. */
 static int
-start_entries(const redisReply *entries)
+start_entries(const redisReply *entries, size_t max)
 {
 	int64		now = ch_now_ms();
 	int			started = 0;
 
+	if (!ch_reply_is_array(entries, 0, max))
+	{
+		redis_malformed(redis, "queue:network: not an array of up to COUNT entries");
+		return 0;
+	}
 	for (size_t i = 0; i < entries->elements && nfree > 0; i++)
 	{
-		const redisReply *e = entries->element[i];
+		const redisReply *e = ch_reply_elem(entries, i);
+		const char *id;
+		const redisReply *fields;
 
-		if (e->type != REDIS_REPLY_ARRAY || e->elements < 2)
-			continue;
-		/* an entry trimmed from the stream while pending has no fields */
-		if (e->element[1]->type != REDIS_REPLY_ARRAY)
+		if (e != NULL && e->type == REDIS_REPLY_NIL)
+			continue;			/* XAUTOCLAIM of Redis 6.2: an entry deleted meanwhile */
+		if (!ch_stream_entry(e, &id, &fields))
 		{
-			ack(e->element[0]->str);
+			redis_malformed(redis, "queue:network: an entry is not [id, [field, value, ...]]");
+			if (id != NULL)
+				ack(id);
 			continue;
 		}
-		if (start_task(e->element[0]->str, e->element[1], now))
+		/* an entry trimmed from the stream while pending has no fields */
+		if (fields == NULL)
+		{
+			ack(id);
+			continue;
+		}
+		if (start_task(id, fields, now))
 			started++;
 	}
 	return started;
@@ -222,11 +263,13 @@ fetch_tasks(const char *from)
 {
 	redisReply *reply;
 	int			started = 0;
+	int			count = Min(nfree, FETCH_BATCH);
+	const char *error;
 
 	if (nfree == 0)
 		return 0;
 	reply = redis_run(redis, "XREADGROUP GROUP probers %s COUNT %d STREAMS %s %s",
-					  consumer, Min(nfree, FETCH_BATCH), redis_key("queue:network"), from);
+					  consumer, count, redis_key("queue:network"), from);
 	if (reply == NULL)
 		return 0;
 	if (redis_is_error(reply, "NOGROUP"))
@@ -238,10 +281,14 @@ fetch_tasks(const char *from)
 			freeReplyObject(reply);
 		return 0;
 	}
-	if (reply->type == REDIS_REPLY_ARRAY && reply->elements > 0)
-		started = start_entries(reply->element[0]->element[1]);
-	else if (reply->type == REDIS_REPLY_ERROR)
-		ereport(LOG, (errmsg("camera_health prober: reading tasks failed: %s", reply->str)));
+	if (reply->type == REDIS_REPLY_NIL)
+		;						/* no tasks */
+	else if ((error = ch_reply_error(reply, 1000)) != NULL)
+		ereport(LOG, (errmsg("camera_health prober: reading tasks failed: %s", error)));
+	else if (!ch_reply_is_array(reply, 1, 1) || !ch_reply_is_array(ch_reply_elem(reply, 0), 2, 2))
+		redis_malformed(redis, "XREADGROUP: not [[stream, entries]]");
+	else
+		started = start_entries(ch_reply_elem(ch_reply_elem(reply, 0), 1), count);
 	freeReplyObject(reply);
 	return started;
 }
@@ -256,8 +303,11 @@ autoclaim(void)
 
 	if (reply == NULL)
 		return;
-	if (reply->type == REDIS_REPLY_ARRAY && reply->elements >= 2)
-		start_entries(reply->element[1]);
+	/* [cursor, entries] (Redis 6.2), [cursor, entries, deleted ids] (7.0) */
+	if (ch_reply_is_array(reply, 2, 3))
+		start_entries(ch_reply_elem(reply, 1), Min(Max(nfree, 1), FETCH_BATCH));
+	else if (!redis_is_error(reply, "NOGROUP"))
+		redis_malformed(redis, "XAUTOCLAIM: not [cursor, entries]");
 	freeReplyObject(reply);
 }
 

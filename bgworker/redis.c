@@ -15,6 +15,7 @@
 #include "guc.h"
 #include "log_scrub.h"
 #include "redis.h"
+#include "redis_reply.h"
 #include "redis_url.h"
 
 #define CONNECT_TIMEOUT_MS 1000
@@ -22,13 +23,33 @@
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
 
+/*
+ * What one reply may hold (ch_reply_limit_reader): the largest legitimate
+ * ones are a full ZRANGE of a schedule (one member per camera) and a batch
+ * of vision results carrying reference frames of up to 4 MB each.
+ */
+#define REPLY_MAX_ELEMENTS (1024 * 1024)
+#define REPLY_MAX_STR (8 * 1024 * 1024)
+#define REPLY_MAX_TOTAL ((size_t) 256 * 1024 * 1024)
+/* (their values are spelled out in note_failure's log line too) */
+
+#define MALFORMED_LOG_EVERY_MS 60000
+#define MALFORMED_KINDS 16
+
 struct RedisLink
 {
 	const char *who;			/* the worker, for log lines */
 	redisContext *ctx;			/* NULL while disconnected */
+	char	   *url;			/* camera_health.redis_url when ctx connected */
 	int			backoff_ms;
 	TimestampTz retry_at;
 	bool		outage_logged;
+	ChReplyLimits limits;		/* of the current connection's reader */
+	bool		limit_hit;		/* a reply was refused since last asked */
+	/* malformed replies, logged once per kind and minute */
+	const char *malformed_kind[MALFORMED_KINDS];
+	int64		malformed_count[MALFORMED_KINDS];
+	TimestampTz malformed_logged[MALFORMED_KINDS];
 };
 
 RedisLink *
@@ -48,9 +69,36 @@ ms_to_timeval(int ms)
 	return tv;
 }
 
+/*
+ * Close the connection and log the outage (once).  why may point into the
+ * context (its errstr), so it is copied before the context is freed.
+ */
 static void
 note_failure(RedisLink *link, const char *why)
 {
+	char		reason[256];
+
+	strlcpy(reason, why ? why : "unknown error", sizeof(reason));
+	if (link->ctx != NULL && (link->limits.exceeded || link->ctx->err == REDIS_ERR_PROTOCOL))
+	{
+		/*
+		 * Not an outage but a reply we will not read: logged as malformed
+		 * (rate-limited), and the connection closed, for there is no
+		 * telling where the next reply starts.
+		 */
+		redis_malformed(link, link->limits.exceeded ?
+						"a reply exceeded the size limits (1048576 elements per array, "
+						"8 MB per string, 256 MB in all); the connection was closed" :
+						"a reply that is not RESP (protocol error); the connection was closed");
+		link->limit_hit = link->limits.exceeded;
+		link->limits.exceeded = false;
+		redisFree(link->ctx);
+		link->ctx = NULL;
+		link->backoff_ms = link->backoff_ms == 0 ? BACKOFF_MIN_MS :
+			Min(link->backoff_ms * 2, BACKOFF_MAX_MS);
+		link->retry_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), link->backoff_ms);
+		return;
+	}
 	if (link->ctx != NULL)
 	{
 		redisFree(link->ctx);
@@ -60,7 +108,7 @@ note_failure(RedisLink *link, const char *why)
 	{
 		ereport(LOG,
 				(errmsg("camera_health %s: Redis at %s is unavailable: %s",
-						link->who, scrub_url(camera_health_redis_url), why),
+						link->who, scrub_url(camera_health_redis_url), reason),
 				 errdetail("Retrying with backoff; checks are delayed until Redis is back.")));
 		link->outage_logged = true;
 	}
@@ -95,7 +143,8 @@ prepare_connection(RedisLink *link, const RedisUrl *url)
 		reply = redisCommand(link->ctx, "SELECT %d", url->db);
 		if (reply == NULL || reply->type == REDIS_REPLY_ERROR)
 		{
-			note_failure(link, reply ? reply->str : link->ctx->errstr);
+			note_failure(link, reply ? (ch_reply_error(reply, 200) ? ch_reply_error(reply, 200) : "SELECT failed")
+						 : link->ctx->errstr);
 			if (reply)
 				freeReplyObject(reply);
 			return false;
@@ -112,6 +161,12 @@ redis_link_up(RedisLink *link)
 	const char *reason;
 	struct timeval tv = ms_to_timeval(CONNECT_TIMEOUT_MS);
 
+	/*
+	 * A changed camera_health.redis_url takes effect here, whichever way
+	 * the worker handled the SIGHUP.
+	 */
+	if (link->ctx != NULL && link->url != NULL && strcmp(link->url, camera_health_redis_url) != 0)
+		redis_link_reset(link);
 	if (link->ctx != NULL)
 		return true;
 	if (GetCurrentTimestamp() < link->retry_at)
@@ -132,6 +187,11 @@ redis_link_up(RedisLink *link)
 		note_failure(link, link->ctx ? link->ctx->errstr : "out of memory");
 		return false;
 	}
+	link->limits.max_elements = REPLY_MAX_ELEMENTS;
+	link->limits.max_str = REPLY_MAX_STR;
+	link->limits.max_total = REPLY_MAX_TOTAL;
+	link->limits.exceeded = false;
+	ch_reply_limit_reader(link->ctx->reader, &link->limits);
 	tv = ms_to_timeval(COMMAND_TIMEOUT_MS);
 	if (redisSetTimeout(link->ctx, tv) != REDIS_OK)
 	{
@@ -140,6 +200,9 @@ redis_link_up(RedisLink *link)
 	}
 	if (!prepare_connection(link, &url))
 		return false;
+	if (link->url != NULL)
+		pfree(link->url);
+	link->url = MemoryContextStrdup(TopMemoryContext, camera_health_redis_url);
 
 	if (link->outage_logged)
 		ereport(LOG, (errmsg("camera_health %s: connected to Redis again", link->who)));
@@ -222,7 +285,10 @@ redis_drain(RedisLink *link, int n, const char *expected_error)
 		if (reply->type == REDIS_REPLY_ERROR &&
 			!(expected_error && redis_is_error(reply, expected_error)))
 		{
-			ereport(LOG, (errmsg("camera_health %s: Redis error: %s", link->who, reply->str)));
+			const char *msg = ch_reply_error(reply, 1000);
+
+			ereport(LOG, (errmsg("camera_health %s: Redis error: %s", link->who,
+								 msg ? msg : "(unprintable)")));
 			errors++;
 		}
 		freeReplyObject(reply);
@@ -255,6 +321,43 @@ redis_key(const char *fmt,...)
 bool
 redis_is_error(const redisReply *reply, const char *code)
 {
-	return reply != NULL && reply->type == REDIS_REPLY_ERROR &&
-		strncmp(reply->str, code, strlen(code)) == 0;
+	size_t		len = strlen(code);
+
+	return reply != NULL && reply->type == REDIS_REPLY_ERROR && reply->str != NULL &&
+		reply->len >= len && strncmp(reply->str, code, len) == 0;
+}
+
+void
+redis_malformed(RedisLink *link, const char *kind)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	int			k;
+
+	for (k = 0; k < MALFORMED_KINDS && link->malformed_kind[k] != NULL; k++)
+		if (strcmp(link->malformed_kind[k], kind) == 0)
+			break;
+	if (k == MALFORMED_KINDS)
+		k = MALFORMED_KINDS - 1;	/* more kinds than slots: they share the last */
+	else if (link->malformed_kind[k] == NULL)
+		link->malformed_kind[k] = kind;
+	link->malformed_count[k]++;
+	if (link->malformed_logged[k] != 0 &&
+		!TimestampDifferenceExceeds(link->malformed_logged[k], now, MALFORMED_LOG_EVERY_MS))
+		return;
+	ereport(LOG,
+			(errmsg("camera_health %s: dropped " INT64_FORMAT " malformed Redis replies: %s",
+					link->who, link->malformed_count[k], kind),
+			 errdetail("A reply was not of the type or size expected; it was ignored."),
+			 errhint("Check that camera_health.redis_url names the Redis of this cluster, and that nothing else writes its keys.")));
+	link->malformed_count[k] = 0;
+	link->malformed_logged[k] = now;
+}
+
+bool
+redis_link_limit_hit(RedisLink *link)
+{
+	bool		hit = link->limit_hit;
+
+	link->limit_hit = false;
+	return hit;
 }

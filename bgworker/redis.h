@@ -44,4 +44,18 @@ extern char *redis_key(const char *fmt,...) pg_attribute_printf(1, 2);
 /* Is this an error reply starting with the given code (e.g. "NOGROUP")? */
 extern bool redis_is_error(const redisReply *reply, const char *code);
 
+/*
+ * A reply (or part of one) was not of the expected shape: count it and log
+ * it at most once a minute per kind (a static string naming what was
+ * wrong, e.g. "XREADGROUP: an entry is not [id, fields]").  The caller
+ * drops what does not fit and carries on.
+ */
+extern void redis_malformed(RedisLink *link, const char *kind);
+
+/*
+ * Was a reply refused by the reader's size limits (and the connection
+ * dropped) since the last call?  Clears the flag.
+ */
+extern bool redis_link_limit_hit(RedisLink *link);
+
 #endif							/* CAMERA_HEALTH_REDIS_H */

@@ -29,6 +29,7 @@
 
 #include "guc.h"
 #include "redis.h"
+#include "redis_reply.h"
 #include "schedule.h"
 #include "shmem.h"
 #include "worker.h"
@@ -40,6 +41,9 @@ PGDLLEXPORT void ch_scheduler_main(Datum main_arg);
 #define CLAIM_BATCH 2000
 #define QUEUE_MAXLEN "200000"
 #define REFERENCE_PAGE 50		/* reference frames read per transaction (~77 kB each) */
+#define MAX_SCHEDULE_MEMBERS (1024 * 1024)	/* per ZRANGE of a schedule */
+#define MEMBER_MAX 64			/* "<id>:<interval ms>" */
+#define MAX_CLAIM_ROUNDS 50		/* of CLAIM_BATCH per check type and tick */
 
 typedef struct Camera
 {
@@ -139,6 +143,22 @@ static char *
 member_of(const Camera *cam, CheckType c)
 {
 	return psprintf(INT64_FORMAT ":%d", cam->id, cam->interval_s[c] * 1000);
+}
+
+/* The camera id of a schedule member "<id>:<interval ms>"; false for another shape. */
+static bool
+member_camera_id(const char *member, int64 *id)
+{
+	char		digits[32];
+	const char *colon = strchr(member, ':');
+	int64		interval;
+
+	if (colon == NULL || colon - member >= (ptrdiff_t) sizeof(digits))
+		return false;
+	memcpy(digits, member, colon - member);
+	digits[colon - member] = '\0';
+	return ch_parse_int64(digits, 1, PG_INT64_MAX, id) &&
+		ch_parse_int64(colon + 1, 1, PG_INT32_MAX, &interval);
 }
 
 static char *
@@ -442,22 +462,39 @@ full_sync(bool redis_lost_data)
 		members[c] = redis_run(redis, "ZRANGE %s 0 -1", redis_key("schedule:%s", check_names[c]));
 		if (members[c] == NULL)
 			goto failed;
+		if (!ch_reply_is_array(members[c], 0, MAX_SCHEDULE_MEMBERS))
+		{
+			redis_malformed(redis, "ZRANGE of a schedule: not an array of members");
+			goto failed;
+		}
 	}
 	for (int c = 0; c < NUM_CHECKS; c++)
 	{
 		for (size_t i = 0; i < members[c]->elements; i++)
 		{
-			const char *m = members[c]->element[i]->str;
-			int64		id = strtoi64(m, NULL, 10);
-			Camera	   *cam = hash_search(fresh, &id, HASH_FIND, NULL);
+			size_t		mlen;
+			const char *m = ch_reply_str(ch_reply_elem(members[c], i), 4096, &mlen);
+			int64		id = 0;
+			bool		well_formed;
+			Camera	   *cam;
+
+			if (m == NULL)
+			{
+				redis_malformed(redis, "ZRANGE of a schedule: a member that is not a string of at most 4096 bytes");
+				continue;
+			}
+			/* a member of another shape is removed: no camera has it */
+			well_formed = mlen <= MEMBER_MAX && memchr(m, '\0', mlen) == NULL && member_camera_id(m, &id);
+			cam = well_formed ? hash_search(fresh, &id, HASH_FIND, NULL) : NULL;
 
 			if (!camera_has_check(cam, c) || strcmp(m, member_of(cam, c)) != 0)
 			{
 				const char *argv[] = {"ZREM", redis_key("schedule:%s", check_names[c]), m};
+				size_t		lens[] = {4, strlen(argv[1]), mlen};
 
-				queue_command(3, argv);
+				redis_queuev(redis, 3, argv, lens);
 				nqueued++;
-				if (cam == NULL)
+				if (cam == NULL && well_formed)
 				{
 					const char *del[] = {"DEL", redis_key("camera:" INT64_FORMAT, id)};
 
@@ -623,7 +660,8 @@ queue_task(const Camera *cam, CheckType c, const char *due)
 static bool
 dispatch_due(CheckType c)
 {
-	for (;;)
+	/* bounded, so that a Redis that always answers a full batch cannot keep us from signals */
+	for (int round = 0; round < MAX_CLAIM_ROUNDS; round++)
 	{
 		const char *argv[] = {"EVAL", claim_script, "1", redis_key("schedule:%s", check_names[c]),
 		int64_str(ch_now_ms()), CppAsString2(CLAIM_BATCH)};
@@ -633,22 +671,36 @@ dispatch_due(CheckType c)
 
 		if (due == NULL)
 			return false;
-		if (due->type != REDIS_REPLY_ARRAY)
+		if (!ch_reply_is_array(due, 0, 2 * CLAIM_BATCH) || due->elements % 2 != 0)
 		{
-			ereport(LOG, (errmsg("camera_health scheduler: claiming due checks failed: %s",
-								 due->type == REDIS_REPLY_ERROR ? due->str : "unexpected reply")));
+			const char *error = ch_reply_error(due, 1000);
+
+			if (error)
+				ereport(LOG, (errmsg("camera_health scheduler: claiming due checks failed: %s", error)));
+			else
+				redis_malformed(redis, "EVAL (claim): not member, score pairs");
 			freeReplyObject(due);
 			return false;
 		}
 		for (size_t i = 0; i + 1 < due->elements; i += 2)
 		{
-			int64		id = strtoi64(due->element[i]->str, NULL, 10);
-			Camera	   *cam = hash_search(cameras, &id, HASH_FIND, NULL);
+			const char *m = ch_reply_cstr(ch_reply_elem(due, i), MEMBER_MAX);
+			const char *score = ch_reply_cstr(ch_reply_elem(due, i + 1), 32);
+			int64		id;
+			int64		due_ms;
+			Camera	   *cam;
 
+			if (m == NULL || score == NULL || !member_camera_id(m, &id) ||
+				!ch_parse_int64(score, 0, PG_INT64_MAX / 2, &due_ms))
+			{
+				redis_malformed(redis, "EVAL (claim): a member or score of the wrong form");
+				continue;
+			}
+			cam = hash_search(cameras, &id, HASH_FIND, NULL);
 			/* a member the next resync removes */
 			if (!camera_has_check(cam, c))
 				continue;
-			queue_task(cam, c, due->element[i + 1]->str);
+			queue_task(cam, c, score);
 			nqueued++;
 		}
 		nclaimed = due->elements / 2;
@@ -658,6 +710,7 @@ dispatch_due(CheckType c)
 		if (nclaimed < CLAIM_BATCH)
 			return true;
 	}
+	return true;				/* the rest next tick */
 }
 
 static bool
@@ -665,10 +718,14 @@ redis_lost_data(void)
 {
 	redisReply *reply = redis_run(redis, "EXISTS %s", redis_key("meta:instance"));
 	bool		lost;
+	long long	exists = 0;
 
 	if (reply == NULL)
 		return true;
-	lost = reply->type != REDIS_REPLY_INTEGER || reply->integer == 0;
+	/* anything but 1 is taken as lost: a full resync sets everything right */
+	if (!ch_reply_int(reply, 0, 1, &exists))
+		redis_malformed(redis, "EXISTS: not 0 or 1");
+	lost = exists != 1;
 	freeReplyObject(reply);
 	return lost;
 }

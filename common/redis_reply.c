@@ -113,3 +113,99 @@ ch_stream_field(const redisReply *fields, const char *name, size_t max_len, size
 	}
 	return NULL;
 }
+
+const char *
+ch_reply_error(const redisReply *r, size_t max_len)
+{
+	if (r == NULL || r->type != REDIS_REPLY_ERROR || r->str == NULL || r->len > max_len ||
+		memchr(r->str, '\0', r->len) != NULL)
+		return NULL;
+	return r->str;
+}
+
+/*
+ * Count an object of the reply being read against the limits; false (and
+ * the reader fails with "Out of memory") when it does not fit.
+ */
+static bool
+limits_take(const redisReadTask *task, size_t bytes)
+{
+	ChReplyLimits *lim = task->privdata;
+
+	if (task->parent == NULL)
+		lim->total = 0;			/* a new top-level reply */
+	bytes += sizeof(redisReply);
+	if (bytes > lim->max_total - lim->total)
+	{
+		lim->exceeded = true;
+		return false;
+	}
+	lim->total += bytes;
+	return true;
+}
+
+static void *
+limited_string(const redisReadTask *task, char *str, size_t len)
+{
+	ChReplyLimits *lim = task->privdata;
+
+	if (len > lim->max_str)
+	{
+		lim->exceeded = true;
+		return NULL;
+	}
+	return limits_take(task, len) ? lim->orig->createString(task, str, len) : NULL;
+}
+
+/* hiredis 1.0 counts elements in a size_t, 0.14 in an int */
+#if defined(HIREDIS_MAJOR) && HIREDIS_MAJOR >= 1
+typedef size_t ArrayLen;
+#else
+typedef int ArrayLen;
+#endif
+
+static void *
+limited_array(const redisReadTask *task, ArrayLen elements)
+{
+	ChReplyLimits *lim = task->privdata;
+
+	if ((long long) elements < 0 || (size_t) elements > lim->max_elements)
+	{
+		lim->exceeded = true;
+		return NULL;
+	}
+	return limits_take(task, (size_t) elements * sizeof(redisReply *)) ?
+		lim->orig->createArray(task, elements) : NULL;
+}
+
+static void *
+limited_integer(const redisReadTask *task, long long value)
+{
+	ChReplyLimits *lim = task->privdata;
+
+	return limits_take(task, 0) ? lim->orig->createInteger(task, value) : NULL;
+}
+
+static void *
+limited_nil(const redisReadTask *task)
+{
+	ChReplyLimits *lim = task->privdata;
+
+	return limits_take(task, 0) ? lim->orig->createNil(task) : NULL;
+}
+
+void
+ch_reply_limit_reader(redisReader *reader, ChReplyLimits *limits)
+{
+	limits->total = 0;
+	limits->orig = reader->fn;
+	/* what is not limited here (RESP3 doubles, booleans... in hiredis 1.x) stays hiredis's own */
+	limits->fn = *reader->fn;
+	limits->fn.createString = limited_string;
+	limits->fn.createArray = limited_array;
+	limits->fn.createInteger = limited_integer;
+	limits->fn.createNil = limited_nil;
+	limits->fn.freeObject = reader->fn->freeObject;
+	reader->fn = &limits->fn;
+	reader->privdata = limits;
+}

@@ -67,4 +67,30 @@ extern bool ch_stream_entry(const redisReply *entry, const char **id, const redi
 extern const char *ch_stream_field(const redisReply *fields, const char *name,
 								   size_t max_len, size_t *len);
 
+/* The text of an error reply of at most max_len bytes (no NUL inside), else NULL. */
+extern const char *ch_reply_error(const redisReply *r, size_t max_len);
+
+/*
+ * Limits on what a hiredis reader builds, checked as it parses: a peer
+ * that announces an array of a billion elements or sends a string of
+ * hundreds of megabytes makes the reader fail (the caller drops the
+ * connection) instead of allocating it.  Install once per reader (after
+ * each connect, on ctx->reader); the struct must outlive the reader.
+ * hiredis buffers a bulk string before handing it over, so max_str bounds
+ * what is kept, not what is received.
+ */
+typedef struct ChReplyLimits
+{
+	size_t		max_elements;	/* per array */
+	size_t		max_str;		/* bytes per string, status or error */
+	size_t		max_total;		/* bytes of strings plus objects, per top-level reply */
+	/* filled in by ch_reply_limit_reader */
+	size_t		total;			/* of the reply being read */
+	bool		exceeded;		/* a limit was hit (sticky; the caller resets it) */
+	redisReplyObjectFunctions fn;
+	redisReplyObjectFunctions *orig;
+} ChReplyLimits;
+
+extern void ch_reply_limit_reader(redisReader *reader, ChReplyLimits *limits);
+
 #endif							/* CAMERA_HEALTH_REDIS_REPLY_H */

@@ -152,10 +152,18 @@ COMMENT ON COLUMN camera_health.log_retention.updated_at IS 'When the policy was
  * the 8-bit grey analysis image it compares later frames with.  The source
  * of truth; the scheduler mirrors it into Redis (reference:{id}).
  */
+CREATE FUNCTION camera_health.valid_reference(image bytea)
+RETURNS boolean
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'ch_valid_reference';
+COMMENT ON FUNCTION camera_health.valid_reference(bytea) IS
+'True for one well-formed grey analysis image ("GREY <width> <height>", a newline, width*height bytes; sides 1 to 8192): the check of camera_references.image.';
+
 CREATE TABLE camera_health.camera_references (
 	camera_id bigint PRIMARY KEY REFERENCES camera_health.cameras (id) ON DELETE CASCADE,
 	image bytea NOT NULL CHECK (length(image) BETWEEN 16 AND 4194304),
-	taken_at timestamptz NOT NULL DEFAULT now()
+	taken_at timestamptz NOT NULL DEFAULT now(),
+	CONSTRAINT camera_references_image_valid CHECK (camera_health.valid_reference(image))
 );
 COMMENT ON TABLE camera_health.camera_references IS 'The reference frame of each camera, against which blur, obstruction and displacement are judged.';
 COMMENT ON COLUMN camera_health.camera_references.camera_id IS 'The camera.';
@@ -231,6 +239,32 @@ COMMENT ON COLUMN camera_health.ingest_progress.stream IS 'Redis stream name, wi
 COMMENT ON COLUMN camera_health.ingest_progress.last_ms IS 'Milliseconds part of the last entry id.';
 COMMENT ON COLUMN camera_health.ingest_progress.last_seq IS 'Sequence part of the last entry id.';
 COMMENT ON COLUMN camera_health.ingest_progress.updated_at IS 'When it was written.';
+
+/*
+ * Results the ingest worker could not write, whatever the reason (the
+ * database refused them MAX_ATTEMPTS times while taking others, or they
+ * were too big to be a result), set aside so that the results behind them
+ * are written.  A copy of each is in the Redis stream dead:results.  The
+ * ingest worker keeps the newest 10,000 rows; nobody reads the table but
+ * health_summary(): the payload is masked, but it is camera data.
+ */
+CREATE TABLE camera_health.dead_letters (
+	id bigserial PRIMARY KEY,
+	stream text NOT NULL,
+	entry_id text NOT NULL,
+	sqlstate text NOT NULL CHECK (sqlstate ~ '^[0-9A-Z]{5}$'),
+	message text NOT NULL,
+	payload text NOT NULL,
+	created_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE camera_health.dead_letters IS 'Results the ingest worker set aside because they could not be written (newest 10,000; counted in health_summary()).';
+COMMENT ON COLUMN camera_health.dead_letters.id IS 'Dead letter id.';
+COMMENT ON COLUMN camera_health.dead_letters.stream IS 'Redis stream the result came from, without the key prefix.';
+COMMENT ON COLUMN camera_health.dead_letters.entry_id IS 'Its stream entry id.';
+COMMENT ON COLUMN camera_health.dead_letters.sqlstate IS 'SQLSTATE of the last failure (54000 for an entry too big to be read).';
+COMMENT ON COLUMN camera_health.dead_letters.message IS 'The error message, credentials masked.';
+COMMENT ON COLUMN camera_health.dead_letters.payload IS 'The start of the result, credentials masked, at most 2000 bytes.';
+COMMENT ON COLUMN camera_health.dead_letters.created_at IS 'When it was set aside.';
 
 -- pg_dump keeps the configuration and the alert history.
 SELECT pg_catalog.pg_extension_config_dump('camera_health.cameras', '');

@@ -126,6 +126,8 @@ BEGIN ATOMIC
 		SELECT coalesce(jsonb_object_agg(t.alert_type, t.n), '{}') AS by_type
 		FROM (SELECT a.alert_type, count(*) AS n FROM camera_health.alerts a
 			  WHERE a.resolved_at IS NULL GROUP BY a.alert_type) t
+	), dead AS (
+		SELECT count(*) AS total, max(d.created_at) AS last_at FROM camera_health.dead_letters d
 	)
 	SELECT jsonb_build_object(
 		'cameras', (SELECT count(*) FROM per_camera),
@@ -139,8 +141,9 @@ BEGIN ATOMIC
 												  'by_type', by_type)
 						FROM open_alerts, open_by_type),
 		'checks', (SELECT jsonb_object_agg(check_type, counts) FROM per_check),
+		'dead_letters', (SELECT jsonb_build_object('total', total, 'last_at', last_at) FROM dead),
 		'generated_at', now());
 END;
 COMMENT ON FUNCTION camera_health.health_summary() IS
-'Fleet health: cameras in all, enabled, disabled, healthy (every latest check ok), unhealthy, unknown (not checked yet); open alerts by severity and type; latest statuses per check type.';
+'Fleet health: cameras in all, enabled, disabled, healthy (every latest check ok), unhealthy, unknown (not checked yet); open alerts by severity and type; latest statuses per check type; results set aside as dead letters (kept, and when the last was).';
 

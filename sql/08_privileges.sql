@@ -32,3 +32,6 @@ GRANT EXECUTE ON FUNCTION
 	camera_health.set_log_retention(bigint, interval),
 	camera_health.reset_reference(bigint)
 	TO camera_health_writer;
+
+-- dead letters: read by health_summary() (SECURITY DEFINER) only
+REVOKE ALL ON camera_health.dead_letters, camera_health.dead_letters_id_seq FROM PUBLIC;

@@ -76,6 +76,6 @@ WHERE p.pronamespace = 'camera_health'::regnamespace
 		   WHEN p.prosecdef THEN true
 		   ELSE NOT (l.lanname = 'c' AND p.prosrc IN ('ch_mask_url', 'ch_valid_camera_url', 'ch_url_problem',
 				'ch_default_log_retention', 'ch_request_retention_run', 'ch_cameras_changed',
-				'ch_mask_text', 'ch_url_origin'))
+				'ch_mask_text', 'ch_url_origin', 'ch_valid_reference'))
 	  END
 ORDER BY p.oid::regprocedure::text;
