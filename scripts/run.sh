@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make run`: the whole stack on a private cluster, in the foreground, until
 # Ctrl-C: PostgreSQL with the workers, redis-server, visionproc, and a test
-# RTSP server playing the clips of ../shared/testdata as demo cameras.
+# RTSP server playing the clips of test/data as demo cameras.
 # Installs packages and builds first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
