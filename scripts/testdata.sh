@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by test.sh, run.sh and the benchmarks: exports TESTDATA, the clips
 # and labelled frames the vision tests and the demo use.  They live in the
 # repository under test/data/ (see its README.md for where they come from);
