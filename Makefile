@@ -161,14 +161,16 @@ $(SAN_REPLAYS): $(SAN_DIR)/%: test/fuzz/%.c test/fuzz/replay.c $$(FUZZ_SRCS_$$*)
 
 .PHONY: sanitizecheck fuzz fuzzcheck shellcheck
 sanitizecheck: $(SAN_UNIT_TESTS) $(SAN_REPLAYS)
-	@for t in $(SAN_UNIT_TESTS); do \
+	@failed=""; \
+	for t in $(SAN_UNIT_TESTS); do \
 		if out=$$($(SAN_ENV) ./$$t 2>&1); then echo "  ok   $$t"; \
-		else echo "$$out" | tail -n 60; echo "  FAIL $$t"; exit 1; fi; \
-	done
-	@for t in $(FUZZ_TARGETS); do \
+		else echo "$$out" | tail -n 60; echo "  FAIL $$t"; failed="$$failed $$t"; fi; \
+	done; \
+	for t in $(FUZZ_TARGETS); do \
 		if out=$$($(SAN_ENV) ./$(SAN_DIR)/$$t test/fuzz/corpus/$$t 2>&1); then echo "  ok   $$out"; \
-		else echo "$$out" | tail -n 60; echo "  FAIL $(SAN_DIR)/$$t (corpus replay)"; exit 1; fi; \
-	done
+		else echo "$$out" | tail -n 60; echo "  FAIL $(SAN_DIR)/$$t (corpus replay)"; failed="$$failed $$t"; fi; \
+	done; \
+	[ -z "$$failed" ] || { echo "sanitizecheck failed:$$failed"; exit 1; }
 
 # libFuzzer targets (clang; the runtime is Debian's libclang-rt-14-dev),
 # with ASan and UBSan.  fuzzcheck runs each for FUZZ_SECONDS from the seed
@@ -189,19 +191,20 @@ $(FUZZ_BINS): $(FUZZ_DIR)/%: test/fuzz/%.c $$(FUZZ_SRCS_$$*) $(wildcard common/*
 	$(FUZZ_CC) $(FUZZ_FLAGS) $(FUZZ_INC) -o $@ $< $(FUZZ_SRCS_$*) $(FUZZ_LIBS_$*)
 
 fuzzcheck: $(FUZZ_BINS)
-	@mkdir -p test/fuzz/artifacts
-	@for t in $(FUZZ_TARGETS); do \
+	@mkdir -p test/fuzz/artifacts; failed=""; \
+	for t in $(FUZZ_TARGETS); do \
 		work=$$(mktemp -d /tmp/camera_health_fuzz.XXXXXX); \
 		if $(SAN_ENV) ./$(FUZZ_DIR)/$$t $(FUZZ_OPTS) -artifact_prefix=test/fuzz/artifacts/$$t- \
 				$$work test/fuzz/corpus/$$t >$$work.log 2>&1; then \
 			echo "  ok   $$t: $$(grep -o 'stat::number_of_executed_units: [0-9]*' $$work.log | grep -o '[0-9]*$$') runs in $(FUZZ_SECONDS)s, $$(ls $$work | wc -l) new inputs"; \
-			rm -rf $$work $$work.log; \
 		else \
 			grep -v '^#[0-9]' $$work.log | tail -n 60; \
 			echo "  FAIL $$t: the input is in test/fuzz/artifacts/ (replay: ./$(FUZZ_DIR)/$$t FILE)"; \
-			rm -rf $$work $$work.log; exit 1; \
+			failed="$$failed $$t"; \
 		fi; \
-	done
+		rm -rf $$work $$work.log; \
+	done; \
+	[ -z "$$failed" ] || { echo "fuzzcheck failed:$$failed"; exit 1; }
 
 FUZZ_LONG ?= 600
 fuzz:

@@ -14,6 +14,10 @@ packages=(
 	libgstrtspserver-1.0-dev libgstreamer1.0-dev
 	gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
 	gstreamer1.0-plugins-ugly gstreamer1.0-libav
+	# make test's checks: gcc's ASan/UBSan runtimes (make sanitizecheck),
+	# clang with its libFuzzer/sanitizer runtime and llvm-symbolizer
+	# (make fuzzcheck), shellcheck (make shellcheck)
+	libasan8 libubsan1 clang clang-14 libclang-rt-14-dev llvm-14 shellcheck
 )
 
 missing=()
