@@ -7,6 +7,7 @@
 #   PGHOST PGPORT PGUSER PGDATABASE   for psql and pg_regress
 #   REDIS_PORT REDIS_URL              for redis-cli and visionproc
 #   PG_LOG         the server log
+# STACK_TMPDIR (default /tmp) is where STACK_DIR is made.
 # PostgreSQL refuses to run as root: as root, the cluster runs as the
 # unprivileged user "postgres".  The server is the private copy that
 # scripts/build.sh installed the extension into (scripts/pgprefix.sh).
@@ -28,7 +29,7 @@ free_port() {
 
 # stack_start [extra postgresql.conf lines...]
 stack_start() {
-	STACK_DIR=$(mktemp -d /tmp/camera_health.XXXXXX)
+	STACK_DIR=$(mktemp -d "${STACK_TMPDIR:-/tmp}/camera_health.XXXXXX")
 	chmod 755 "$STACK_DIR"
 	mkdir -p "$STACK_DIR/run" "$STACK_DIR/log" "$STACK_DIR/redis"
 	[ "$(id -u)" -eq 0 ] && chown -R postgres: "$STACK_DIR"

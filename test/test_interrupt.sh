@@ -6,8 +6,10 @@
 # A terminal sends SIGINT to its whole foreground process group.  This test
 # starts scripts/run.sh and scripts/test.sh in sessions of their own, with
 # SIGINT at its default (a background job of a script would have it
-# ignored), and sends SIGINT to the whole group with kill -INT -PGID.  A
-# second SIGINT comes while the shutdown is under way.  test.sh runs
+# ignored), and sends SIGINT to the whole group with kill -INT -PGID, twice:
+# the second while the shutdown is under way.  run.sh is interrupted while
+# PostgreSQL starts (its pid file written, pg_ctl still waiting), and once
+# it runs with every program of the demo (ports then free).  test.sh runs
 # interrupt/test_hang, a test that hangs with children of its own (one of
 # them ignoring SIGTERM); once with a 4 s TEST_TIMEOUT, once interrupted.
 # Each run uses what make test built (SKIP_BUILD=1) and its own private
@@ -37,6 +39,18 @@ kill_pid() {
 	kill -KILL "$1" 2>/dev/null || true
 }
 
+# procs_using DIR: processes whose command line names DIR or that run in it
+# (DIR is a stack directory of this test: a unique temporary path)
+procs_using() {
+	local d c
+	for d in /proc/[0-9]*; do
+		c=$(tr '\0' ' ' 2>/dev/null <"$d/cmdline") || continue
+		if [[ "$c" == *"$1"* ]] || [[ "$(readlink "$d/cwd" 2>/dev/null)" == "$1"* ]]; then
+			alive "${d#/proc/}" && echo "  ${d#/proc/} $c"
+		fi
+	done
+}
+
 # kill_group PGID: SIGKILL to the process group, reaping the leader
 kill_group() {
 	kill -KILL -- "-$1" 2>/dev/null || true
@@ -58,6 +72,7 @@ cleanup() {
 		fi
 		[ ! -f "$d/redis/redis.pid" ] || kill_pid "$(cat "$d/redis/redis.pid")" 5
 		rm -rf "$d"
+		procs_using "$d" | while read -r pid _; do kill_pid "$pid" 2; done
 	done
 	if [ -f "$WORK/recorded" ]; then
 		while read -r pid _; do kill_pid "$pid" 2; done <"$WORK/recorded"
@@ -108,7 +123,7 @@ record() {
 	for p in "$@"; do
 		[ -r "/proc/$p/cmdline" ] || continue
 		! grep -q "^$p " "$WORK/recorded" 2>/dev/null || continue
-		c=$(tr '\0' ' ' <"/proc/$p/cmdline")
+		c=$(tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline") || continue
 		[ -n "$c" ] && echo "$p $c" >>"$WORK/recorded"
 		# shellcheck disable=SC2046 # pids, one word each
 		record $(pgrep -P "$p")
@@ -120,7 +135,7 @@ survivors() {
 	local pid cmd now
 	while read -r pid cmd; do
 		alive "$pid" || continue
-		now=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || continue
+		now=$(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline") || continue
 		[ "$now" = "$cmd " ] || [ "$now" = "$cmd" ] || continue
 		echo "  $pid $cmd"
 	done <"$WORK/recorded"
@@ -220,7 +235,37 @@ test_case() {
 	note "test.sh with a hanging test ($how): the test and all it started stopped, port $port free, stack stopped"
 }
 
-run_case 1
+# startup_case: scripts/run.sh interrupted twice while PostgreSQL starts
+# (pg_ctl start is waiting for it; the postmaster has written its pid file)
+startup_case() {
+	local log="$WORK/startup.log" pid stack="" f left deadline=$((SECONDS + 120))
+	mkdir -p "$WORK/stacks"
+	chmod 755 "$WORK" "$WORK/stacks"
+	launch "$log" env SKIP_BUILD=1 KEEP_STACK= STACK_TMPDIR="$WORK/stacks" scripts/run.sh
+	pid=$LAST_PID
+	while [ -z "$stack" ]; do
+		for f in "$WORK"/stacks/*/pgdata/postmaster.pid; do
+			[ -f "$f" ] && stack=${f%/pgdata/postmaster.pid}
+		done
+		[ $SECONDS -lt $deadline ] || fail "run.sh did not start PostgreSQL in $WORK/stacks: $(tail -n 20 "$log")"
+		alive "$pid" || fail "run.sh ended before PostgreSQL started: $(tail -n 20 "$log")"
+		sleep 0.02
+	done
+	NESTED+=("$stack")
+	kill -INT -- "-$pid"
+	sleep 0.3
+	kill -INT -- "-$pid" 2>/dev/null || true
+	wait_exit "$pid" 60 || fail "run.sh interrupted while starting: still running after 60 s"
+	sleep 0.5
+	left=$(procs_using "$stack")
+	[ -z "$left" ] || fail "run.sh interrupted while PostgreSQL started: still running afterwards:
+$left"
+	[ ! -d "$stack" ] || fail "run.sh interrupted while starting: its stack directory is still there"
+	note "run.sh, SIGINT twice while PostgreSQL starts: the half-started stack stopped"
+}
+
+# (once is the first half of twice: run_case 1 is not run separately)
+startup_case
 run_case 2
 test_case timeout
 test_case interrupt
