@@ -28,8 +28,11 @@ shutdown() {
 	trap '' INT TERM HUP QUIT
 	echo
 	echo "stopping..."
-	local g
-	for g in "${GROUPS_STARTED[@]}"; do stop_group "$g" 10; done
+	local i
+	# in reverse order: the log tail first, the RTSP server last
+	for ((i = ${#GROUPS_STARTED[@]} - 1; i >= 0; i--)); do
+		stop_group "${GROUPS_STARTED[i]}" 10
+	done
 	stack_stop
 	echo "stopped"
 }
