@@ -16,6 +16,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 TEST_TIMEOUT=${TEST_TIMEOUT:-600}
 TEST_KILL_GRACE=${TEST_KILL_GRACE:-15}
+export TEST_KILL_GRACE
+# the test's own grace, then reap.py's for what it left
+STOP_WAIT=$((2 * TEST_KILL_GRACE + 5))
 [ -n "${SKIP_BUILD:-}" ] || scripts/build.sh
 # shellcheck source=scripts/testdata.sh
 . scripts/testdata.sh
@@ -23,11 +26,12 @@ TEST_KILL_GRACE=${TEST_KILL_GRACE:-15}
 # shellcheck source=scripts/stack.sh
 . scripts/stack.sh
 
-# Each test runs in a process group (a session) of its own: Ctrl-C from the
-# terminal reaches this shell only, and a test that hangs or is interrupted
-# is stopped with everything it started (SIGTERM to the group, so that its
-# EXIT trap runs, then SIGKILL).  The first signal starts the cleanup, which
-# ignores any further one.
+# Each test runs through scripts/reap.py, in a session of its own: Ctrl-C
+# from the terminal reaches this shell only, and a test that hangs or is
+# interrupted gets SIGTERM (its EXIT trap runs), then SIGKILL.  reap.py is
+# the subreaper of everything the test starts, also what daemonized, and
+# stops whatever is still running when the test has ended.  The first
+# signal starts this script's cleanup, which ignores any further one.
 TEST_PID=""
 STOPPED=""
 cleanup() {
@@ -36,7 +40,7 @@ cleanup() {
 	trap '' INT TERM HUP QUIT
 	if [ -n "$TEST_PID" ]; then
 		echo "stopping the running test..."
-		stop_group "$TEST_PID" "$TEST_KILL_GRACE"
+		stop_group "$TEST_PID" "$STOP_WAIT"
 	fi
 	stack_stop
 }
@@ -49,12 +53,12 @@ trap cleanup EXIT
 # returns its status (124 on timeout)
 run_test() {
 	local deadline=$((SECONDS + TEST_TIMEOUT)) rc=0
-	setsid bash "test/$1.sh" </dev/null &
+	python3 scripts/reap.py bash "test/$1.sh" </dev/null &
 	TEST_PID=$!
 	while proc_running "$TEST_PID"; do
 		if [ $SECONDS -ge $deadline ]; then
 			echo "TIMEOUT: $1 ran for more than ${TEST_TIMEOUT}s; stopping it"
-			stop_group "$TEST_PID" "$TEST_KILL_GRACE"
+			stop_group "$TEST_PID" "$STOP_WAIT"
 			TEST_PID=""
 			return 124
 		fi
@@ -64,7 +68,7 @@ run_test() {
 	if group_running "$TEST_PID"; then
 		echo "-- $1 left processes running; stopping them:"
 		ps -o pid=,args= -p "$(pgrep -d, -g "$TEST_PID")" || true
-		stop_group "$TEST_PID" "$TEST_KILL_GRACE"
+		stop_group "$TEST_PID" "$STOP_WAIT"
 	fi
 	TEST_PID=""
 	return $rc

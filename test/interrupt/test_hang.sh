@@ -2,9 +2,10 @@
 # A test that hangs, for test/test_interrupt.sh only (never in the default
 # list: it lives below test/interrupt/).  Run as
 # TESTS=interrupt/test_hang with HANG_DIR set, it starts what a test may
-# start: a background sleep, a TCP listener on a free port, and a child
-# that ignores SIGTERM, writes their pids to $HANG_DIR/pids and the port
-# to $HANG_DIR/port, says "ready" and hangs.
+# start: a background sleep, a TCP listener on a free port, a child that
+# ignores SIGTERM and one in a session of its own (as a daemon is), writes
+# their pids to $HANG_DIR/pids and the port to $HANG_DIR/port, says
+# "ready" and hangs.
 set -euo pipefail
 : "${HANG_DIR:?HANG_DIR must name a directory}"
 sleep 1000 &
@@ -17,6 +18,10 @@ time.sleep(1000)' "$port" &
 echo $! >>"$HANG_DIR/pids"
 echo "$port" >"$HANG_DIR/port"
 bash -c 'trap "" TERM; while :; do sleep 1; done' &
+echo $! >>"$HANG_DIR/pids"
+# in a session of its own, as a daemon would be: no signal to the test's
+# process group reaches it
+setsid sleep 1000 &
 echo $! >>"$HANG_DIR/pids"
 echo $$ >>"$HANG_DIR/pids"
 # the listener is up before "ready"
