@@ -128,3 +128,101 @@ clean: clean-project
 clean-project:
 	$(MAKE) -C visionproc clean
 	rm -f $(UNIT_TESTS) bench/netprobe_bench bench/vision_bench camera_health--*.sql
+
+# ---- sanitizers, fuzzing, shellcheck (scripts/test.sh runs sanitizecheck,
+# fuzzcheck and shellcheck as part of `make test`) ----------------------
+
+# The unit tests, and the fuzz targets replaying their corpus, built with
+# gcc's AddressSanitizer and UndefinedBehaviorSanitizer into test/unit/san/:
+# any report is fatal (-fno-sanitize-recover, halt_on_error).
+SAN_CC = gcc
+SAN_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -g -O1 -Wall -Wextra
+SAN_DIR = test/unit/san
+SAN_ENV = ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+SAN_UNIT_TESTS = $(addprefix $(SAN_DIR)/,test_url test_netprobe test_vision)
+FUZZ_TARGETS = fuzz_url fuzz_redis_url fuzz_redis_reply fuzz_grey
+SAN_REPLAYS = $(addprefix $(SAN_DIR)/,$(FUZZ_TARGETS))
+
+$(SAN_DIR)/test_url: test/unit/test_url.c common/url.c common/url.h common/redis_url.c common/redis_url.h
+	@mkdir -p $(SAN_DIR)
+	$(SAN_CC) $(SAN_FLAGS) -Icommon -o $@ test/unit/test_url.c common/url.c common/redis_url.c
+
+$(SAN_DIR)/test_netprobe: test/unit/test_netprobe.c bgworker/netprobe.c bgworker/netprobe.h
+	@mkdir -p $(SAN_DIR)
+	$(SAN_CC) $(SAN_FLAGS) -Ibgworker -o $@ test/unit/test_netprobe.c bgworker/netprobe.c
+
+$(SAN_DIR)/test_vision: test/unit/test_vision.c $(VISION_SRCS) $(wildcard visionproc/*.h)
+	@mkdir -p $(SAN_DIR)
+	$(SAN_CC) $(SAN_FLAGS) -Ivisionproc -Icommon $(shell pkg-config --cflags $(VISION_PKGS)) \
+		-o $@ test/unit/test_vision.c $(VISION_SRCS) $(VISION_LIBS)
+
+# the sources of each fuzz target (besides test/fuzz/<target>.c)
+FUZZ_SRCS_fuzz_url = common/url.c
+FUZZ_SRCS_fuzz_redis_url = common/redis_url.c
+FUZZ_SRCS_fuzz_redis_reply = common/redis_reply.c
+FUZZ_SRCS_fuzz_grey = common/grey_format.c visionproc/image.c
+FUZZ_LIBS_fuzz_redis_reply = -lhiredis
+FUZZ_INC = -Icommon -Ivisionproc
+
+.SECONDEXPANSION:
+$(SAN_REPLAYS): $(SAN_DIR)/%: test/fuzz/%.c test/fuzz/replay.c $$(FUZZ_SRCS_$$*) $(wildcard common/*.h visionproc/image.h)
+	@mkdir -p $(SAN_DIR)
+	$(SAN_CC) $(SAN_FLAGS) $(FUZZ_INC) -o $@ $< test/fuzz/replay.c $(FUZZ_SRCS_$*) $(FUZZ_LIBS_$*)
+
+.PHONY: sanitizecheck fuzz fuzzcheck shellcheck
+sanitizecheck: $(SAN_UNIT_TESTS) $(SAN_REPLAYS)
+	@failed=""; \
+	for t in $(SAN_UNIT_TESTS); do \
+		if out=$$($(SAN_ENV) ./$$t 2>&1); then echo "  ok   $$t"; \
+		else echo "$$out" | tail -n 60; echo "  FAIL $$t"; failed="$$failed $$t"; fi; \
+	done; \
+	for t in $(FUZZ_TARGETS); do \
+		if out=$$($(SAN_ENV) ./$(SAN_DIR)/$$t test/fuzz/corpus/$$t 2>&1); then echo "  ok   $$out"; \
+		else echo "$$out" | tail -n 60; echo "  FAIL $(SAN_DIR)/$$t (corpus replay)"; failed="$$failed $$t"; fi; \
+	done; \
+	[ -z "$$failed" ] || { echo "sanitizecheck failed:$$failed"; exit 1; }
+
+# libFuzzer targets (clang; the runtime is Debian's libclang-rt-14-dev),
+# with ASan and UBSan.  fuzzcheck runs each for FUZZ_SECONDS from the seed
+# corpus in test/fuzz/corpus/<target>/ (new inputs go to a scratch
+# directory, the committed corpus is not touched) and fails on the first
+# crash, leak, sanitizer report, timeout or broken invariant; the input
+# that did it is kept in test/fuzz/artifacts/.  `make fuzz` is the same,
+# longer (FUZZ_SECONDS=600 by default).
+FUZZ_CC = clang
+FUZZ_FLAGS = -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -g -O1
+FUZZ_DIR = test/fuzz/bin
+FUZZ_BINS = $(addprefix $(FUZZ_DIR)/,$(FUZZ_TARGETS))
+FUZZ_SECONDS ?= 15
+FUZZ_OPTS = -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=1024 -max_len=8192 -print_final_stats=1
+
+$(FUZZ_BINS): $(FUZZ_DIR)/%: test/fuzz/%.c $$(FUZZ_SRCS_$$*) $(wildcard common/*.h visionproc/image.h)
+	@mkdir -p $(FUZZ_DIR)
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(FUZZ_INC) -o $@ $< $(FUZZ_SRCS_$*) $(FUZZ_LIBS_$*)
+
+fuzzcheck: $(FUZZ_BINS)
+	@mkdir -p test/fuzz/artifacts; failed=""; \
+	for t in $(FUZZ_TARGETS); do \
+		work=$$(mktemp -d /tmp/camera_health_fuzz.XXXXXX); \
+		if $(SAN_ENV) ./$(FUZZ_DIR)/$$t $(FUZZ_OPTS) -artifact_prefix=test/fuzz/artifacts/$$t- \
+				$$work test/fuzz/corpus/$$t >$$work.log 2>&1; then \
+			echo "  ok   $$t: $$(grep -o 'stat::number_of_executed_units: [0-9]*' $$work.log | grep -o '[0-9]*$$') runs in $(FUZZ_SECONDS)s, $$(ls $$work | wc -l) new inputs"; \
+		else \
+			grep -v '^#[0-9]' $$work.log | tail -n 60; \
+			echo "  FAIL $$t: the input is in test/fuzz/artifacts/ (replay: ./$(FUZZ_DIR)/$$t FILE)"; \
+			failed="$$failed $$t"; \
+		fi; \
+		rm -rf $$work $$work.log; \
+	done; \
+	[ -z "$$failed" ] || { echo "fuzzcheck failed:$$failed"; exit 1; }
+
+FUZZ_LONG ?= 600
+fuzz:
+	$(MAKE) fuzzcheck FUZZ_SECONDS=$(FUZZ_LONG)
+
+# every shell script of the project; findings are listed one per line and
+# any warning or error fails
+SHELL_SCRIPTS = $(wildcard scripts/*.sh bench/*.sh test/*.sh test/interrupt/*.sh) .ci/run
+shellcheck:
+	@shellcheck -x -S warning -f gcc $(SHELL_SCRIPTS) && echo "  ok   shellcheck: $(words $(SHELL_SCRIPTS)) scripts, no warnings"

@@ -28,7 +28,8 @@ sysctl -qw net.ipv4.ping_group_range="0 2147483647"
 stack_start "max_wal_size = '4GB'" "checkpoint_timeout = '15min'"
 
 addr() { echo "127.3.$(( $1 / 250 )).$(( $1 % 250 + 1 ))"; }
-python3 test/listen.py $PORT $(for i in $(seq 0 2 $((N - 1))); do addr "$i"; done) >"$STACK_DIR/listen.out" &
+mapfile -t listen_addrs < <(for i in $(seq 0 2 $((N - 1))); do addr "$i"; done)
+python3 test/listen.py $PORT "${listen_addrs[@]}" >"$STACK_DIR/listen.out" &
 listener=$!
 until grep -q ready "$STACK_DIR/listen.out" 2>/dev/null; do sleep 0.2; done
 

@@ -9,7 +9,7 @@
 # TESTDATA: the test data; N, ROUNDS: repetitions.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-TESTDATA=${TESTDATA:-$(cd "$(dirname "$0")/../.." && pwd)/shared/testdata}
+TESTDATA=${TESTDATA:-$(cd "$(dirname "$0")/.." && pwd)/test/data}
 BENCH=${VISION_BENCH:-bench/vision_bench}
 N=${N:-200}
 ROUNDS=${ROUNDS:-5}

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced: the private PostgreSQL server that `make test` and `make run` use.
 #
 # PostgreSQL finds its share and lib directories relative to its binaries,

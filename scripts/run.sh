@@ -1,27 +1,50 @@
 #!/usr/bin/env bash
 # `make run`: the whole stack on a private cluster, in the foreground, until
 # Ctrl-C: PostgreSQL with the workers, redis-server, visionproc, and a test
-# RTSP server playing the clips of ../shared/testdata as demo cameras.
+# RTSP server playing the clips of test/data as demo cameras.
 # Installs packages and builds first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROOT=$PWD
-scripts/build.sh
+[ -n "${SKIP_BUILD:-}" ] || scripts/build.sh
+# shellcheck source=scripts/testdata.sh
 . scripts/testdata.sh
 CLIPS=$TESTDATA/clips
-make -s test/bin/rtsp_server
+[ -n "${SKIP_BUILD:-}" ] || make -s test/bin/rtsp_server
 
+# shellcheck source=scripts/stack.sh
 . scripts/stack.sh
-PIDS=()
+
+# Ctrl-C reaches every process of the terminal's foreground group: make,
+# this shell and whatever runs in the foreground.  The background programs
+# (rtsp_server, visionproc, tail) run in process groups of their own, so
+# that only this shell decides when and in which order they stop; the
+# servers daemonize.  The first SIGINT/SIGTERM/SIGHUP starts the shutdown,
+# which then ignores any further one (a second Ctrl-C must not abort it).
+GROUPS_STARTED=()
+STOPPED=""
 shutdown() {
+	[ -z "$STOPPED" ] || return 0
+	STOPPED=1
+	trap '' INT TERM HUP QUIT
 	echo
 	echo "stopping..."
-	local p
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
+	local i
+	# in reverse order: the log tail first, the RTSP server last
+	for ((i = ${#GROUPS_STARTED[@]} - 1; i >= 0; i--)); do
+		stop_group "${GROUPS_STARTED[i]}" 10
+	done
 	stack_stop
+	echo "stopped"
 }
-trap 'exit 0' INT TERM
+# bg_group CMD...: run CMD in the background in a process group of its own
+# (setsid does not fork: a background job is never a group leader)
+bg_group() {
+	setsid "$@" &
+	GROUPS_STARTED+=($!)
+}
+trap 'shutdown; trap - INT; kill -INT $$' INT
+trap 'shutdown; exit 143' TERM
+trap 'shutdown; exit 129' HUP
 trap shutdown EXIT
 stack_start
 
@@ -35,11 +58,9 @@ for m in healthy blurred covered frozen; do
 done
 ln -sfn "$CLIPS/building.mp4" "$STACK_DIR/mounts/still"
 RTSP_PORT=$(free_port)
-test/bin/rtsp_server --port "$RTSP_PORT" --dir "$STACK_DIR/mounts" >"$STACK_DIR/log/rtsp.log" 2>&1 &
-PIDS+=($!)
+bg_group test/bin/rtsp_server --port "$RTSP_PORT" --dir "$STACK_DIR/mounts" >"$STACK_DIR/log/rtsp.log" 2>&1
 # the URL (a password, if any) in the environment: the command line is world-readable
-VISIONPROC_REDIS_URL="$REDIS_URL" visionproc/visionproc --workers 2 2>"$STACK_DIR/log/visionproc.log" &
-PIDS+=($!)
+VISIONPROC_REDIS_URL="$REDIS_URL" bg_group visionproc/visionproc --workers 2 2>"$STACK_DIR/log/visionproc.log"
 
 psql -XAtq -v ON_ERROR_STOP=1 >/dev/null <<SQL
 SELECT camera_health.register_camera('127.0.0.1', $RTSP_PORT, 'rtsp://127.0.0.1:$RTSP_PORT/' || m,
@@ -51,14 +72,14 @@ SELECT camera_health.register_camera('127.0.0.2', 1554, 'rtsp://127.0.0.2:1554/n
 SQL
 
 # once the five references are taken, three cameras go wrong
-(
+bg_group bash -c '
+	CLIPS=$1
 	until [ "$(psql -XAtq -c "SELECT count(*) FROM camera_health.camera_references")" = 5 ]; do sleep 1; done
 	for m in blurred covered frozen; do
 		ln -sfn "$CLIPS/vtest-$m.mp4" "$STACK_DIR/mounts/$m"
 	done
-	echo ">>> demo: the reference frames are taken; 'blurred', 'covered' and 'frozen' now go wrong"
-) &
-PIDS+=($!)
+	echo ">>> demo: the reference frames are taken; blurred, covered and frozen now go wrong"
+' _ "$CLIPS"
 
 cat <<INFO
 
@@ -81,6 +102,9 @@ their alerts after three vision checks (10 s apart, within a minute); the
 healthy and still ones stay ok; the closed port and the dead stream alert too.
 Ctrl-C stops everything.
 INFO
-tail -n 0 -F "$PG_LOG" "$STACK_DIR/log/visionproc.log" &
-PIDS+=($!)
-wait
+bg_group tail -n 0 -F "$PG_LOG" "$STACK_DIR/log/visionproc.log"
+# until a signal; wait returns early when one arrives, and the trap runs
+while :; do
+	wait || true
+	sleep 1
+done

@@ -16,6 +16,10 @@ packages=(
 	gstreamer1.0-plugins-ugly gstreamer1.0-libav
 	# TAP tests (test/t/, PostgreSQL::Test::Cluster)
 	libipc-run-perl
+	# make test's checks: gcc's ASan/UBSan runtimes (make sanitizecheck),
+	# clang with its libFuzzer/sanitizer runtime and llvm-symbolizer
+	# (make fuzzcheck), shellcheck (make shellcheck)
+	libasan8 libubsan1 clang clang-14 libclang-rt-14-dev llvm-14 shellcheck
 )
 
 missing=()

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Private PostgreSQL cluster + redis-server for `make test` and `make run`.
 # Source this file, then call stack_start; stack_stop stops what it started.
 #
@@ -6,10 +7,12 @@
 #   PGHOST PGPORT PGUSER PGDATABASE   for psql and pg_regress
 #   REDIS_PORT REDIS_URL              for redis-cli and visionproc
 #   PG_LOG         the server log
+# STACK_TMPDIR (default /tmp) is where STACK_DIR is made.
 # PostgreSQL refuses to run as root: as root, the cluster runs as the
 # unprivileged user "postgres".  The server is the private copy that
 # scripts/build.sh installed the extension into (scripts/pgprefix.sh).
 
+# shellcheck source=scripts/pgprefix.sh
 . "$(dirname "${BASH_SOURCE[0]}")/pgprefix.sh"
 
 stack_as_owner() {
@@ -26,16 +29,20 @@ free_port() {
 
 # stack_start [extra postgresql.conf lines...]
 stack_start() {
-	STACK_DIR=$(mktemp -d /tmp/camera_health.XXXXXX)
+	STACK_DIR=$(mktemp -d "${STACK_TMPDIR:-/tmp}/camera_health.XXXXXX")
 	chmod 755 "$STACK_DIR"
 	mkdir -p "$STACK_DIR/run" "$STACK_DIR/log" "$STACK_DIR/redis"
 	[ "$(id -u)" -eq 0 ] && chown -R postgres: "$STACK_DIR"
 	export STACK_DIR
-	export PGHOST="$STACK_DIR/run" PGPORT=$(free_port) PGUSER=postgres PGDATABASE=camera_health
-	export REDIS_PORT=$(free_port)
+	PGPORT=$(free_port)
+	REDIS_PORT=$(free_port)
+	export PGHOST="$STACK_DIR/run" PGPORT PGUSER=postgres PGDATABASE=camera_health REDIS_PORT
 	export REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
 	export PG_LOG="$STACK_DIR/log/postgresql.log"
 
+	# stack_stop must find a server that is still starting when an
+	# interrupt ends stack_start: these mark that one was launched
+	: >"$STACK_DIR/redis.launched"
 	redis_start
 
 	stack_as_owner "$PG_BINDIR/initdb" -D "$STACK_DIR/pgdata" -U postgres --auth=trust \
@@ -77,8 +84,7 @@ pg_single() {
 
 # wait until the four camera_health workers run
 stack_wait_workers() {
-	local i
-	for i in $(seq 150); do
+	for _ in $(seq 150); do
 		[ "$("$PG_BINDIR/psql" -XAtq -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type LIKE 'camera_health %'")" = 4 ] && return 0
 		sleep 0.2
 	done
@@ -87,6 +93,7 @@ stack_wait_workers() {
 }
 
 pg_start() {
+	: >"$STACK_DIR/pg.launched"
 	stack_as_owner "$PG_BINDIR/pg_ctl" -D "$STACK_DIR/pgdata" -l "$PG_LOG" -w -t 60 start >/dev/null
 }
 
@@ -98,8 +105,7 @@ redis_start() {
 	redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
 		--daemonize yes --dir "$STACK_DIR/redis" --pidfile "$STACK_DIR/redis/redis.pid" \
 		--logfile "$STACK_DIR/log/redis.log"
-	local i
-	for i in $(seq 100); do
+	for _ in $(seq 100); do
 		redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && return 0
 		sleep 0.1
 	done
@@ -108,19 +114,80 @@ redis_start() {
 }
 
 redis_stop() {
+	local pidfile="$STACK_DIR/redis/redis.pid" pid=""
+	# interrupted while daemonizing: its pid file comes a moment later
+	[ -s "$pidfile" ] || [ ! -f "$STACK_DIR/redis.launched" ] || sleep 0.5
+	pid=$(cat "$pidfile" 2>/dev/null) || true
 	redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
-	local i
-	for i in $(seq 50); do
-		redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 || return 0
+	for _ in $(seq 50); do
+		redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 || break
 		sleep 0.1
 	done
+	# not answering yet (still starting) or not stopping
+	[ -z "$pid" ] || stop_pid "$pid" 5
 }
 
+# stop_pid PID SECONDS: SIGTERM, then SIGKILL after SECONDS (PID is not our child)
+stop_pid() {
+	kill "$1" 2>/dev/null || return 0
+	for _ in $(seq $(($2 * 10))); do
+		kill -0 "$1" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	kill -KILL "$1" 2>/dev/null || true
+}
+
+# proc_running PID: does PID exist and is not a zombie?
+proc_running() {
+	local st
+	st=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
+	[ -n "$st" ] && [ "${st#Z}" = "$st" ]
+}
+
+# group_running PGID: does any process of the process group PGID still run?
+group_running() {
+	local p
+	for p in $(pgrep -g "$1" 2>/dev/null); do
+		proc_running "$p" && return 0
+	done
+	return 1
+}
+
+# stop_group PGID SECONDS: SIGTERM to the whole process group, SIGKILL to
+# what is left after SECONDS; reaps the leader when it is our child.
+stop_group() {
+	local deadline=$((SECONDS + $2))
+	kill -TERM -- "-$1" 2>/dev/null || true
+	while group_running "$1" && [ $SECONDS -lt "$deadline" ]; do
+		sleep 0.1
+	done
+	kill -KILL -- "-$1" 2>/dev/null || true
+	wait "$1" 2>/dev/null || true
+}
+
+# pg_stop_any: stop the cluster, also one that is still starting
+pg_stop_any() {
+	local pid
+	[ -f "$STACK_DIR/pg.launched" ] || return 0
+	for _ in $(seq 50); do
+		[ -f "$STACK_DIR/pgdata/postmaster.pid" ] && break
+		sleep 0.1
+	done
+	[ -f "$STACK_DIR/pgdata/postmaster.pid" ] || return 0
+	pid=$(head -1 "$STACK_DIR/pgdata/postmaster.pid")
+	pg_stop fast || pg_stop immediate || true
+	# pg_ctl gives up on a postmaster that has not finished starting
+	[ -z "$pid" ] || stop_pid "$pid" 30
+}
+
+# stack_stop: stop what stack_start started (also when it was interrupted
+# halfway) and remove the stack directory.  A second Ctrl-C must not leave
+# servers behind: SIGINT, SIGTERM and SIGHUP are ignored from here on (the
+# caller is exiting anyway), and so inherited by pg_ctl and redis-cli.
 stack_stop() {
+	trap '' INT TERM HUP QUIT
 	[ -n "${STACK_DIR:-}" ] && [ -d "$STACK_DIR" ] || return 0
-	if [ -f "$STACK_DIR/pgdata/postmaster.pid" ]; then
-		pg_stop fast || pg_stop immediate || true
-	fi
+	pg_stop_any
 	redis_stop
 	if [ -n "${KEEP_STACK:-}" ]; then
 		echo "stack kept in $STACK_DIR"

@@ -1,6 +1,8 @@
+# shellcheck shell=bash
 # Helpers for the integration tests (test/test_*.sh), run by scripts/test.sh
 # with the private stack's environment (see scripts/stack.sh).
 set -euo pipefail
+# shellcheck source=scripts/stack.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../scripts/stack.sh"
 
 TEST_NAME=$(basename "$0" .sh)

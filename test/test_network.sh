@@ -18,7 +18,8 @@ trap cleanup EXIT
 
 set_ping_range "0 2147483647"
 restart_worker prober            # so that it sees ICMP permitted right away
-listen $PORT $(for i in $(seq 1 150); do echo $LIVE.$i; done)
+mapfile -t live_addrs < <(for i in $(seq 1 150); do echo "$LIVE.$i"; done)
+listen $PORT "${live_addrs[@]}"
 for i in $(seq 1 50); do drop_traffic $DOWN.$i/32; done
 
 q "SELECT count(*) FROM (
@@ -66,7 +67,8 @@ got=$(q "SELECT message FROM camera_health.alerts a JOIN camera_health.cameras c
 note "e.g. $got"
 
 # fix ten of each: the closed ports open; the silent hosts answer again, port open
-listen $PORT $(for i in $(seq 1 10); do echo $CLOSED.$i $DOWN.$i; done)
+mapfile -t closed_addrs < <(for i in $(seq 1 10); do echo "$CLOSED.$i"; echo "$DOWN.$i"; done)
+listen $PORT "${closed_addrs[@]}"
 for i in $(seq 1 10); do undrop_traffic $DOWN.$i/32; done
 fixed=$(for i in $(seq 1 10); do printf "'$CLOSED.%d','$DOWN.%d'," $i $i; done)
 wait_for 30 "alerts of the fixed cameras resolved" \

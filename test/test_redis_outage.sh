@@ -4,7 +4,8 @@
 . "$(dirname "$0")/lib.sh"
 
 trap 'cleanup_listeners; q "DELETE FROM camera_health.cameras WHERE ip_address << '"'"'127.0.40.0/24'"'"'" >/dev/null || true' EXIT
-listen 18700 $(for i in $(seq 1 20); do echo 127.0.40.$i; done)
+mapfile -t addrs < <(for i in $(seq 1 20); do echo "127.0.40.$i"; done)
+listen 18700 "${addrs[@]}"
 q "SELECT count(camera_health.register_camera(('127.0.40.' || i)::inet, 18700, interval_ip => 1, interval_port => 1)) FROM generate_series(1, 20) i" >/dev/null
 cams="camera_id IN (SELECT id FROM camera_health.cameras WHERE ip_address << '127.0.40.0/24')"
 wait_for 15 "first checks" "SELECT count(DISTINCT camera_id) = 20 FROM camera_health.health_logs WHERE $cams"

@@ -35,7 +35,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VISIONPROC=${VISIONPROC:-visionproc/visionproc}
-TESTDATA=${TESTDATA:-$(cd "$(dirname "$0")/../.." && pwd)/shared/testdata}
+TESTDATA=${TESTDATA:-$(cd "$(dirname "$0")/.." && pwd)/test/data}
 OPENCV=${OPENCV:-/usr/share/doc/opencv-doc/examples/data}
 
 [ -x "$VISIONPROC" ] || { echo "no executable $VISIONPROC (build it, or set VISIONPROC)" >&2; exit 1; }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The vision analysis against the labelled test data (../shared/testdata):
+# The vision analysis against the labelled test data (test/data):
 # every row of labels.tsv through `visionproc analyze`, then the clips
 # (frames decoded from H.264, and frames a second apart for frozen
 # video).
@@ -19,7 +19,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VISIONPROC=${VISIONPROC:-visionproc/visionproc}
-TESTDATA=${TESTDATA:-$(cd "$(dirname "$0")/../.." && pwd)/shared/testdata}
+TESTDATA=${TESTDATA:-$(cd "$(dirname "$0")/.." && pwd)/test/data}
 
 [ -x "$VISIONPROC" ] || { echo "no executable $VISIONPROC (build it, or set VISIONPROC)" >&2; exit 1; }
 [ -f "$TESTDATA/labels.tsv" ] || { echo "no $TESTDATA/labels.tsv (set TESTDATA)" >&2; exit 1; }
