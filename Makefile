@@ -140,7 +140,7 @@ SAN_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-fra
 SAN_DIR = test/unit/san
 SAN_ENV = ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-SAN_UNIT_TESTS = $(addprefix $(SAN_DIR)/,test_url test_netprobe test_vision)
+SAN_UNIT_TESTS = $(addprefix $(SAN_DIR)/,test_url test_netprobe test_vision test_vlog test_reply)
 FUZZ_TARGETS = fuzz_url fuzz_redis_url fuzz_redis_reply fuzz_grey
 SAN_REPLAYS = $(addprefix $(SAN_DIR)/,$(FUZZ_TARGETS))
 
@@ -156,6 +156,15 @@ $(SAN_DIR)/test_vision: test/unit/test_vision.c $(VISION_SRCS) $(wildcard vision
 	@mkdir -p $(SAN_DIR)
 	$(SAN_CC) $(SAN_FLAGS) -Ivisionproc -Icommon $(shell pkg-config --cflags $(VISION_PKGS)) \
 		-o $@ test/unit/test_vision.c $(VISION_SRCS) $(VISION_LIBS)
+
+$(SAN_DIR)/test_vlog: test/unit/test_vlog.c visionproc/log.c visionproc/log.h common/url.c common/url.h
+	@mkdir -p $(SAN_DIR)
+	$(SAN_CC) $(SAN_FLAGS) -Ivisionproc -Icommon $(shell pkg-config --cflags libavutil) \
+		-o $@ test/unit/test_vlog.c visionproc/log.c common/url.c $(shell pkg-config --libs libavutil)
+
+$(SAN_DIR)/test_reply: test/unit/test_reply.c common/redis_reply.c common/redis_reply.h
+	@mkdir -p $(SAN_DIR)
+	$(SAN_CC) $(SAN_FLAGS) -Icommon -o $@ test/unit/test_reply.c common/redis_reply.c -lhiredis
 
 # the sources of each fuzz target (besides test/fuzz/<target>.c)
 FUZZ_SRCS_fuzz_url = common/url.c

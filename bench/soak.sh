@@ -46,11 +46,13 @@ stack_start "max_wal_size = '4GB'" "checkpoint_timeout = '15min'" "log_min_messa
 
 addr() { echo "127.4.$(( $1 / 250 )).$(( $1 % 250 + 1 ))"; }
 # half the cameras listen on their port (accept and close), half refuse it
-python3 test/listen.py $PORT $(for i in $(seq 0 2 $((N - 1))); do addr "$i"; done) >"$STACK_DIR/listen.out" &
+listen_addrs=()
+for i in $(seq 0 2 $((N - 1))); do listen_addrs+=("$(addr "$i")"); done
+python3 test/listen.py $PORT "${listen_addrs[@]}" >"$STACK_DIR/listen.out" &
 pids+=($!)
 until grep -q ready "$STACK_DIR/listen.out" 2>/dev/null; do sleep 0.2; done
 
-visionproc/visionproc --redis "$REDIS_URL" --workers 2 2>"$STACK_DIR/log/visionproc.log" &
+VISIONPROC_REDIS_URL="$REDIS_URL" visionproc/visionproc --workers 2 2>"$STACK_DIR/log/visionproc.log" &
 vp=$!
 pids+=("$vp")
 

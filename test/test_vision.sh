@@ -32,8 +32,8 @@ start_bg() {
 	shift
 	"$@" >"$log" 2>&1 &
 	PIDS+=($!)
-	local i
-	for i in $(seq 100); do
+	local _
+	for _ in $(seq 100); do
 		grep -q ready "$log" && return 0
 		kill -0 "${PIDS[-1]}" 2>/dev/null || fail "$1 died: $(cat "$log")"
 		sleep 0.1
@@ -48,7 +48,7 @@ start_bg "$STACK_DIR/hang.log" python3 "$ROOT/test/rtsp_hang.py" "$HANG_PORT"
 VISIONPROC_REDIS_URL="$REDIS_URL" "$ROOT/visionproc/visionproc" --workers 4 --grab-timeout $GRAB_TIMEOUT \
 	--io-timeout 2000 --claim-idle 5000 2>"$STACK_DIR/visionproc.log" &
 VISIONPROC=$!
-PIDS+=($VISIONPROC)
+PIDS+=("$VISIONPROC")
 
 register() { # name url
 	q "SELECT id FROM camera_health.register_camera('127.0.0.1', $RTSP_PORT, '$2', interval_ip => 5, interval_port => 5, interval_vision => 4, name => 'vision $1')"
@@ -105,7 +105,7 @@ note "meanwhile every stream camera was checked at least $got times in 20 s"
 
 # a worker killed mid-task: its task is taken over, not lost
 victim=""
-for i in $(seq 100); do
+for _ in $(seq 100); do
 	victim=$(rcli XPENDING queue:vision visionproc - + 10 | paste - - - - | awk '{print $1, $2}' | head -1)
 	[ -n "$victim" ] && break
 	sleep 0.1

@@ -22,6 +22,9 @@ static int	failures = 0;
 	} while (0)
 
 /* Parse one reply from RESP bytes (NULL when the reader refuses them). */
+/* a RESP literal and its length (which may include NUL bytes of its own) */
+#define RESP(s) (s), sizeof(s) - 1
+
 static redisReply *
 parse_limited(const char *resp, size_t len, ChReplyLimits *limits)
 {
@@ -73,7 +76,7 @@ test_arrays_and_strings(void)
 	CHECK(ch_reply_elem(ch_reply_elem(r, 0), 0) == NULL);	/* a string has no elements */
 	freeReplyObject(r);
 
-	r = parse_limited("$5\r\na\0bcd\r\n", 11, NULL);
+	r = parse_limited(RESP("$5\r\na\0bcd\r\n"), NULL);
 	CHECK(r != NULL);
 	CHECK(ch_reply_str(r, 10, &len) != NULL && len == 5);
 	CHECK(ch_reply_cstr(r, 10) == NULL);	/* NUL inside */
@@ -183,26 +186,26 @@ test_limits(void)
 	redisReply *r;
 	char	   *big;
 
-	r = parse_limited("*4\r\n$1\r\na\r\n$8\r\n12345678\r\n:1\r\n$-1\r\n", 36, &lim);
+	r = parse_limited(RESP("*4\r\n$1\r\na\r\n$8\r\n12345678\r\n:1\r\n$-1\r\n"), &lim);
 	CHECK(r != NULL && !lim.exceeded && ch_reply_is_array(r, 4, 4));
 	freeReplyObject(r);
 
 	/* an array announced bigger than the limit: refused before allocation */
-	r = parse_limited("*1000000000\r\n", 13, &lim);
+	r = parse_limited(RESP("*1000000000\r\n"), &lim);
 	CHECK(r == NULL && lim.exceeded);
 	lim.exceeded = false;
-	r = parse_limited("*5\r\n:1\r\n:1\r\n:1\r\n:1\r\n:1\r\n", 24, &lim);
+	r = parse_limited(RESP("*5\r\n:1\r\n:1\r\n:1\r\n:1\r\n:1\r\n"), &lim);
 	CHECK(r == NULL && lim.exceeded);
 	lim.exceeded = false;
 
 	/* a string too long, also nested and as an error */
-	r = parse_limited("$9\r\n123456789\r\n", 15, &lim);
+	r = parse_limited(RESP("$9\r\n123456789\r\n"), &lim);
 	CHECK(r == NULL && lim.exceeded);
 	lim.exceeded = false;
-	r = parse_limited("*1\r\n*1\r\n$9\r\n123456789\r\n", 23, &lim);
+	r = parse_limited(RESP("*1\r\n*1\r\n$9\r\n123456789\r\n"), &lim);
 	CHECK(r == NULL && lim.exceeded);
 	lim.exceeded = false;
-	r = parse_limited("-ERR 123456789\r\n", 16, &lim);
+	r = parse_limited(RESP("-ERR 123456789\r\n"), &lim);
 	CHECK(r == NULL && lim.exceeded);
 	lim.exceeded = false;
 
@@ -235,7 +238,7 @@ test_limits(void)
 	free(big);
 
 	/* nesting deeper than hiredis supports is a protocol error, not a crash */
-	r = parse_limited("*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n:1\r\n", 44, NULL);
+	r = parse_limited(RESP("*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n:1\r\n"), NULL);
 	CHECK(r == NULL);
 }
 
