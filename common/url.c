@@ -46,40 +46,44 @@ is_scheme_char(char c)
 /*
  * First "://" in text[from..len), or len.  With after_scheme, only one
  * right after a scheme character: the start of a next URL in free text
- * ("rtsp://"), not a "://" inside a password ("admin:://x@").
+ * ("rtsp://"), not a "://" inside a password ("admin:://x@"); or right
+ * after a "***" placeholder, because masking the previous URL may have
+ * swallowed that scheme ("rtsp://a:se', 'rtsp://h/" became
+ * "rtsp://a:***://h/"), and a masked text must read as it did before.
  */
 static size_t
 find_sep(const char *text, size_t len, size_t from, bool after_scheme)
 {
 	for (size_t i = from; i + 3 <= len; i++)
 		if (text[i] == ':' && text[i + 1] == '/' && text[i + 2] == '/' &&
-			(!after_scheme || (i > 0 && is_scheme_char(text[i - 1]))))
+			(!after_scheme || (i > 0 && is_scheme_char(text[i - 1])) ||
+			 (i >= 3 && memcmp(text + i - 3, "***", 3) == 0)))
 			return i;
 	return len;
 }
 
-/* First c in text[from..to), or to. */
-static size_t
-find_char(const char *text, size_t from, size_t to, char c)
-{
-	const char *p = memchr(text + from, c, to - from);
-
-	return p ? (size_t) (p - text) : to;
-}
-
 /*
- * Record a secret span.  Beyond URL_MAX_SECRETS, the last span runs to the
- * end of the URL instead (query spans arrive in ascending order, so it
- * covers every later one).
+ * Record a secret span.  Beyond URL_MAX_SECRETS, the last span runs from
+ * the new one's start (if that is earlier) to the end of the URL instead:
+ * query spans arrive in ascending order, so it covers every later one.
+ * "again" (the second reading, rule 6): unless a span already covers it,
+ * so that finding a secret again does not use up the spans.
  */
 static void
-add_secret(UrlCredentials *uc, size_t start, size_t end)
+add_secret(UrlCredentials *uc, size_t start, size_t end, bool again)
 {
+	UrlSpan    *last = &uc->secrets[URL_MAX_SECRETS - 1];
+
 	if (start >= end)
 		return;
+	for (int i = 0; again && i < uc->nsecrets; i++)
+		if (uc->secrets[i].start <= start && end <= uc->secrets[i].end)
+			return;
 	if (uc->nsecrets == URL_MAX_SECRETS)
 	{
-		uc->secrets[URL_MAX_SECRETS - 1].end = uc->end;
+		if (start < last->start)
+			last->start = start;
+		last->end = uc->end;
 		return;
 	}
 	uc->secrets[uc->nsecrets].start = start;
@@ -116,13 +120,59 @@ merge_secrets(UrlCredentials *uc)
 }
 
 /*
+ * Where a secret found so far covers text[pos]: the end of that span, else
+ * pos.  The second reading of a URL (see url_credentials, rule 6) reads
+ * what a span covers as its "***" placeholder: no '@', ':', '/', '&', ';',
+ * '=', '[', ']' or digit.
+ */
+static size_t
+past_secret(const UrlCredentials *uc, size_t pos)
+{
+	for (int i = 0; i < uc->nsecrets; i++)
+		if (uc->secrets[i].start <= pos && pos < uc->secrets[i].end)
+			return uc->secrets[i].end;
+	return pos;
+}
+
+static bool
+is_shown(const UrlCredentials *uc, size_t pos)
+{
+	return past_secret(uc, pos) == pos;
+}
+
+/* First c in text[from..to) that no secret covers, or to. */
+static size_t
+find_shown(const char *text, const UrlCredentials *uc, size_t from, size_t to, char c)
+{
+	for (size_t i = from; i < to; i = past_secret(uc, i) == i ? i + 1 : past_secret(uc, i))
+		if (is_shown(uc, i) && text[i] == c)
+			return i;
+	return to;
+}
+
+/* Last c in text[from..to) that no secret covers, or SIZE_MAX. */
+static size_t
+find_last_shown(const char *text, const UrlCredentials *uc, size_t from, size_t to, char c)
+{
+	size_t		last = SIZE_MAX;
+
+	for (size_t i = find_shown(text, uc, from, to, c); i < to;
+		 i = find_shown(text, uc, i + 1, to, c))
+		last = i;
+	return last;
+}
+
+/*
  * Values of secret query parameters: "name=value" after '?', '&' or ';',
  * anywhere in the URL (also before its last '@': "?pwd=a@b").  A value runs
  * to the next '&' or ';' (the camera reads those as separators too) or to
- * the end of the URL: '#', quotes and whitespace do not end it.
+ * the end of the URL: '#', quotes and whitespace do not end it.  With
+ * "again" (rule 6), separators, names and '=' that a secret found so far covers are
+ * not seen (a '&' inside a password does not end a value that began before
+ * it: once masked, that '&' is gone).
  */
 static void
-find_secret_params(const char *text, UrlCredentials *uc)
+find_secret_params(const char *text, UrlCredentials *uc, bool again)
 {
 	for (size_t i = uc->begin; i < uc->end; i++)
 	{
@@ -132,17 +182,44 @@ find_secret_params(const char *text, UrlCredentials *uc)
 
 		if (text[i] != '?' && text[i] != '&' && text[i] != ';')
 			continue;
+		if (again && !is_shown(uc, i))
+			continue;
 		while (eq < uc->end && strchr("=&;?#", text[eq]) == NULL &&
-			   !isspace((unsigned char) text[eq]))
+			   !isspace((unsigned char) text[eq]) && (!again || is_shown(uc, eq)))
 			eq++;
-		if (eq == uc->end || text[eq] != '=' || !is_secret_param(text + name, eq - name))
+		if (eq == uc->end || text[eq] != '=' || (again && !is_shown(uc, eq)) ||
+			!is_secret_param(text + name, eq - name))
 			continue;
 		vend = eq + 1;
-		while (vend < uc->end && text[vend] != '&' && text[vend] != ';')
-			vend++;
-		add_secret(uc, eq + 1, vend);
+		while (vend < uc->end)
+		{
+			if (again && !is_shown(uc, vend))
+				vend = past_secret(uc, vend);
+			else if (text[vend] == '&' || text[vend] == ';')
+				break;
+			else
+				vend++;
+		}
+		add_secret(uc, eq + 1, vend, again);
 		i = vend - 1;
 	}
+}
+
+/*
+ * The password of the userinfo: after the first ':' up to the last '@'
+ * (rules 2 and 3), both of them where no secret found so far covers them.
+ */
+static void
+find_password(const char *text, UrlCredentials *uc, bool again)
+{
+	size_t		at = find_last_shown(text, uc, uc->begin, uc->end, '@');
+	size_t		colon;
+
+	if (at == SIZE_MAX)
+		return;
+	colon = find_shown(text, uc, uc->begin, at, ':');
+	if (colon < at)
+		add_secret(uc, colon + 1, at, again);
 }
 
 /*
@@ -157,35 +234,53 @@ find_secret_params(const char *text, UrlCredentials *uc)
  * - Otherwise a ':' in the host part (past a bracketed IPv6 address) is a
  *   port only when 1 to 5 digits and then a '/' follow; anything else after
  *   it may be a password that lost its '@', and is masked to the end.
+ *
+ * The '@', ':', '/', ']' and digits looked at are those no secret found so
+ * far covers (rule 6).
  */
 static void
-mask_cut_authority(const char *text, UrlCredentials *uc, size_t pw_start)
+mask_cut_authority(const char *text, UrlCredentials *uc, bool again)
 {
-	size_t		slash = find_char(text, uc->host, uc->end, '/');
-	size_t		from = uc->host;
+	size_t		at = find_last_shown(text, uc, uc->begin, uc->end, '@');
+	size_t		host = at == SIZE_MAX ? uc->begin : at + 1;
+	size_t		slash = find_shown(text, uc, host, uc->end, '/');
+	size_t		from = host;
 	size_t		colon;
 	size_t		digits = 0;
 
-	if (pw_start != SIZE_MAX && slash == uc->end)
+	if (at != SIZE_MAX && find_shown(text, uc, uc->begin, at, ':') < at &&
+		slash == uc->end)
 	{
-		add_secret(uc, pw_start, uc->end);	/* merged with the password */
+		add_secret(uc, find_shown(text, uc, uc->begin, at, ':') + 1, uc->end, again);
 		return;
 	}
-	if (from < slash && text[from] == '[')
+	if (from < slash && text[from] == '[' && is_shown(uc, from))
 	{
-		size_t		close = find_char(text, from, slash, ']');
+		size_t		close = find_shown(text, uc, from, slash, ']');
 
 		if (close < slash)
 			from = close;
 	}
-	colon = find_char(text, from, slash, ':');
+	colon = find_shown(text, uc, from, slash, ':');
 	if (colon == slash)
 		return;
-	while (colon + 1 + digits < slash && isdigit((unsigned char) text[colon + 1 + digits]))
+	while (colon + 1 + digits < slash && is_shown(uc, colon + 1 + digits) &&
+		   isdigit((unsigned char) text[colon + 1 + digits]))
 		digits++;
 	if (digits >= 1 && digits <= 5 && colon + 1 + digits == slash && slash < uc->end)
 		return;
-	add_secret(uc, colon + 1, uc->end);
+	add_secret(uc, colon + 1, uc->end, again);
+}
+
+/* How many bytes the secrets cover (they are merged). */
+static size_t
+secret_bytes(const UrlCredentials *uc)
+{
+	size_t		n = 0;
+
+	for (int i = 0; i < uc->nsecrets; i++)
+		n += uc->secrets[i].end - uc->secrets[i].start;
+	return n;
 }
 
 /*
@@ -194,7 +289,8 @@ mask_cut_authority(const char *text, UrlCredentials *uc, size_t pw_start)
  * 1. A URL begins at "://" (whatever scheme precedes it).  With URL_WHOLE
  *    it runs to the end of the text.  In free text it runs to the next
  *    "://" that follows a scheme character (a letter, digit, '+', '-' or
- *    '.': "rtsp://", not the "://" of a password "admin:://x"), or to the
+ *    '.': "rtsp://", not the "://" of a password "admin:://x") or a "***"
+ *    placeholder (rule 6: masking may have replaced that scheme), or to the
  *    end of the text: whitespace, quotes, '<', '>' and backticks do NOT end
  *    it, because a password may hold any of them and messages quote values
  *    without escaping them.  The price is masking prose that follows a URL
@@ -209,6 +305,15 @@ mask_cut_authority(const char *text, UrlCredentials *uc, size_t pw_start)
  *    user name is not masked.
  * 4. Values of secret query parameters (find_secret_params).
  * 5. Free text may have been cut anywhere: see mask_cut_authority.
+ * 6. Masking is idempotent: a masked text reads as the text did, so
+ *    masking it again changes nothing.  Rules 2 to 5 look at '@', ':',
+ *    '/', '&', ';', '=' and digits that a secret may hide, so after the
+ *    first reading they read the URL again as masking leaves it (what a
+ *    secret covers counts as its "***"), adding what that finds, until
+ *    nothing is added.  Only ever added: every byte the first reading
+ *    masks is masked.  So "?auth=a:b;c@h/" is masked to its end (the ';'
+ *    that ended the value lies in the password "b;c", and once masked,
+ *    "?auth=***@h/" has a value that runs to the end).
  *
  * What rule 5 costs: in free text a port not followed by a path is masked
  * ("rtsp://10.0.0.5:***", it might be "admin:99" of "admin:99#secret"), and
@@ -220,15 +325,19 @@ mask_cut_authority(const char *text, UrlCredentials *uc, size_t pw_start)
  * reads as a complete URL with host "ss"; a password that begins with
  * digits and a '/', cut after the '/', reads as a port.  And in free text
  * a password holding "://" right after a letter or digit ("ab://c") starts
- * a new URL there, cut or not.
+ * a new URL there, cut or not; so does one holding "***://" (rule 6 reads
+ * it as a placeholder): "u:***://x@h" in free text shows "x".  That one is
+ * the price of idempotence and cannot be avoided: "rtsp://a:se',
+ * 'rtsp://h/" must mask to "rtsp://a:***://h/", and masking that again
+ * must not mask "://h/".
  */
 bool
 url_credentials(const char *text, size_t len, size_t from, UrlScope scope,
 				UrlCredentials *uc)
 {
 	size_t		sep = find_sep(text, len, from, false);
-	size_t		at = SIZE_MAX;
-	size_t		pw_start = SIZE_MAX;
+	size_t		at;
+	size_t		covered;
 
 	if (sep == len)
 		return false;
@@ -237,29 +346,29 @@ url_credentials(const char *text, size_t len, size_t from, UrlScope scope,
 	uc->begin = sep + 3;
 	uc->end = scope == URL_WHOLE ? len : find_sep(text, len, uc->begin, true);
 
-	for (size_t i = uc->begin; i < uc->end; i++)
-		if (text[i] == '@')
-			at = i;
+	/* the first reading: the URL as it is written */
+	at = find_last_shown(text, uc, uc->begin, uc->end, '@');
 	uc->has_userinfo = at != SIZE_MAX;
 	uc->host = uc->has_userinfo ? at + 1 : uc->begin;
-	if (uc->has_userinfo)
-	{
-		size_t		colon = find_char(text, uc->begin, at, ':');
-
-		if (colon < at)
-		{
-			pw_start = colon + 1;
-			add_secret(uc, pw_start, at);
-		}
-	}
+	find_password(text, uc, false);
 	uc->host_end = uc->host;
 	while (uc->host_end < uc->end && strchr("/?#", text[uc->host_end]) == NULL)
 		uc->host_end++;
-
 	if (scope == URL_IN_TEXT)
-		mask_cut_authority(text, uc, pw_start);
-	find_secret_params(text, uc);
+		mask_cut_authority(text, uc, false);
+	find_secret_params(text, uc, false);
 	merge_secrets(uc);
+
+	/* rule 6: read it again as masking leaves it, until nothing is added */
+	do
+	{
+		covered = secret_bytes(uc);
+		find_password(text, uc, true);
+		if (scope == URL_IN_TEXT)
+			mask_cut_authority(text, uc, true);
+		find_secret_params(text, uc, true);
+		merge_secrets(uc);
+	} while (secret_bytes(uc) != covered);
 	return true;
 }
 

@@ -100,7 +100,8 @@ extern size_t url_for_client(const char *url, char *out);
  * when "in" was cut short).  "out" must hold
  * MASK_SECRETS_BUFSIZE(strlen(in)) bytes.  Returns true when something was
  * masked.  Mask before you truncate: cutting the masked text is always
- * safe, masking a cut text is the fallback.
+ * safe, masking a cut text is the fallback.  Idempotent (both maskers):
+ * masking a masked text again changes nothing (url.c, rule 6).
  */
 extern bool mask_secrets(const char *in, char *out);
 

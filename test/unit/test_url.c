@@ -31,6 +31,25 @@ static long checks = 0;
 		if (failures++ < 40) { printf("FAIL "); printf(__VA_ARGS__); printf("\n"); } \
 	} while (0)
 
+/*
+ * Masking a masked text changes nothing: what is left of a secret is its
+ * "***" placeholder, and the text around it reads as it did before.
+ */
+static void
+expect_idempotent(const char *once, bool whole)
+{
+	char	   *twice = malloc(MASK_SECRETS_BUFSIZE(strlen(once)));
+
+	if (whole)
+		(void) mask_url_secrets(once, twice);
+	else
+		(void) mask_secrets(once, twice);
+	if (strcmp(once, twice) != 0)
+		FAIL("masking twice masks more: %s\n  twice: %s", once, twice);
+	checks++;
+	free(twice);
+}
+
 /* Mask into an exactly sized buffer followed by a guard: no overrun. */
 static char *
 masked(const char *in, bool whole, bool *found)
@@ -46,6 +65,7 @@ masked(const char *in, bool whole, bool *found)
 			FAIL("mask overran its buffer: %s", in);
 	if (strlen(out) >= size)
 		FAIL("mask output too long: %s", in);
+	expect_idempotent(out, whole);
 	if (!whole && has_secrets(in) != f)
 		FAIL("has_secrets(%s) = %d, mask_secrets says %d", in, !f, f);
 	if (found)
@@ -465,6 +485,32 @@ generated_several_urls(void)
 			}
 }
 
+/*
+ * Masking is idempotent also where the placeholder replaced what the rules
+ * read: the scheme of the next URL, a '&' or ';' inside a password, the
+ * '/' after a host, the last '@'.  Each was masked more on a second pass.
+ */
+static void
+masking_twice(void)
+{
+	/* the scheme letters before the next "://" were masked with the password */
+	expect_mask("http://c:dsp://assword=f", "http://c:***://assword=f");
+	expect_mask("rtsp://a:se', 'rtsp://10.0.0.2/x'", "rtsp://a:***://10.0.0.2/x'");
+	/* a value that began before the password does not end at its ';' */
+	expect_mask_url("https://h?auth=a:b;c@host/", "https://h?auth=***");
+	expect_mask("https://h?auth=a:b;c@host/", "https://h?auth=***");
+	expect_mask_url("https://upPsswpasswd?auth=a%2ps://Aw@passcou:://c;d@edwd?autpPhpasswd?au",
+					"https://upPsswpasswd?auth=***");
+	expect_mask("https://upPsswpasswd?auth=a%2ps://Aw@passcou:://c;d@edwd?autpPhpasswd?au",
+				"https://upPsswpasswd?auth=***://Aw@passcou:***");
+	/* the '/' that made "c:x" a path was inside a value */
+	expect_mask("rtsp://h;pwd=a/b&c:x/", "rtsp://h;pwd=***&c:***");
+	/* the last '@' was inside a value: read without it, "u:" is a password */
+	expect_mask("rtsp://u:p?pwd=q@h&x/", "rtsp://u:***");
+	/* still exact where nothing moves */
+	expect_mask("http://cam/snap?pwd=a@b&x=1", "http://cam/snap?pwd=***&x=1");
+}
+
 static void
 hand_cases(void)
 {
@@ -579,6 +625,7 @@ main(void)
 {
 	build_atoms();
 	hand_cases();
+	masking_twice();
 	prefix_gap_is_only_for_cut_text();
 	generated_userinfo();
 	generated_query_secrets();
