@@ -8,8 +8,9 @@
 # the scheduler and the ingest runs at full rate without FFmpeg decoding
 # dominating the two cores).  Every SAMPLE seconds it records, for each
 # camera_health worker, its private memory (RssAnon from /proc) and the
-# total of its memory contexts (pg_log_backend_memory_contexts, "Grand
-# total" in the server log), and for visionproc's processes their RssAnon.
+# bytes used in its long-lived memory contexts (pg_log_backend_memory_contexts
+# in the server log, less the contexts reset every iteration or transaction:
+# scripts/contexts_used.awk), and for visionproc's processes their RssAnon.
 # At the end it prints each series and its growth per hour, fitted by least
 # squares over the samples after the warm-up.
 #
@@ -67,16 +68,18 @@ echo "soak: $N cameras, ip and port every ${INTERVAL} s, $(( N / VISION_EVERY ))
 
 rss_anon_kb() { awk '/^RssAnon:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 
-# context_total PID: ask the backend to log its memory contexts and read the
-# "Grand total" it printed (bytes)
-context_total() {
-	local pid=$1 before line i
-	before=$(wc -l <"$PG_LOG")
+# contexts_used PID: ask the backend to log its memory contexts and read
+# the bytes its long-lived contexts use (scripts/contexts_used.awk: the grand
+# total less the loop and transaction contexts, which are reset every
+# iteration and hold whatever batch is in flight at the instant)
+contexts_used() {
+	local pid=$1 offset dump
+	offset=$(stat -c %s "$PG_LOG")
 	psql -XAtq -c "SELECT pg_log_backend_memory_contexts($pid)" >/dev/null
-	for i in $(seq 50); do
-		line=$(tail -n +"$((before + 1))" "$PG_LOG" | grep -a "\[$pid\].*Grand total: " | tail -n 1 || true)
-		if [ -n "$line" ]; then
-			sed -E 's/.*Grand total: ([0-9]+) bytes.*/\1/' <<<"$line"
+	for _ in $(seq 100); do
+		dump=$(tail -c +"$((offset + 1))" "$PG_LOG" | grep -a "\[$pid\] LOG:  " || true)
+		if grep -q "Grand total: " <<<"$dump"; then
+			awk -f scripts/contexts_used.awk <<<"$dump"
 			return
 		fi
 		sleep 0.1
@@ -85,7 +88,7 @@ context_total() {
 }
 
 samples="$STACK_DIR/soak.tsv"
-printf 't_s\tprocess\tpid\trss_anon_kb\tcontexts_bytes\n' >"$samples"
+printf 't_s\tprocess\tpid\trss_anon_kb\tcontexts_used_bytes\n' >"$samples"
 start=$SECONDS
 end=$((start + MINUTES * 60))
 next=$start
@@ -94,7 +97,7 @@ while [ $SECONDS -lt $end ]; do
 	while read -r pid type; do
 		[ -n "$pid" ] || continue
 		printf '%s\t%s\t%s\t%s\t%s\n' "$now" "${type#camera_health }" "$pid" \
-			"$(rss_anon_kb "$pid")" "$(context_total "$pid")" >>"$samples"
+			"$(rss_anon_kb "$pid")" "$(contexts_used "$pid")" >>"$samples"
 	done < <(psql -XAtq -F ' ' -c "SELECT pid, backend_type FROM pg_stat_activity
 		WHERE backend_type LIKE 'camera_health %' ORDER BY backend_type")
 	for pid in "$vp" $(pgrep -P "$vp" || true); do

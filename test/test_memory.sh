@@ -40,9 +40,7 @@ addresses() {
 
 # contexts_used PID: the bytes used in the worker's memory contexts, as it
 # logs them, less those of the contexts that are reset or emptied every
-# iteration or transaction (the loop context, the transaction's and the
-# portals' contexts, ErrorContext): whatever they hold at the instant of the
-# sample (a batch in flight) is not growth, and nothing can pile up in them.
+# iteration or transaction (scripts/contexts_used.awk).
 contexts_used() {
 	local pid=$1 offset dump deadline=$((SECONDS + 20))
 	offset=$(stat -c %s "$PG_LOG")
@@ -50,20 +48,7 @@ contexts_used() {
 	while [ $SECONDS -lt $deadline ]; do
 		dump=$(tail -c +"$((offset + 1))" "$PG_LOG" | grep -a "\[$pid\] LOG:  " || true)
 		if grep -q "Grand total: " <<<"$dump"; then
-			awk '
-				/ level: [0-9]+; / {
-					level = $0; sub(/.* level: /, "", level); sub(/;.*/, "", level)
-					used = $0; sub(/ used.*/, "", used); sub(/.* /, "", used)
-					if (level == 1)
-						skip = ($0 ~ /level: 1; (camera_health [a-z]+ (loop|tick)|TopTransactionContext|TopPortalContext|ErrorContext):/)
-					if (skip && level >= 1)
-						transient += used
-				}
-				/Grand total: / {
-					total = $0; sub(/ used.*/, "", total); sub(/.* /, "", total)
-					print total - transient
-					exit
-				}' <<<"$dump"
+			awk -f "$(dirname "$0")/../scripts/contexts_used.awk" <<<"$dump"
 			return 0
 		fi
 		sleep 0.2
