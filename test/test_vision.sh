@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Vision end to end, against a real RTSP server serving the clips of
-# ../shared/testdata: cameras whose reference is taken from vtest.mp4 and
+# test/data: cameras whose reference is taken from vtest.mp4 and
 # whose stream then becomes blurred, covered, shifted or frozen get the
 # right vision logs and alerts; a still scene is not frozen; a dead URL and
 # a server that accepts and then says nothing give stream errors within the
@@ -9,7 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-CLIPS=${TESTDATA:-$ROOT/../shared/testdata}/clips
+CLIPS=${TESTDATA:-$ROOT/test/data}/clips
 GRAB_TIMEOUT=4000
 DIR="$STACK_DIR/mounts"
 mkdir -p "$DIR"
