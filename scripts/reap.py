@@ -14,6 +14,10 @@ scripts/test.sh runs every integration test through this.  It
 - when CMD has exited, names every process still left and stops it:
   SIGTERM to it and its process group, SIGKILL after TEST_KILL_GRACE
   seconds (default 15),
+- spares the servers named by the pid files in $REAP_SPARE_PIDFILES
+  (colon-separated; the first line of each is a pid): the shared stack's
+  PostgreSQL and redis-server, which a test may stop and start again
+  (test_shutdown, test_redis_outage) and which must outlive it,
 - exits with CMD's status (128 + the signal when a signal ended it).
 Linux only (prctl); Python standard library only.
 """
@@ -72,10 +76,23 @@ def signal_tree(pid, sig, own_pgid):
         pass
 
 
+def spared():
+    """Pids of the servers the pid files of $REAP_SPARE_PIDFILES name."""
+    pids = set()
+    for path in filter(None, os.environ.get("REAP_SPARE_PIDFILES", "").split(":")):
+        try:
+            with open(path) as f:
+                pids.add(int(f.readline().strip()))
+        except (OSError, ValueError):
+            pass
+    return pids
+
+
 def stop_leftovers(name, grace):
     me = os.getpid()
     own_pgid = os.getpgid(0)
-    left = children(me)
+    keep = spared()
+    left = [p for p in children(me) if p not in keep]
     if not left:
         return
     print(f"-- {name} left processes running; stopping them:", flush=True)
@@ -88,7 +105,7 @@ def stop_leftovers(name, grace):
             signal_tree(pid, sig, own_pgid)
         time.sleep(0.1)
         reap_all()
-        left = children(me)
+        left = [p for p in children(me) if p not in keep]
         if time.monotonic() > deadline:
             sig = signal.SIGKILL
 

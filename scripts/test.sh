@@ -105,6 +105,9 @@ done
 if [ ${#integration[@]} -gt 0 ] || [ -z "${SKIP_REGRESS:-}" ]; then
 	stack_start
 	echo "== private cluster on port $PGPORT, redis on port $REDIS_PORT ($STACK_DIR)"
+	# a test may restart the shared servers (test_shutdown, test_redis_outage):
+	# the restarted ones are the stack's, not leftovers of the test
+	export REAP_SPARE_PIDFILES="$STACK_DIR/pgdata/postmaster.pid:$STACK_DIR/redis/redis.pid"
 fi
 
 if [ -z "${SKIP_REGRESS:-}" ]; then
