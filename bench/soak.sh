@@ -112,36 +112,5 @@ done
 checks=$(psql -XAtq -c "SELECT count(*) FROM camera_health.health_logs")
 restarts=$(grep -ac "terminated by signal\|exited with exit code" "$PG_LOG" || true)
 echo "soak: $checks checks logged in ${MINUTES} min; worker exits in the server log: $restarts"
-python3 - "$samples" "$WARMUP" <<'PY'
-import collections, sys
-
-rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])][1:]
-warmup = int(sys.argv[2])
-series = collections.OrderedDict()
-for t, proc, pid, rss, ctx in rows:
-    series.setdefault((proc, pid), []).append((int(t), int(rss or 0), int(ctx) if ctx else None))
-
-def slope_per_hour(points):
-    if len(points) < 2:
-        return float("nan")
-    n = len(points)
-    mx = sum(p[0] for p in points) / n
-    my = sum(p[1] for p in points) / n
-    sxx = sum((p[0] - mx) ** 2 for p in points)
-    if sxx == 0:
-        return float("nan")
-    return sum((p[0] - mx) * (p[1] - my) for p in points) / sxx * 3600
-
-print("%-18s %7s %5s %13s %13s %14s %14s" % ("process", "pid", "n", "RssAnon MB", "contexts MB",
-                                              "RssAnon MB/h", "contexts MB/h"))
-for (proc, pid), pts in series.items():
-    late = [p for p in pts if p[0] >= warmup]
-    rss = slope_per_hour([(t, r / 1024) for t, r, _ in late])
-    ctxpts = [(t, c / 1048576) for t, _, c in late if c is not None]
-    ctx = slope_per_hour(ctxpts) if ctxpts else float("nan")
-    first, last = pts[0], pts[-1]
-    ctxspan = ("%5.1f->%5.1f" % (first[2] / 1048576, last[2] / 1048576)) if first[2] is not None else "-"
-    print("%-18s %7s %5d %13s %13s %+14.2f %+14.2f" % (
-        proc, pid, len(late), "%5.1f->%5.1f" % (first[1] / 1024, last[1] / 1024), ctxspan, rss, ctx))
-PY
+python3 bench/soak_report.py "$samples" "$WARMUP"
 echo "samples: $samples (kept with KEEP_STACK=1)"
