@@ -30,6 +30,7 @@
 
 #include "frame.h"
 #include "grab.h"
+#include "monotonic.h"
 #include "url.h"
 
 #define SNAPSHOT_MAX_BYTES (16 * 1024 * 1024)
@@ -52,15 +53,6 @@ typedef struct Deadline
 	double		at_ms;
 	volatile sig_atomic_t *stop;
 } Deadline;
-
-static double
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
-}
 
 static int
 interrupted(void *arg)

@@ -21,6 +21,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "monotonic.h"
 
 #define STOP_GRACE_S 10
 #define FAST_CRASH_MS 5000		/* a worker dying sooner than this is restarted after a pause */
@@ -41,15 +42,6 @@ static void
 on_child(int sig)
 {
 	/* only so that SIGCHLD is not discarded: taken by sigtimedwait */
-}
-
-static double
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
 }
 
 /* Handlers for the workers; the signals blocked in the parent (*old: the mask before). */

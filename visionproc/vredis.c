@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "monotonic.h"
 #include "url.h"
 #include "vredis.h"
 
@@ -15,15 +16,6 @@
 #define COMMAND_TIMEOUT_MS 5000
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
-
-static double
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
-}
 
 bool
 vredis_init(VRedis *r, const char *url, const char *prefix, const char **reason)
