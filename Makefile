@@ -34,11 +34,12 @@ OBJS = \
 # in sql/, one file per concern, in this order; the released 1.0 script and
 # the upgrade scripts are kept as they are.
 SQL_SOURCES = $(addprefix sql/,00_schema.sql 01_c_helpers.sql 02_tables.sql 03_checks.sql \
-	04_api_cameras.sql 05_api_history.sql 06_retention.sql 07_workers.sql 08_privileges.sql)
+	04_api_cameras.sql 05_api_history.sql 06_retention.sql 07_workers.sql 08_privileges.sql \
+	09_http_api.sql)
 DATA_built = camera_health--$(EXTVERSION).sql $(patsubst sql/updates/%,camera_health--%,$(wildcard sql/updates/*.sql))
 DATA = extension/camera_health--1.0.sql
 
-REGRESS = cameras validation history retention summary roles ingest vision
+REGRESS = cameras validation history retention summary roles ingest vision http_api
 REGRESS_OPTS = --inputdir=test/regress --outputdir=test/regress
 
 PG_CPPFLAGS = -I$(srcdir)/common -I$(srcdir)/extension -I$(srcdir)/bgworker -Wall -Wextra -Werror -Wno-unused-parameter \

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make run`: the whole stack on a private cluster, in the foreground, until
-# Ctrl-C: PostgreSQL with the workers, redis-server, visionproc, and a test
-# RTSP server playing the clips of test/data as demo cameras.
+# Ctrl-C: PostgreSQL with the workers, redis-server, visionproc, PostgREST
+# and nginx serving the HTTP API, and a test RTSP server playing the clips
+# of test/data as demo cameras.
 # Installs packages and builds first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -71,6 +72,15 @@ SELECT camera_health.register_camera('127.0.0.2', 1554, 'rtsp://127.0.0.2:1554/n
 	name => 'demo: dead stream', interval_ip => 5, interval_port => 5, interval_vision => 10);
 SQL
 
+# the HTTP API: PostgREST behind nginx, from the templates in http/
+# shellcheck source=scripts/http.sh
+. scripts/http.sh
+http_prepare camera_health
+bg_group "$POSTGREST_BIN" "$POSTGREST_CONF" >>"$STACK_DIR/log/postgrest.log" 2>&1
+bg_group nginx -e "$STACK_DIR/log/nginx-error.log" -c "$NGINX_CONF"
+http_wait_ready
+WRITER_TOKEN=$(http_token camera_health_writer 86400)
+
 # once the five references are taken, three cameras go wrong
 bg_group bash -c '
 	CLIPS=$1
@@ -90,12 +100,24 @@ camera_health is running, with 7 demo cameras.
   Redis       redis-cli -p $REDIS_PORT
   Logs        $PG_LOG
               $STACK_DIR/log/visionproc.log
+              $STACK_DIR/log/postgrest.log, nginx-error.log
+
+HTTP  $HTTP_BASE
+Writer token  $WRITER_TOKEN
+
+  (without a token you read, as camera_health_anon; the token, valid for a
+  day, writes as camera_health_writer)
 
 Try:
   SELECT id, name, rtsp_url FROM camera_health.list_cameras();
   SELECT jsonb_pretty(camera_health.health_summary());
   SELECT camera_id, alert_type, severity, status, message FROM camera_health.alerts;
   SELECT check_type, status, metadata FROM camera_health.camera_logs(2, 'vision', max_rows => 3);
+  curl $HTTP_BASE/health/camera
+  curl $HTTP_BASE/health/summary
+  curl '$HTTP_BASE/health/camera/2/logs?check_type=vision&max_rows=3'
+  curl -X POST $HTTP_BASE/health/camera -H "Authorization: Bearer \$TOKEN" \\
+       -d '{"ip_address": "127.0.0.5", "port": 8554, "name": "lobby"}'
 
 Once the references are taken, the blurred, covered and frozen streams raise
 their alerts after three vision checks (10 s apart, within a minute); the

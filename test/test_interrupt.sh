@@ -168,7 +168,7 @@ $left"
 
 # run_case N: scripts/run.sh, interrupted N times (the second during the shutdown)
 run_case() {
-	local n=$1 log="$WORK/run$1.log" pid stack pgport redisport rtspport p
+	local n=$1 log="$WORK/run$1.log" pid stack pgport redisport rtspport p base token httpport
 	launch "$log" env SKIP_BUILD=1 KEEP_STACK= scripts/run.sh
 	pid=$LAST_PID
 	wait_log "$log" "camera_health is running" 120
@@ -179,10 +179,21 @@ run_case() {
 	NESTED+=("$stack")
 	# everything of the run: the script's descendants, the servers and theirs
 	record "$pid" "$(head -1 "$stack/pgdata/postmaster.pid")" "$(cat "$stack/redis/redis.pid")"
-	for p in rtsp_server visionproc tail postgres redis-server; do
+	for p in rtsp_server visionproc tail postgres redis-server postgrest nginx; do
 		grep -q "$p" "$WORK/recorded" || fail "run.sh: no $p process found to watch"
 	done
 	rtspport=$(sed -n 's|.*rtsp_server --port \([0-9]*\).*|\1|p' "$WORK/recorded" | head -1)
+	# the HTTP API it prints: the cameras without a token, a write with the token
+	base=$(sed -n 's|^HTTP  \(http://[^ ]*\)$|\1|p' "$log")
+	token=$(sed -n 's|^Writer token  \([A-Za-z0-9_.-]*\)$|\1|p' "$log")
+	[ -n "$base" ] && [ -n "$token" ] || fail "run.sh did not print 'HTTP  <base URL>' and 'Writer token  <JWT>': $(cat "$log")"
+	httpport=${base##*:}
+	[ "$(curl -s --max-time 10 "$base/health/camera" | python3 -c 'import json, sys; print(len(json.load(sys.stdin)))')" = 7 ] ||
+		fail "run.sh: $base/health/camera does not list the 7 demo cameras"
+	[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 -X POST "$base/health/camera/1/enable")" = 401 ] ||
+		fail "run.sh: a write without the token was not refused with 401"
+	[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 -X POST -H "Authorization: Bearer $token" "$base/health/camera/1/enable")" = 200 ] ||
+		fail "run.sh: the printed writer token does not write"
 
 	kill -INT -- "-$pid"
 	if [ "$n" -eq 2 ]; then
@@ -191,8 +202,8 @@ run_case() {
 	fi
 	wait_exit "$pid" 60 || fail "run.sh interrupted $n time(s): still running after 60 s: $(tail -n 5 "$log")"
 	grep -qF "stopping..." "$log" || fail "run.sh interrupted $n time(s) never said 'stopping...'"
-	check_clean "run.sh interrupted $n time(s)" "$stack" "$pgport" "$redisport" "$rtspport"
-	note "run.sh, SIGINT to its process group $n time(s): everything stopped, ports $pgport $redisport $rtspport free"
+	check_clean "run.sh interrupted $n time(s)" "$stack" "$pgport" "$redisport" "$rtspport" "$httpport"
+	note "run.sh, SIGINT to its process group $n time(s): everything stopped, ports $pgport $redisport $rtspport $httpport free"
 }
 
 # test_case timeout|interrupt: scripts/test.sh running the hanging test

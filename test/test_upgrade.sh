@@ -158,17 +158,24 @@ assert_eq "$(qd "$OLD" "SELECT logged FROM camera_health.record_results('[{\"cam
 assert_eq "$(qd "$OLD" "SELECT (camera_health.health_summary() -> 'open_alerts' ->> 'total')")" "2" "health_summary() open alerts"
 got=$(qd "$OLD" "SET ROLE camera_health_reader; SELECT rtsp_url FROM camera_health.get_camera(1)")
 case "$got" in *s3cret* | *abc* | '') fail "a reader's view of a URL with credentials: '$got'" ;; esac
+# the HTTP API (new in 1.1) on the old data, as PostgREST's roles call it
+got=$(qd "$OLD" "SET ROLE camera_health_anon; SELECT rtsp_url FROM camera_health_api.get_camera(1)")
+assert_eq "$got" "rtsp://viewer:***@10.9.0.1/live?token=***" "camera_health_api.get_camera() for the anonymous role"
+assert_eq "$(qd "$OLD" "SET ROLE camera_health_anon; SELECT string_agg(alert_type || ':' || status, ',' ORDER BY id) FROM camera_health_api.open_alerts")" \
+	"camera_unreachable:open,high_latency:acknowledged" "camera_health_api.open_alerts on the upgraded database"
+assert_eq "$(qd "$OLD" "SET ROLE camera_health_writer; SELECT retention FROM camera_health_api.set_log_retention(2, '{\"retention\": \"60 days\"}')")" \
+	"60 days" "camera_health_api.set_log_retention() on the upgraded database"
 note "API works on the upgraded database"
 
 # ---- the two schemas --------------------------------------------------------
 
 # catalog_report DB: one line per fact about the extension and everything in
-# its schema, sorted; OIDs never appear, dropped columns are skipped
+# its schemas (camera_health and the HTTP API's camera_health_api), sorted; OIDs never appear, dropped columns are skipped
 catalog_report() {
 	psql -XAtq -v ON_ERROR_STOP=1 -d "$1" <<-'SQL' | LC_ALL=C sort
 		CREATE TEMP VIEW ch_objects AS
 			SELECT c.oid, c.relname, c.relkind FROM pg_class c
-			WHERE c.relnamespace = 'camera_health'::regnamespace;
+			WHERE c.relnamespace IN ('camera_health'::regnamespace, 'camera_health_api'::regnamespace);
 		CREATE FUNCTION pg_temp.acl(a aclitem[]) RETURNS text LANGUAGE sql IMMUTABLE
 			RETURN coalesce((SELECT string_agg(x::text, ',' ORDER BY x::text) FROM unnest(a) x), '(default)');
 		-- an ACL that is NULL means the built-in default: a REVOKE of the only
@@ -196,13 +203,13 @@ catalog_report() {
 		FROM pg_extension e, unnest(e.extconfig, e.extcondition) AS u(tab, cond) WHERE e.extname = 'camera_health';
 
 		SELECT format('schema %s owner %s acl %s', nspname, nspowner::regrole, pg_temp.acl(nspacl, 'n', nspowner))
-		FROM pg_namespace WHERE nspname = 'camera_health';
+		FROM pg_namespace WHERE nspname IN ('camera_health', 'camera_health_api');
 		SELECT format('relation %s kind %s owner %s acl %s persistence %s options %s rls %s/%s partkey %s bound %s',
 					  c.oid::regclass, c.relkind, c.relowner::regrole,
 					  pg_temp.acl(c.relacl, CASE c.relkind WHEN 'S' THEN 's' ELSE 'r' END::"char", c.relowner), c.relpersistence,
 					  c.reloptions, c.relrowsecurity, c.relforcerowsecurity, pg_get_partkeydef(c.oid),
 					  pg_get_expr(c.relpartbound, c.oid))
-		FROM pg_class c WHERE c.relnamespace = 'camera_health'::regnamespace AND c.relkind <> 'i';
+		FROM pg_class c WHERE c.relnamespace IN ('camera_health'::regnamespace, 'camera_health_api'::regnamespace) AND c.relkind <> 'i';
 		-- columns in order, numbered without dropped ones
 		SELECT format('column %s #%s %s %s notnull %s default %s identity %s generated %s collation %s acl %s',
 					  a.attrelid::regclass, row_number() OVER (PARTITION BY a.attrelid ORDER BY a.attnum),
@@ -215,7 +222,7 @@ catalog_report() {
 					  CASE WHEN con.conrelid <> 0 THEN con.conrelid::regclass::text ELSE con.contypid::regtype::text END, con.conname,
 					  pg_get_constraintdef(con.oid), con.condeferrable, con.condeferred, con.convalidated,
 					  con.conislocal, con.coninhcount)
-		FROM pg_constraint con WHERE con.connamespace = 'camera_health'::regnamespace;
+		FROM pg_constraint con WHERE con.connamespace IN ('camera_health'::regnamespace, 'camera_health_api'::regnamespace);
 		SELECT format('index %s valid %s', pg_get_indexdef(i.indexrelid), i.indisvalid)
 		FROM pg_index i JOIN ch_objects o ON o.oid = i.indexrelid;
 		SELECT format('trigger %s enabled %s', pg_get_triggerdef(t.oid), t.tgenabled)
@@ -232,27 +239,27 @@ catalog_report() {
 		SELECT format('type %s type %s owner %s acl %s%s', t.oid::regtype, t.typtype, t.typowner::regrole, pg_temp.acl(t.typacl, 'T', t.typowner),
 					  (SELECT ' labels ' || string_agg(e.enumlabel, ',' ORDER BY e.enumsortorder) FROM pg_enum e
 					   WHERE e.enumtypid = t.oid))
-		FROM pg_type t WHERE t.typnamespace = 'camera_health'::regnamespace;
+		FROM pg_type t WHERE t.typnamespace IN ('camera_health'::regnamespace, 'camera_health_api'::regnamespace);
 		SELECT format('function %s kind %s lang %s returns %s secdef %s volatility %s parallel %s strict %s leakproof %s cost %s rows %s config %s owner %s acl %s',
 					  p.oid::regprocedure, p.prokind, l.lanname, pg_get_function_result(p.oid), p.prosecdef, p.provolatile,
 					  p.proparallel, p.proisstrict, p.proleakproof, p.procost, p.prorows, p.proconfig,
 					  p.proowner::regrole, pg_temp.acl(p.proacl, 'f', p.proowner))
 		FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
-		WHERE p.pronamespace = 'camera_health'::regnamespace;
+		WHERE p.pronamespace IN ('camera_health'::regnamespace, 'camera_health_api'::regnamespace);
 		SELECT format('function_body %s: %s', p.oid::regprocedure, md5(pg_get_functiondef(p.oid)))
-		FROM pg_proc p WHERE p.pronamespace = 'camera_health'::regnamespace AND p.prokind IN ('f', 'p');
+		FROM pg_proc p WHERE p.pronamespace IN ('camera_health'::regnamespace, 'camera_health_api'::regnamespace) AND p.prokind IN ('f', 'p');
 		-- what pg_dump treats as the extension's own privileges
 		SELECT format('init_privs %s %s %s', pg_describe_object(ip.classoid, ip.objoid, ip.objsubid), ip.privtype,
 					  pg_temp.acl(ip.initprivs))
 		FROM pg_init_privs ip
 		CROSS JOIN pg_identify_object(ip.classoid, ip.objoid, ip.objsubid) io
 		LEFT JOIN ch_default_acl d ON d.classoid = ip.classoid AND d.objoid = ip.objoid AND ip.objsubid = 0
-		WHERE (io.schema = 'camera_health' OR (ip.classoid = 'pg_namespace'::regclass AND io.identity = 'camera_health'))
+		WHERE (io.schema IN ('camera_health', 'camera_health_api') OR (ip.classoid = 'pg_namespace'::regclass AND io.identity IN ('camera_health', 'camera_health_api')))
 		  AND pg_temp.acl(ip.initprivs) IS DISTINCT FROM d.acl;
 		SELECT format('comment %s: %s', pg_describe_object(d.classoid, d.objoid, d.objsubid), d.description)
 		FROM pg_description d, pg_identify_object(d.classoid, d.objoid, d.objsubid) io
-		WHERE io.schema = 'camera_health' OR (d.classoid IN ('pg_namespace'::regclass, 'pg_extension'::regclass)
-											  AND io.identity = 'camera_health');
+		WHERE io.schema IN ('camera_health', 'camera_health_api') OR (d.classoid IN ('pg_namespace'::regclass, 'pg_extension'::regclass)
+											  AND io.identity IN ('camera_health', 'camera_health_api'));
 	SQL
 }
 

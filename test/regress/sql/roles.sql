@@ -56,9 +56,10 @@ DROP ROLE regress_ch_anon, regress_ch_editor, regress_ch_nobody;
 
 -- every function, table and view of the API is documented for PostgREST's OpenAPI
 SELECT p.proname AS undocumented_function FROM pg_proc p
-WHERE p.pronamespace = 'camera_health'::regnamespace AND obj_description(p.oid, 'pg_proc') IS NULL;
+WHERE p.pronamespace IN ('camera_health'::regnamespace, 'camera_health_api'::regnamespace)
+  AND obj_description(p.oid, 'pg_proc') IS NULL;
 SELECT c.relname AS undocumented_relation FROM pg_class c
-WHERE c.relnamespace = 'camera_health'::regnamespace AND c.relkind IN ('r', 'p', 'v')
+WHERE c.relnamespace IN ('camera_health'::regnamespace, 'camera_health_api'::regnamespace) AND c.relkind IN ('r', 'p', 'v')
   AND NOT c.relispartition AND obj_description(c.oid, 'pg_class') IS NULL;
 
 -- every function pins search_path (a function without it resolves names through
@@ -71,7 +72,7 @@ FROM pg_proc p
 JOIN pg_language l ON l.oid = p.prolang
 LEFT JOIN LATERAL (SELECT substr(c, length('search_path=') + 1) AS path
 				   FROM unnest(p.proconfig) c WHERE c LIKE 'search\_path=%') sp ON true
-WHERE p.pronamespace = 'camera_health'::regnamespace
+WHERE p.pronamespace IN ('camera_health'::regnamespace, 'camera_health_api'::regnamespace)
   AND CASE WHEN sp.path IS NOT NULL THEN sp.path !~ '^pg_catalog(, camera_health)?, pg_temp$'
 		   WHEN p.prosecdef THEN true
 		   ELSE NOT (l.lanname = 'c' AND p.prosrc IN ('ch_mask_url', 'ch_valid_camera_url', 'ch_url_problem',
