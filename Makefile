@@ -13,6 +13,7 @@ EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" camera_health.c
 OBJS = \
 	bgworker/ingest.o \
 	bgworker/netprobe.o \
+	bgworker/notifier.o \
 	bgworker/prober.o \
 	bgworker/redis.o \
 	bgworker/retention.o \
@@ -26,6 +27,7 @@ OBJS = \
 	extension/init.o \
 	extension/log_scrub.o \
 	extension/notify.o \
+	extension/notifier_wake.o \
 	extension/reference.o \
 	extension/shmem.o \
 	extension/sql_funcs.o
@@ -35,16 +37,17 @@ OBJS = \
 # the upgrade scripts are kept as they are.
 SQL_SOURCES = $(addprefix sql/,00_schema.sql 01_c_helpers.sql 02_tables.sql 03_checks.sql \
 	04_api_cameras.sql 05_api_history.sql 06_retention.sql 07_workers.sql 08_privileges.sql \
-	09_http_api.sql)
+	09_http_api.sql \
+	10_notify.sql 11_http_notify.sql)
 DATA_built = camera_health--$(EXTVERSION).sql $(patsubst sql/updates/%,camera_health--%,$(wildcard sql/updates/*.sql))
 DATA = extension/camera_health--1.0.sql
 
-REGRESS = cameras validation history retention summary roles ingest vision http_api
+REGRESS = cameras validation history retention summary roles ingest vision http_api notify
 REGRESS_OPTS = --inputdir=test/regress --outputdir=test/regress
 
 PG_CPPFLAGS = -I$(srcdir)/common -I$(srcdir)/extension -I$(srcdir)/bgworker -Wall -Wextra -Werror -Wno-unused-parameter \
 	-Wno-sign-compare -Wno-missing-field-initializers
-SHLIB_LINK = -lhiredis
+SHLIB_LINK = -lhiredis -lcurl
 
 # No LLVM bitcode: nothing here benefits from JIT inlining, and it would need clang.
 override with_llvm = no

@@ -57,6 +57,7 @@ static const struct
 	{"prober", "ch_prober_main"},
 	{"ingest", "ch_ingest_main"},
 	{"retention", "ch_retention_main"},
+	{"notifier", "ch_notifier_main"},
 };
 
 void

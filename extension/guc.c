@@ -26,6 +26,14 @@ int			camera_health_alert_resolve_after = 2;
 int			camera_health_retention_interval = 300;
 int			camera_health_retention_batch_size = 10000;
 int			camera_health_retention_history = 7 * 86400;
+int			camera_health_notify_group_wait = 30;
+char	   *camera_health_notify_base_url = NULL;
+int			camera_health_notify_timeout = 10000;
+int			camera_health_notify_connect_timeout = 5000;
+int			camera_health_notify_max_in_flight = 1;
+int			camera_health_notify_retry_max = 60;
+int			camera_health_notify_max_age = 86400;
+int			camera_health_notify_log_retention = 7 * 86400;
 
 /* Retention bounds in seconds; the SQL API and the log_retention table agree. */
 #define MIN_RETENTION_S 3600
@@ -73,6 +81,75 @@ define_postmaster_gucs(void)
 							&camera_health_max_probes,
 							4096, 16, 65535,
 							PGC_POSTMASTER, 0,
+							NULL, NULL, NULL);
+}
+
+/* The notifier's (bgworker/notifier.c); plan_notifications() reads group_wait and base_url. */
+static void
+define_notify_gucs(void)
+{
+	DefineCustomIntVariable("camera_health.notify_group_wait",
+							"How long alerts of one channel and site are gathered into one notification.",
+							"The first alert of a group waits this long; all that open meanwhile go out with it.",
+							&camera_health_notify_group_wait,
+							30, 0, 3600,
+							PGC_SIGHUP, GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomStringVariable("camera_health.notify_base_url",
+							   "Prefix of the camera links in notifications, e.g. https://cameras.example.com.",
+							   "Empty: links are relative (/health/camera/{id}).",
+							   &camera_health_notify_base_url,
+							   "",
+							   PGC_SIGHUP, 0,
+							   NULL, NULL, NULL);
+
+	DefineCustomIntVariable("camera_health.notify_timeout",
+							"How long one delivery may take in all before it counts as failed.",
+							NULL,
+							&camera_health_notify_timeout,
+							10000, 100, 300000,
+							PGC_SIGHUP, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("camera_health.notify_connect_timeout",
+							"How long a delivery waits for its connection.",
+							NULL,
+							&camera_health_notify_connect_timeout,
+							5000, 100, 300000,
+							PGC_SIGHUP, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("camera_health.notify_max_in_flight",
+							"Deliveries to one channel at the same time.",
+							"1 delivers a channel's notifications strictly one after the other, in order.",
+							&camera_health_notify_max_in_flight,
+							1, 1, 100,
+							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("camera_health.notify_retry_max",
+							"The longest wait between two attempts to deliver a notification (backoff 1 s, 2 s, 4 s, ...).",
+							NULL,
+							&camera_health_notify_retry_max,
+							60, 1, 86400,
+							PGC_SIGHUP, GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("camera_health.notify_max_age",
+							"How long a notification is retried before it is set aside as failed.",
+							NULL,
+							&camera_health_notify_max_age,
+							86400, 60, 30 * 86400,
+							PGC_SIGHUP, GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("camera_health.notify_log_retention",
+							"How long the delivery log, delivered notifications and alert events are kept.",
+							NULL,
+							&camera_health_notify_log_retention,
+							7 * 86400, MIN_RETENTION_S, MAX_RETENTION_S,
+							PGC_SIGHUP, GUC_UNIT_S,
 							NULL, NULL, NULL);
 }
 
@@ -169,6 +246,8 @@ camera_health_define_gucs(void)
 							7 * 86400, 3600, 3650 * 86400,
 							PGC_SIGHUP, GUC_UNIT_S,
 							NULL, NULL, NULL);
+
+	define_notify_gucs();
 
 	MarkGUCPrefixReserved("camera_health");
 }

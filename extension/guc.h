@@ -19,6 +19,15 @@ extern int	camera_health_retention_interval;
 extern int	camera_health_retention_batch_size;
 extern int	camera_health_retention_history;
 
+extern int	camera_health_notify_group_wait;
+extern char *camera_health_notify_base_url;
+extern int	camera_health_notify_timeout;
+extern int	camera_health_notify_connect_timeout;
+extern int	camera_health_notify_max_in_flight;
+extern int	camera_health_notify_retry_max;
+extern int	camera_health_notify_max_age;
+extern int	camera_health_notify_log_retention;
+
 extern void camera_health_define_gucs(void);
 
 #endif							/* CAMERA_HEALTH_GUC_H */

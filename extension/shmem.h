@@ -35,6 +35,9 @@ typedef struct CameraHealthShared
 	uint64		retention_requested;	/* passes asked for so far */
 	uint64		retention_served;	/* requests answered by a finished pass */
 	int64		retention_last_run; /* retention_runs.id of the latest pass */
+
+	/* the alert triggers wake the notifier at commit */
+	Latch	   *notifier_latch;	/* NULL while no notifier runs */
 } CameraHealthShared;
 
 /* NULL unless the library was preloaded. */

@@ -82,10 +82,10 @@ pg_single() {
 	}
 }
 
-# wait until the four camera_health workers run
+# wait until the five camera_health workers run
 stack_wait_workers() {
 	for _ in $(seq 150); do
-		[ "$("$PG_BINDIR/psql" -XAtq -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type LIKE 'camera_health %'")" = 4 ] && return 0
+		[ "$("$PG_BINDIR/psql" -XAtq -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type LIKE 'camera_health %'")" = 5 ] && return 0
 		sleep 0.2
 	done
 	echo "the camera_health workers did not start; see $PG_LOG" >&2

@@ -85,7 +85,7 @@ sleep "$WARMUP_S"
 
 logs_before=$(q "SELECT count(*) FROM camera_health.health_logs l JOIN camera_health.cameras c ON c.id = l.camera_id WHERE $cams")
 before=$(sample)
-[ "$(wc -l <<<"$before")" -eq 4 ] || fail "expected 4 workers, found: $before"
+[ "$(wc -l <<<"$before")" -eq 5 ] || fail "expected 5 workers, found: $before"
 sleep "$MEASURE_S"
 after=$(sample)
 logs_after=$(q "SELECT count(*) FROM camera_health.health_logs l JOIN camera_health.cameras c ON c.id = l.camera_id WHERE $cams")

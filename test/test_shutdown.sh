@@ -23,4 +23,4 @@ grep -E "PANIC|server process .* was terminated by signal" "$PG_LOG" && fail "un
 pg_start
 q "ALTER SYSTEM RESET camera_health.port_timeout" >/dev/null
 q "SELECT pg_reload_conf()" >/dev/null
-wait_for 15 "workers back after the restart" "SELECT count(*) = 4 FROM pg_stat_activity WHERE backend_type LIKE 'camera_health %'"
+wait_for 15 "workers back after the restart" "SELECT count(*) = 5 FROM pg_stat_activity WHERE backend_type LIKE 'camera_health %'"
