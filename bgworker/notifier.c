@@ -45,7 +45,7 @@
 #include "utils/timestamp.h"
 
 #include "guc.h"
-#include "log_scrub.h"
+#include "url.h"
 #include "shmem.h"
 #include "worker.h"
 
@@ -147,7 +147,15 @@ prepare_transfer(Transfer *t)
 		return false;
 	}
 	t->easy = e;
-	curl_easy_setopt(e, CURLOPT_URL, t->target);
+	/* libcurl ends the authority at the first '/', '?' or '#', even in a password */
+	{
+		char	   *url = palloc(MASK_SECRETS_BUFSIZE(strlen(t->target)));
+
+		url_for_client(t->target, url);
+		curl_easy_setopt(e, CURLOPT_URL, url);	/* (copied by libcurl) */
+		explicit_bzero(url, strlen(url));
+		pfree(url);
+	}
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long) camera_health_notify_connect_timeout);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long) camera_health_notify_timeout);
@@ -380,12 +388,24 @@ record_finished(void)
 			elog(ERROR, "record_delivery failed");
 		outcome = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 		if (!ok)
+		{
+			/*
+			 * scheme://host only: no userinfo, no path (a Slack URL's path is
+			 * its secret); last, as the log scrubber takes "scheme://host:"
+			 * followed by text for a password cut short
+			 */
+			char		origin[256];
+
+			if (url_origin(t->target, origin, sizeof(origin)) == 0)
+				strlcpy(origin, "(the channel's target)", sizeof(origin));
 			ereport(LOG,
 					(errmsg("camera_health notifier: notification " INT64_FORMAT " (channel " INT64_FORMAT
-							", sequence " INT64_FORMAT ") to %s: %s; %s",
-							t->notification_id, t->channel_id, t->sequence, scrub_url(t->target), error,
+							", sequence " INT64_FORMAT ") not delivered: %s; %s (target %s)",
+							t->notification_id, t->channel_id, t->sequence, error,
 							outcome == NULL ? "its channel is gone" :
-							strcmp(outcome, "failed") == 0 ? "set aside as failed" : "retrying later")));
+							strcmp(outcome, "failed") == 0 ? "set aside as failed" : "retrying later",
+							origin)));
+		}
 	}
 	ch_spi_commit();
 

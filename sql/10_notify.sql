@@ -645,7 +645,8 @@ COMMENT ON FUNCTION camera_health.channel_accepts(camera_health.channels, text, 
  *    past escalate_after for an escalation channel, whose camera is in no
  *    maintenance window now; one notification per site once the earliest
  *    of them has waited group_wait (so an alert that opens and resolves
- *    within group_wait is never notified);
+ *    within group_wait is never notified; one that resolved after being
+ *    open longer than that before the planner saw it is);
  *  - resolved: alerts it was told about that resolved, grouped the same way;
  *  - reminder: alerts it was told about, still open and unacknowledged,
  *    not reminded of for repeat_interval, one notification per site.
@@ -663,17 +664,28 @@ DECLARE
 	g record;
 	nid bigint;
 	queued integer := 0;
+	late bigint[];
 BEGIN
+	-- alerts that resolved since the last run (from the events: each is
+	-- looked at once); one that was open for longer than group_wait while
+	-- no notifier ran (a restart, a long transaction) is still reported,
+	-- opened and then resolved
+	SELECT coalesce(array_agg(DISTINCT e.alert_id), '{}') INTO late
+	FROM camera_health.alert_events e WHERE e.planned_at IS NULL AND e.event = 'resolved';
 	UPDATE camera_health.alert_events e SET planned_at = now WHERE e.planned_at IS NULL;
 
 	FOR g IN
 		SELECT ch.id AS channel_id, c.site, array_agg(a.id ORDER BY a.id) AS alert_ids
 		FROM camera_health.channels ch
-		JOIN camera_health.alerts a ON a.resolved_at IS NULL AND a.status = 'open'
+		CROSS JOIN (SELECT o.* FROM camera_health.alerts o WHERE o.resolved_at IS NULL AND o.status = 'open'
+					UNION ALL
+					SELECT r.* FROM camera_health.alerts r
+					WHERE r.id = ANY (late) AND r.resolved_at IS NOT NULL AND r.acknowledged_at IS NULL) a
 		JOIN camera_health.cameras c ON c.id = a.camera_id
 		WHERE ch.enabled
 		  AND camera_health.channel_accepts(ch, a.alert_type, a.severity, c.site, c.tags)
 		  AND a.created_at + coalesce(ch.escalate_after, interval '0') <= now
+		  AND (a.resolved_at IS NULL OR a.resolved_at >= a.created_at + coalesce(ch.escalate_after, interval '0') + wait)
 		  AND NOT camera_health.in_maintenance(a.camera_id, c.site, now)
 		  AND NOT EXISTS (SELECT FROM camera_health.channel_alerts ca WHERE ca.channel_id = ch.id AND ca.alert_id = a.id)
 		GROUP BY ch.id, c.site
@@ -959,6 +971,7 @@ GRANT SELECT ON camera_health.channel_list, camera_health.maintenance_windows, c
 GRANT EXECUTE ON FUNCTION
 	camera_health.list_channels(),
 	camera_health.mask_channel_target(text, text),
+	camera_health.url_origin(text),
 	camera_health.require_channel(bigint),
 	camera_health.channel_deliveries(bigint, integer),
 	camera_health.list_maintenance(boolean),
