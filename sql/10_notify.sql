@@ -11,10 +11,6 @@
  * libcurl outside any transaction, recording each attempt in deliveries.
  * ------------------------------------------------------------------------ */
 
--- TEMP-SITE (until main has sites)
-ALTER TABLE camera_health.cameras ADD COLUMN site text, ADD COLUMN tags text[] NOT NULL DEFAULT '{}';
--- END-TEMP-SITE
-
 CREATE DOMAIN camera_health.severity_level AS text
 	CHECK (VALUE IN ('warning', 'critical'));
 COMMENT ON DOMAIN camera_health.severity_level IS 'An alert severity: warning or critical.';
