@@ -9,7 +9,9 @@ CREATE FUNCTION camera_health.register_camera(
 	interval_ip integer DEFAULT 30,
 	interval_port integer DEFAULT 60,
 	interval_vision integer DEFAULT 300,
-	name text DEFAULT NULL)
+	name text DEFAULT NULL,
+	site text DEFAULT NULL,
+	tags text[] DEFAULT NULL)
 RETURNS camera_health.cameras
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -17,18 +19,19 @@ AS $$
 DECLARE
 	result camera_health.cameras;
 BEGIN
+	tags := coalesce(tags, '{}');
 	PERFORM camera_health.check_camera_fields(ip_address, port, rtsp_url,
-											  interval_ip, interval_port, interval_vision, name);
+											  interval_ip, interval_port, interval_vision, name, site, tags);
 	PERFORM camera_health.check_not_duplicate(NULL, ip_address, port, rtsp_url);
 	INSERT INTO camera_health.cameras AS c
-		(ip_address, port, rtsp_url, interval_ip, interval_port, interval_vision, name)
-	VALUES (ip_address, port, rtsp_url, interval_ip, interval_port, interval_vision, name)
+		(ip_address, port, rtsp_url, interval_ip, interval_port, interval_vision, name, site, tags)
+	VALUES (ip_address, port, rtsp_url, interval_ip, interval_port, interval_vision, name, site, tags)
 	RETURNING c.* INTO result;
 	RETURN result;
 END
 $$;
-COMMENT ON FUNCTION camera_health.register_camera(inet, integer, text, integer, integer, integer, text) IS
-'Registers a camera and returns it; checks start within a second of the commit. Intervals are in seconds.';
+COMMENT ON FUNCTION camera_health.register_camera(inet, integer, text, integer, integer, integer, text, text, text[]) IS
+'Registers a camera and returns it; checks start within a second of the commit. Intervals are in seconds; site and tags are optional labels.';
 
 CREATE FUNCTION camera_health.update_camera(
 	camera_id bigint,
@@ -38,7 +41,9 @@ CREATE FUNCTION camera_health.update_camera(
 	interval_ip integer DEFAULT NULL,
 	interval_port integer DEFAULT NULL,
 	interval_vision integer DEFAULT NULL,
-	name text DEFAULT NULL)
+	name text DEFAULT NULL,
+	site text DEFAULT NULL,
+	tags text[] DEFAULT NULL)
 RETURNS camera_health.cameras
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -57,20 +62,24 @@ BEGIN
 	cur.interval_port := coalesce(interval_port, cur.interval_port);
 	cur.interval_vision := coalesce(interval_vision, cur.interval_vision);
 	cur.name := CASE WHEN name = '' THEN NULL ELSE coalesce(name, cur.name) END;
+	cur.site := CASE WHEN site = '' THEN NULL ELSE coalesce(site, cur.site) END;
+	cur.tags := coalesce(tags, cur.tags);
 	PERFORM camera_health.check_camera_fields(cur.ip_address, cur.port, cur.rtsp_url,
-											  cur.interval_ip, cur.interval_port, cur.interval_vision, cur.name);
+											  cur.interval_ip, cur.interval_port, cur.interval_vision, cur.name,
+											  cur.site, cur.tags);
 	PERFORM camera_health.check_not_duplicate(cur.id, cur.ip_address, cur.port, cur.rtsp_url);
 	UPDATE camera_health.cameras AS c
 	SET ip_address = cur.ip_address, port = cur.port, rtsp_url = cur.rtsp_url,
 		interval_ip = cur.interval_ip, interval_port = cur.interval_port,
-		interval_vision = cur.interval_vision, name = cur.name, updated_at = now()
+		interval_vision = cur.interval_vision, name = cur.name, site = cur.site, tags = cur.tags,
+		updated_at = now()
 	WHERE c.id = cur.id
 	RETURNING c.* INTO result;
 	RETURN result;
 END
 $$;
-COMMENT ON FUNCTION camera_health.update_camera(bigint, inet, integer, text, integer, integer, integer, text) IS
-'Changes the given fields of a camera (NULL keeps a field, an empty string clears rtsp_url or name) and returns it.';
+COMMENT ON FUNCTION camera_health.update_camera(bigint, inet, integer, text, integer, integer, integer, text, text, text[]) IS
+'Changes the given fields of a camera (NULL keeps a field, an empty string clears rtsp_url, name or site, ''{}'' clears the tags) and returns it.';
 
 CREATE FUNCTION camera_health.delete_camera(camera_id bigint)
 RETURNS camera_health.cameras
@@ -127,15 +136,151 @@ $$;
 COMMENT ON FUNCTION camera_health.get_camera(bigint) IS
 'One camera; credentials masked for readers.';
 
-CREATE FUNCTION camera_health.list_cameras()
+CREATE FUNCTION camera_health.list_cameras(site text DEFAULT NULL, tag text DEFAULT NULL)
 RETURNS SETOF camera_health.cameras
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
 	SELECT c.id, c.name, c.ip_address, c.port, c.rtsp_url, c.interval_ip, c.interval_port,
-		   c.interval_vision, c.enabled, c.created_at, c.updated_at
+		   c.interval_vision, c.enabled, c.created_at, c.updated_at, c.site, c.tags
+	FROM camera_health.camera_list c
+	WHERE (list_cameras.site IS NULL OR c.site = list_cameras.site)
+	  AND (list_cameras.tag IS NULL OR c.tags @> ARRAY[list_cameras.tag])
+	ORDER BY c.id;
+END;
+COMMENT ON FUNCTION camera_health.list_cameras(text, text) IS
+'The cameras by id, all or those of one site and/or with one tag; credentials masked for readers.';
+
+
+/*
+ * Bulk import: all or nothing.  Each row goes through register_camera() (the
+ * same checks, defaults and duplicate test, which also sees the rows
+ * imported before it).  One exception block around the whole loop, not one
+ * per row: a subtransaction per row would cost 10,000 of them; idx still
+ * says which row failed when the handler runs.
+ */
+CREATE FUNCTION camera_health.register_cameras(cameras jsonb)
+RETURNS SETOF camera_health.cameras
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	fields text[] := ARRAY['ip_address', 'port', 'rtsp_url', 'interval_ip', 'interval_port', 'interval_vision',
+						   'name', 'site', 'tags'];
+	types text[] := ARRAY['inet', 'integer', 'text', 'integer', 'integer', 'integer', 'text', 'text', 'text[]'];
+	item jsonb;
+	idx integer := -1;
+	cam camera_health.cameras;
+	state text; msg text; det text; hnt text;
+BEGIN
+	IF jsonb_typeof(cameras) IS DISTINCT FROM 'array' THEN
+		RAISE EXCEPTION 'cameras must be a JSON array' USING ERRCODE = 'invalid_parameter_value',
+			HINT = 'For example [{"ip_address": "10.0.0.5", "site": "north"}], with register_camera()''s argument names.';
+	END IF;
+	IF jsonb_array_length(cameras) > 100000 THEN
+		RAISE EXCEPTION 'too many cameras: %', jsonb_array_length(cameras)
+			USING ERRCODE = 'invalid_parameter_value', HINT = 'Import at most 100000 cameras at once.';
+	END IF;
+	BEGIN
+		FOR item IN SELECT e FROM jsonb_array_elements(cameras) AS e LOOP
+			idx := idx + 1;
+			IF jsonb_typeof(item) = 'object' AND NOT item ? 'ip_address' THEN
+				RAISE EXCEPTION 'ip_address must not be null' USING ERRCODE = 'null_value_not_allowed';
+			END IF;
+			EXECUTE format('SELECT * FROM camera_health.register_camera(%s)',
+						   camera_health.http_call_args(item, fields, types))
+			INTO cam USING item;
+			RETURN NEXT cam;
+		END LOOP;
+	EXCEPTION WHEN OTHERS THEN
+		GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT,
+								det = PG_EXCEPTION_DETAIL, hnt = PG_EXCEPTION_HINT;
+		RAISE EXCEPTION 'camera at index % refused: %', idx, msg
+			USING ERRCODE = state,
+				  DETAIL = concat_ws(' ', nullif(det, ''),
+									 format('None of the %s cameras was registered.', jsonb_array_length(cameras))),
+				  HINT = coalesce(nullif(hnt, ''), 'Index 0 is the first camera.');
+	END;
+END
+$$;
+COMMENT ON FUNCTION camera_health.register_cameras(jsonb) IS
+'Registers many cameras at once, all or nothing: a JSON array of objects with register_camera()''s argument names (ip_address, port, rtsp_url, interval_ip, interval_port, interval_vision, name, site, tags). A bad row is refused with its index (0 is the first) and nothing is written.';
+
+/* The fleet in register_cameras()'s shape, so that an export imports again. */
+CREATE FUNCTION camera_health.export_cameras()
+RETURNS TABLE (ip_address inet, port integer, rtsp_url text, interval_ip integer, interval_port integer,
+			   interval_vision integer, name text, site text, tags text[])
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT c.ip_address, c.port, c.rtsp_url, c.interval_ip, c.interval_port, c.interval_vision,
+		   c.name, c.site, c.tags
 	FROM camera_health.camera_list c ORDER BY c.id;
 END;
-COMMENT ON FUNCTION camera_health.list_cameras() IS
-'All cameras by id; credentials masked for readers.';
+COMMENT ON FUNCTION camera_health.export_cameras() IS
+'The cameras by id with register_cameras()''s fields, ready to import elsewhere; credentials masked for readers.';
 
+/*
+ * CSV to register_cameras()'s JSON: a header line naming the fields, then a
+ * camera a line; fields in double quotes may hold commas ("" is a quote); an
+ * empty field takes the default; tags are an array literal ({ptz,outdoor}),
+ * as export_cameras() writes them in CSV.
+ */
+CREATE FUNCTION camera_health.cameras_from_csv(csv text)
+RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	lines text[] := regexp_split_to_array(replace(csv, E'\r', ''), E'\n');
+	header text[];
+	vals text[];
+	consumed integer;
+	rows jsonb[] := '{}';
+	obj jsonb;
+	i integer;
+	k integer;
+BEGIN
+	IF csv IS NULL THEN
+		RAISE EXCEPTION 'csv must not be null' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	FOR i IN 1 .. cardinality(lines) LOOP
+		CONTINUE WHEN lines[i] = '';
+		SELECT array_agg(CASE WHEN m[1] LIKE '"%' THEN replace(substr(m[1], 2, length(m[1]) - 2), '""', '"')
+						 ELSE m[1] END ORDER BY n),
+			   sum(length(m[1]) + 1)
+		INTO vals, consumed
+		FROM regexp_matches(lines[i] || ',', '("(?:[^"]|"")*"|[^,"]*),', 'g') WITH ORDINALITY AS t(m, n);
+		IF consumed IS DISTINCT FROM length(lines[i]) + 1 THEN
+			RAISE EXCEPTION 'malformed CSV on line %', i USING ERRCODE = 'invalid_text_representation',
+				HINT = 'Separate fields with commas; quote a field holding a comma or a quote ("" for a quote).';
+		END IF;
+		IF header IS NULL THEN
+			header := vals;
+			CONTINUE;
+		END IF;
+		IF cardinality(vals) <> cardinality(header) THEN
+			RAISE EXCEPTION 'line % has % fields, the header %', i, cardinality(vals), cardinality(header)
+				USING ERRCODE = 'invalid_text_representation';
+		END IF;
+		obj := '{}';
+		FOR k IN 1 .. cardinality(vals) LOOP
+			CONTINUE WHEN vals[k] = '';
+			BEGIN
+				obj := obj || jsonb_build_object(header[k],
+					CASE WHEN header[k] = 'tags' THEN to_jsonb(vals[k]::text[]) ELSE to_jsonb(vals[k]) END);
+			EXCEPTION WHEN data_exception THEN
+				RAISE EXCEPTION 'invalid % on line %: %', header[k], i, SQLERRM USING ERRCODE = SQLSTATE;
+			END;
+		END LOOP;
+		rows := rows || obj;
+	END LOOP;
+	IF header IS NULL THEN
+		RAISE EXCEPTION 'the CSV has no header line' USING ERRCODE = 'invalid_text_representation',
+			HINT = 'The first line names the fields, for example ip_address,port,rtsp_url,name,site,tags.';
+	END IF;
+	RETURN to_jsonb(rows);
+END
+$$;
+COMMENT ON FUNCTION camera_health.cameras_from_csv(text) IS
+'register_cameras()''s JSON array from CSV: a header line of field names, then a camera a line; an empty field takes the default, tags as an array literal ({ptz,outdoor}).';
