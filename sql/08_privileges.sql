@@ -18,6 +18,7 @@ GRANT EXECUTE ON FUNCTION
 	camera_health.get_camera(bigint),
 	camera_health.list_cameras(text, text),
 	camera_health.export_cameras(),
+	camera_health.camera_defaults(),
 	camera_health.camera_logs(bigint, text, timestamptz, integer),
 	camera_health.camera_alerts(bigint, boolean, integer),
 	camera_health.health_summary(),

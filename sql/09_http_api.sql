@@ -270,8 +270,7 @@ COMMENT ON FUNCTION camera_health_api.register_cameras_csv(text) IS
 'Registers many cameras from CSV (text/plain): a header line of field names, then a camera a line; tags as {a,b}. All or nothing, as register_cameras.';
 
 CREATE FUNCTION camera_health_api.export_cameras()
-RETURNS TABLE (ip_address inet, port integer, rtsp_url text, interval_ip integer, interval_port integer,
-			   interval_vision integer, name text, site text, tags text[])
+RETURNS SETOF camera_health.camera_fields
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC

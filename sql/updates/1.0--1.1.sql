@@ -447,25 +447,68 @@ COMMENT ON FUNCTION camera_health.list_cameras(text, text) IS
 'The cameras by id, all or those of one site and/or with one tag; credentials masked for readers.';
 
 
+/* What a camera is registered with: register_cameras() and export_cameras(). */
+CREATE TYPE camera_health.camera_fields AS (
+	ip_address inet, port integer, rtsp_url text, interval_ip integer, interval_port integer,
+	interval_vision integer, name text, site text, tags text[]);
+COMMENT ON TYPE camera_health.camera_fields IS
+'The fields a camera is registered with (register_camera()''s arguments): one element of register_cameras(), one row of export_cameras().';
+
+
 /*
- * Bulk import: all or nothing.  Each row goes through register_camera() (the
- * same checks, defaults and duplicate test, which also sees the rows
- * imported before it).  One exception block around the whole loop, not one
- * per row: a subtransaction per row would cost 10,000 of them; idx still
- * says which row failed when the handler runs.
+ * The defaults of camera_fields: the cameras table's column defaults,
+ * evaluated, so that they are written down once.
+ */
+CREATE FUNCTION camera_health.camera_defaults()
+RETURNS camera_health.camera_fields
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	result camera_health.camera_fields;
+	col record;
+	value text;
+BEGIN
+	FOR col IN SELECT a.attname, pg_get_expr(d.adbin, d.adrelid) AS expr
+			   FROM pg_attribute a
+			   JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+			   WHERE a.attrelid = 'camera_health.cameras'::regclass
+				 AND a.attname IN ('port', 'interval_ip', 'interval_port', 'interval_vision', 'tags')
+	LOOP
+		EXECUTE format('SELECT (%s)::text', col.expr) INTO value;
+		result := jsonb_populate_record(result, jsonb_build_object(col.attname, value));
+	END LOOP;
+	RETURN result;
+END
+$$;
+COMMENT ON FUNCTION camera_health.camera_defaults() IS
+'The defaults a camera is registered with (port 554, intervals 30, 60 and 300 s, no tags): the cameras table''s column defaults.';
+
+
+/*
+ * Bulk import: all or nothing, set-based (10,000 cameras are one INSERT, not
+ * 10,000 calls of register_camera()).  Each row is checked as
+ * register_camera() checks it, with the same messages, and the first bad row
+ * is named by its index.  The checks run in one exception block for the
+ * whole batch, not one per row (a subtransaction each): idx and item still
+ * say which row failed when the handler runs, and only then is the row
+ * checked field by field (http_call_args) for a message naming the field.
  */
 CREATE FUNCTION camera_health.register_cameras(cameras jsonb)
 RETURNS SETOF camera_health.cameras
-LANGUAGE plpgsql
+LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	fields text[] := ARRAY['ip_address', 'port', 'rtsp_url', 'interval_ip', 'interval_port', 'interval_vision',
 						   'name', 'site', 'tags'];
 	types text[] := ARRAY['inet', 'integer', 'text', 'integer', 'integer', 'integer', 'text', 'text', 'text[]'];
+	defaults camera_health.camera_fields := camera_health.camera_defaults();
+	rows camera_health.camera_fields[] := '{}';
+	r camera_health.camera_fields;
 	item jsonb;
-	idx integer := -1;
-	cam camera_health.cameras;
+	idx integer;
+	other bigint;
 	state text; msg text; det text; hnt text;
 BEGIN
 	IF jsonb_typeof(cameras) IS DISTINCT FROM 'array' THEN
@@ -477,25 +520,69 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value', HINT = 'Import at most 100000 cameras at once.';
 	END IF;
 	BEGIN
-		FOR item IN SELECT e FROM jsonb_array_elements(cameras) AS e LOOP
-			idx := idx + 1;
-			IF jsonb_typeof(item) = 'object' AND NOT item ? 'ip_address' THEN
+		FOR item, idx IN SELECT e, o - 1 FROM jsonb_array_elements(cameras) WITH ORDINALITY AS t(e, o) LOOP
+			IF jsonb_typeof(item) <> 'object' OR EXISTS (SELECT FROM jsonb_object_keys(item) AS k WHERE k <> ALL (fields)) THEN
+				PERFORM camera_health.http_call_args(item, fields, types);
+			END IF;
+			IF coalesce(item -> 'ip_address', 'null') = 'null' THEN
 				RAISE EXCEPTION 'ip_address must not be null' USING ERRCODE = 'null_value_not_allowed';
 			END IF;
-			EXECUTE format('SELECT * FROM camera_health.register_camera(%s)',
-						   camera_health.http_call_args(item, fields, types))
-			INTO cam USING item;
-			RETURN NEXT cam;
+			r := jsonb_populate_record(defaults, item);
+			r.tags := coalesce(r.tags, '{}');
+			PERFORM camera_health.check_camera_fields(r.ip_address, r.port, r.rtsp_url, r.interval_ip, r.interval_port,
+													  r.interval_vision, r.name, r.site, r.tags);
+			rows := rows || r;
 		END LOOP;
+		-- the same address, port and URL twice in the batch, or already there
+		item := NULL;
+		SELECT min(d.o) - 1 INTO idx
+		FROM (SELECT x.o, count(*) OVER (PARTITION BY x.ip_address, x.port, coalesce(x.rtsp_url, '') ORDER BY x.o) AS n
+			  FROM unnest(rows) WITH ORDINALITY
+				AS x(ip_address, port, rtsp_url, interval_ip, interval_port, interval_vision, name, site, tags, o)) d
+		WHERE d.n > 1;
+		IF idx IS NOT NULL THEN
+			RAISE EXCEPTION 'camera already registered' USING ERRCODE = 'unique_violation',
+				DETAIL = 'An earlier camera of the batch has the same address, port and URL.';
+		END IF;
+		SELECT x.o - 1, c.id INTO idx, other
+		FROM unnest(rows) WITH ORDINALITY
+				AS x(ip_address, port, rtsp_url, interval_ip, interval_port, interval_vision, name, site, tags, o)
+		JOIN camera_health.cameras c
+		  ON c.ip_address = x.ip_address AND c.port = x.port AND coalesce(c.rtsp_url, '') = coalesce(x.rtsp_url, '')
+		ORDER BY x.o LIMIT 1;
+		IF idx IS NOT NULL THEN
+			RAISE EXCEPTION 'camera already registered' USING ERRCODE = 'unique_violation',
+				DETAIL = format('Camera %s has the same address, port and URL.', other),
+				HINT = 'Update that camera with update_camera() instead.';
+		END IF;
 	EXCEPTION WHEN OTHERS THEN
 		GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT,
 								det = PG_EXCEPTION_DETAIL, hnt = PG_EXCEPTION_HINT;
+		IF item IS NOT NULL THEN
+			-- field by field, for the message that names the bad field
+			BEGIN
+				PERFORM camera_health.http_call_args(item, fields, types);
+			EXCEPTION WHEN OTHERS THEN
+				GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT,
+										det = PG_EXCEPTION_DETAIL, hnt = PG_EXCEPTION_HINT;
+			END;
+		END IF;
 		RAISE EXCEPTION 'camera at index % refused: %', idx, msg
 			USING ERRCODE = state,
 				  DETAIL = concat_ws(' ', nullif(det, ''),
 									 format('None of the %s cameras was registered.', jsonb_array_length(cameras))),
 				  HINT = coalesce(nullif(hnt, ''), 'Index 0 is the first camera.');
 	END;
+	RETURN QUERY
+		WITH added AS (
+			INSERT INTO camera_health.cameras AS c
+				(ip_address, port, rtsp_url, interval_ip, interval_port, interval_vision, name, site, tags)
+			SELECT x.ip_address, x.port, x.rtsp_url, x.interval_ip, x.interval_port, x.interval_vision,
+				   x.name, x.site, x.tags
+			FROM unnest(rows) WITH ORDINALITY
+				AS x(ip_address, port, rtsp_url, interval_ip, interval_port, interval_vision, name, site, tags, o) ORDER BY x.o
+			RETURNING c.*)
+		SELECT * FROM added ORDER BY id;
 END
 $$;
 COMMENT ON FUNCTION camera_health.register_cameras(jsonb) IS
@@ -504,8 +591,7 @@ COMMENT ON FUNCTION camera_health.register_cameras(jsonb) IS
 
 /* The fleet in register_cameras()'s shape, so that an export imports again. */
 CREATE FUNCTION camera_health.export_cameras()
-RETURNS TABLE (ip_address inet, port integer, rtsp_url text, interval_ip integer, interval_port integer,
-			   interval_vision integer, name text, site text, tags text[])
+RETURNS SETOF camera_health.camera_fields
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
@@ -659,9 +745,11 @@ REVOKE ALL ON FUNCTION
 	camera_health.list_cameras(text, text),
 	camera_health.register_cameras(jsonb),
 	camera_health.export_cameras(),
+	camera_health.camera_defaults(),
 	camera_health.cameras_from_csv(text)
 	FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION camera_health.list_cameras(text, text), camera_health.export_cameras()
+GRANT EXECUTE ON FUNCTION camera_health.list_cameras(text, text), camera_health.export_cameras(),
+	camera_health.camera_defaults()
 	TO camera_health_reader;
 GRANT EXECUTE ON FUNCTION
 	camera_health.register_camera(inet, integer, text, integer, integer, integer, text, text, text[]),
@@ -926,8 +1014,7 @@ COMMENT ON FUNCTION camera_health_api.register_cameras_csv(text) IS
 'Registers many cameras from CSV (text/plain): a header line of field names, then a camera a line; tags as {a,b}. All or nothing, as register_cameras.';
 
 CREATE FUNCTION camera_health_api.export_cameras()
-RETURNS TABLE (ip_address inet, port integer, rtsp_url text, interval_ip integer, interval_port integer,
-			   interval_vision integer, name text, site text, tags text[])
+RETURNS SETOF camera_health.camera_fields
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
