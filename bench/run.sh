@@ -13,3 +13,5 @@ echo "== vision analysis vs FFmpeg decode"
 bench/vision_bench.sh
 echo "== retention: partition drops vs batched DELETE"
 bench/retention.sh
+echo "== bulk import of 10,000 cameras"
+bench/import.sh

@@ -55,3 +55,12 @@ RETURN masklen(address) = CASE family(address) WHEN 4 THEN 32 ELSE 128 END
 COMMENT ON FUNCTION camera_health.is_camera_address(inet) IS
 'True for a single unicast host address: no netmask, not unspecified, broadcast or multicast.';
 
+CREATE FUNCTION camera_health.valid_tags(tags text[])
+RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+RETURN tags IS NOT NULL AND cardinality(tags) <= 32
+	AND NOT EXISTS (SELECT FROM unnest(tags) AS t WHERE t IS NULL OR length(t) NOT BETWEEN 1 AND 64)
+	AND cardinality(tags) = (SELECT count(DISTINCT t) FROM unnest(tags) AS t);
+COMMENT ON FUNCTION camera_health.valid_tags(text[]) IS
+'True for a camera''s tags: at most 32, each 1 to 64 characters, none twice.';

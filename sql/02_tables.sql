@@ -13,7 +13,9 @@ CREATE TABLE camera_health.cameras (
 	interval_vision integer NOT NULL DEFAULT 300 CHECK (interval_vision BETWEEN 1 AND 86400),
 	enabled boolean NOT NULL DEFAULT true,
 	created_at timestamptz NOT NULL DEFAULT now(),
-	updated_at timestamptz NOT NULL DEFAULT now()
+	updated_at timestamptz NOT NULL DEFAULT now(),
+	site text CHECK (length(site) BETWEEN 1 AND 200),
+	tags text[] NOT NULL DEFAULT '{}' CHECK (camera_health.valid_tags(tags))
 );
 -- One camera per stream: the same address, port and URL is the same camera.
 CREATE UNIQUE INDEX cameras_endpoint_key
@@ -30,6 +32,10 @@ COMMENT ON COLUMN camera_health.cameras.interval_vision IS 'Seconds between visi
 COMMENT ON COLUMN camera_health.cameras.enabled IS 'False stops all checks of the camera.';
 COMMENT ON COLUMN camera_health.cameras.created_at IS 'When the camera was registered.';
 COMMENT ON COLUMN camera_health.cameras.updated_at IS 'When the camera was last changed.';
+COMMENT ON COLUMN camera_health.cameras.site IS 'Optional site (building, area, customer) the camera belongs to: alerts and summaries are grouped by it.';
+COMMENT ON COLUMN camera_health.cameras.tags IS 'Free labels (at most 32, each 1 to 64 characters): list_cameras(tag => ...) filters by one.';
+CREATE INDEX cameras_site_idx ON camera_health.cameras (site);
+CREATE INDEX cameras_tags_idx ON camera_health.cameras USING gin (tags);
 
 /*
  * Check history.  Partitioned by time so that retention can drop whole

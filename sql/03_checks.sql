@@ -23,7 +23,7 @@ SELECT c.id, c.name, c.ip_address, c.port,
 	   CASE WHEN (SELECT camera_health.may_see_secrets()) THEN c.rtsp_url
 			ELSE camera_health.mask_url(c.rtsp_url) END AS rtsp_url,
 	   c.interval_ip, c.interval_port, c.interval_vision, c.enabled,
-	   c.created_at, c.updated_at
+	   c.created_at, c.updated_at, c.site, c.tags
 FROM camera_health.cameras c;
 COMMENT ON VIEW camera_health.camera_list IS 'The cameras, with credentials in rtsp_url masked for readers.';
 
@@ -53,7 +53,8 @@ COMMENT ON FUNCTION camera_health.require_camera(bigint) IS
 
 CREATE FUNCTION camera_health.check_camera_fields(
 	ip_address inet, port integer, rtsp_url text,
-	interval_ip integer, interval_port integer, interval_vision integer, name text)
+	interval_ip integer, interval_port integer, interval_vision integer, name text,
+	site text, tags text[])
 RETURNS void
 LANGUAGE plpgsql IMMUTABLE
 SET search_path = pg_catalog, pg_temp
@@ -98,9 +99,18 @@ BEGIN
 		RAISE EXCEPTION 'invalid name: length %', length(name)
 			USING ERRCODE = 'invalid_parameter_value', HINT = 'Names are 1 to 200 characters; NULL for none.';
 	END IF;
+	IF length(site) NOT BETWEEN 1 AND 200 THEN
+		RAISE EXCEPTION 'invalid site: length %', length(site)
+			USING ERRCODE = 'invalid_parameter_value', HINT = 'Site names are 1 to 200 characters; NULL for none.';
+	END IF;
+	IF NOT camera_health.valid_tags(tags) THEN
+		RAISE EXCEPTION 'invalid tags: %', coalesce(tags::text, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'At most 32 tags, each 1 to 64 characters, none twice; ''{}'' for none.';
+	END IF;
 END
 $$;
-COMMENT ON FUNCTION camera_health.check_camera_fields(inet, integer, text, integer, integer, integer, text) IS
+COMMENT ON FUNCTION camera_health.check_camera_fields(inet, integer, text, integer, integer, integer, text, text, text[]) IS
 'Raises invalid_parameter_value (22023) or null_value_not_allowed (22004) for a camera field the cameras table would refuse.';
 
 CREATE FUNCTION camera_health.check_not_duplicate(

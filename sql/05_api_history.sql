@@ -99,11 +99,20 @@ LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
 	WITH per_camera AS (
-		SELECT c.id, c.enabled, count(s.status) AS checks,
+		SELECT c.id, c.enabled, c.site, count(s.status) AS checks,
 			   bool_and(s.status = 'ok') AS all_ok
 		FROM camera_health.cameras c
 		LEFT JOIN camera_health.camera_status s ON s.camera_id = c.id
-		GROUP BY c.id, c.enabled
+		GROUP BY c.id, c.enabled, c.site
+	), per_site AS (
+		SELECT p.site, count(*) AS cameras, count(*) FILTER (WHERE p.enabled) AS enabled,
+			   count(*) FILTER (WHERE p.enabled AND p.checks > 0 AND p.all_ok) AS healthy,
+			   count(*) FILTER (WHERE p.enabled AND p.checks > 0 AND NOT p.all_ok) AS unhealthy,
+			   count(*) FILTER (WHERE p.enabled AND p.checks = 0) AS unknown,
+			   (SELECT count(*) FROM camera_health.alerts a JOIN camera_health.cameras c ON c.id = a.camera_id
+				WHERE a.resolved_at IS NULL AND c.site IS NOT DISTINCT FROM p.site) AS open_alerts
+		FROM per_camera p
+		GROUP BY p.site
 	), per_check AS (
 		SELECT t.check_type,
 			   jsonb_build_object(
@@ -142,8 +151,13 @@ BEGIN ATOMIC
 						FROM open_alerts, open_by_type),
 		'checks', (SELECT jsonb_object_agg(check_type, counts) FROM per_check),
 		'dead_letters', (SELECT jsonb_build_object('total', total, 'last_at', last_at) FROM dead),
+		'sites', (SELECT coalesce(jsonb_agg(jsonb_build_object('site', site, 'cameras', cameras, 'enabled', enabled,
+															   'healthy', healthy, 'unhealthy', unhealthy,
+															   'unknown', unknown, 'open_alerts', open_alerts)
+											ORDER BY site NULLS LAST), '[]')
+				  FROM per_site),
 		'generated_at', now());
 END;
 COMMENT ON FUNCTION camera_health.health_summary() IS
-'Fleet health: cameras in all, enabled, disabled, healthy (every latest check ok), unhealthy, unknown (not checked yet); open alerts by severity and type; latest statuses per check type; results set aside as dead letters (kept, and when the last was).';
+'Fleet health: cameras in all, enabled, disabled, healthy (every latest check ok), unhealthy, unknown (not checked yet); open alerts by severity and type; latest statuses per check type; results set aside as dead letters (kept, and when the last was); the same counts and open alerts per site (site null: cameras without one).';
 

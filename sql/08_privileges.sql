@@ -16,7 +16,9 @@ GRANT EXECUTE ON FUNCTION
 	camera_health.require_camera(bigint),
 	camera_health.check_max_rows(integer),
 	camera_health.get_camera(bigint),
-	camera_health.list_cameras(),
+	camera_health.list_cameras(text, text),
+	camera_health.export_cameras(),
+	camera_health.camera_defaults(),
 	camera_health.camera_logs(bigint, text, timestamptz, integer),
 	camera_health.camera_alerts(bigint, boolean, integer),
 	camera_health.health_summary(),
@@ -24,8 +26,10 @@ GRANT EXECUTE ON FUNCTION
 	TO camera_health_reader;
 GRANT SELECT ON camera_health.retention_runs TO camera_health_reader;
 GRANT EXECUTE ON FUNCTION
-	camera_health.register_camera(inet, integer, text, integer, integer, integer, text),
-	camera_health.update_camera(bigint, inet, integer, text, integer, integer, integer, text),
+	camera_health.register_camera(inet, integer, text, integer, integer, integer, text, text, text[]),
+	camera_health.register_cameras(jsonb),
+	camera_health.cameras_from_csv(text),
+	camera_health.update_camera(bigint, inet, integer, text, integer, integer, integer, text, text, text[]),
 	camera_health.delete_camera(bigint),
 	camera_health.set_camera_enabled(bigint, boolean),
 	camera_health.acknowledge_alert(bigint),

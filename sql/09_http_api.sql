@@ -85,15 +85,28 @@ BEGIN
 	END IF;
 	FOR i IN 1 .. cardinality(fields) LOOP
 		CONTINUE WHEN NOT body ? fields[i];
+		-- text[] from a JSON array of strings (JSON null is SQL NULL)
+		IF types[i] = 'text[]' AND jsonb_typeof(body -> fields[i]) <> 'null' THEN
+			IF jsonb_typeof(body -> fields[i]) <> 'array'
+			   OR EXISTS (SELECT FROM jsonb_array_elements(body -> fields[i]) AS e WHERE jsonb_typeof(e) <> 'string') THEN
+				RAISE EXCEPTION 'invalid %: a JSON array of strings is expected', fields[i]
+					USING ERRCODE = 'invalid_parameter_value';
+			END IF;
+			args := args || format('%I => ARRAY(SELECT jsonb_array_elements_text($1 -> %L))', fields[i], fields[i]);
+			CONTINUE;
+		END IF;
 		IF jsonb_typeof(body -> fields[i]) IN ('object', 'array') THEN
 			RAISE EXCEPTION 'invalid %: a JSON % where % is expected', fields[i], jsonb_typeof(body -> fields[i]), types[i]
 				USING ERRCODE = 'invalid_parameter_value';
 		END IF;
-		BEGIN
-			EXECUTE format('SELECT ($1 ->> %L)::%s', fields[i], types[i]) USING body;
-		EXCEPTION WHEN data_exception THEN
-			RAISE EXCEPTION 'invalid %: %', fields[i], SQLERRM USING ERRCODE = SQLSTATE;
-		END;
+		-- a text needs no cast; any other type is tried here to name the field
+		IF types[i] <> 'text' THEN
+			BEGIN
+				EXECUTE format('SELECT ($1 ->> %L)::%s', fields[i], types[i]) USING body;
+			EXCEPTION WHEN data_exception THEN
+				RAISE EXCEPTION 'invalid %: %', fields[i], SQLERRM USING ERRCODE = SQLSTATE;
+			END;
+		END IF;
 		args := args || format('%I => ($1 ->> %L)::%s', fields[i], fields[i], types[i]);
 	END LOOP;
 	RETURN array_to_string(args, ', ');
@@ -111,8 +124,9 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	args text := camera_health.http_call_args($1,
-		ARRAY['ip_address', 'port', 'rtsp_url', 'interval_ip', 'interval_port', 'interval_vision', 'name'],
-		ARRAY['inet', 'integer', 'text', 'integer', 'integer', 'integer', 'text']);
+		ARRAY['ip_address', 'port', 'rtsp_url', 'interval_ip', 'interval_port', 'interval_vision', 'name', 'site',
+			  'tags'],
+		ARRAY['inet', 'integer', 'text', 'integer', 'integer', 'integer', 'text', 'text', 'text[]']);
 	result camera_health.cameras;
 BEGIN
 	IF NOT $1 ? 'ip_address' THEN
@@ -127,7 +141,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION camera_health_api.register_camera(jsonb) IS
-'Registers a camera: the body is {"ip_address", "port" (554), "rtsp_url", "interval_ip" (30), "interval_port" (60), "interval_vision" (300), "name"}, intervals in seconds. Answers 201 with the camera and its Location.';
+'Registers a camera: the body is {"ip_address", "port" (554), "rtsp_url", "interval_ip" (30), "interval_port" (60), "interval_vision" (300), "name", "site", "tags" (an array)}, intervals in seconds. Answers 201 with the camera and its Location.';
 
 CREATE FUNCTION camera_health_api.update_camera(camera_id bigint, changes jsonb)
 RETURNS camera_health.cameras
@@ -135,26 +149,28 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	fields text[] := ARRAY['ip_address', 'port', 'rtsp_url', 'interval_ip', 'interval_port', 'interval_vision', 'name'];
+	fields text[] := ARRAY['ip_address', 'port', 'rtsp_url', 'interval_ip', 'interval_port', 'interval_vision', 'name',
+						   'site', 'tags'];
 	nulled text;
 	args text;
 	result camera_health.cameras;
 	msg text; det text; hnt text;
 BEGIN
 	-- a merge patch: a field left out is kept, null clears the optional
-	-- rtsp_url and name (update_camera() takes '' for that)
+	-- rtsp_url, name, site and tags (update_camera() takes '' and '{}')
 	IF jsonb_typeof(changes) = 'object' THEN
 		SELECT min(k) INTO nulled FROM jsonb_each(changes) AS e(k, v)
-		WHERE v = 'null' AND k = ANY (fields) AND k NOT IN ('rtsp_url', 'name');
+		WHERE v = 'null' AND k = ANY (fields) AND k NOT IN ('rtsp_url', 'name', 'site', 'tags');
 		IF nulled IS NOT NULL THEN
 			RAISE EXCEPTION '% must not be null', nulled USING ERRCODE = 'null_value_not_allowed',
-				HINT = 'Leave a field out to keep it; only rtsp_url and name can be cleared (null).';
+				HINT = 'Leave a field out to keep it; only rtsp_url, name, site and tags can be cleared (null).';
 		END IF;
-		changes := changes || coalesce((SELECT jsonb_object_agg(k, to_jsonb(''::text)) FROM jsonb_each(changes) AS e(k, v)
-										WHERE v = 'null' AND k IN ('rtsp_url', 'name')), '{}');
+		changes := changes || coalesce((SELECT jsonb_object_agg(k, CASE k WHEN 'tags' THEN '[]'::jsonb ELSE to_jsonb(''::text) END)
+										FROM jsonb_each(changes) AS e(k, v)
+										WHERE v = 'null' AND k IN ('rtsp_url', 'name', 'site', 'tags')), '{}');
 	END IF;
 	args := camera_health.http_call_args(changes, fields,
-		ARRAY['inet', 'integer', 'text', 'integer', 'integer', 'integer', 'text']);
+		ARRAY['inet', 'integer', 'text', 'integer', 'integer', 'integer', 'text', 'text', 'text[]']);
 	EXECUTE format('SELECT * FROM camera_health.update_camera(camera_id => $2%s)', ', ' || nullif(args, ''))
 	INTO result USING changes, camera_id;
 	RETURN result;
@@ -164,7 +180,7 @@ EXCEPTION WHEN no_data_found THEN
 END
 $$;
 COMMENT ON FUNCTION camera_health_api.update_camera(bigint, jsonb) IS
-'Changes the fields of a camera given in changes (as for register_camera; a field left out is kept, null clears rtsp_url or name) and returns it.';
+'Changes the fields of a camera given in changes (as for register_camera; a field left out is kept, null clears rtsp_url, name, site or tags) and returns it.';
 
 CREATE FUNCTION camera_health_api.delete_camera(camera_id bigint)
 RETURNS camera_health.cameras
@@ -217,15 +233,51 @@ $$;
 COMMENT ON FUNCTION camera_health_api.get_camera(bigint) IS
 'One camera; credentials masked for readers.';
 
-CREATE FUNCTION camera_health_api.list_cameras()
+CREATE FUNCTION camera_health_api.list_cameras(site text DEFAULT NULL, tag text DEFAULT NULL)
 RETURNS SETOF camera_health.cameras
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
-	SELECT * FROM camera_health.list_cameras();
+	SELECT * FROM camera_health.list_cameras(list_cameras.site, list_cameras.tag);
 END;
-COMMENT ON FUNCTION camera_health_api.list_cameras() IS
-'All cameras by id; credentials masked for readers.';
+COMMENT ON FUNCTION camera_health_api.list_cameras(text, text) IS
+'The cameras by id, all or those of one site and/or with one tag; credentials masked for readers.';
+
+CREATE FUNCTION camera_health_api.register_cameras(cameras jsonb)
+RETURNS SETOF camera_health.cameras
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	RETURN QUERY SELECT * FROM camera_health.register_cameras(cameras);
+	PERFORM set_config('response.status', '201', true);
+END
+$$;
+COMMENT ON FUNCTION camera_health_api.register_cameras(jsonb) IS
+'Registers many cameras, all or nothing: cameras is a JSON array of register_camera bodies ({"cameras": [...]}; POST /health/cameras takes the bare array). A bad one is refused with its index (0 is the first) and nothing is written. Answers 201 with the cameras.';
+
+CREATE FUNCTION camera_health_api.register_cameras_csv(text)
+RETURNS SETOF camera_health.cameras
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	RETURN QUERY SELECT * FROM camera_health.register_cameras(camera_health.cameras_from_csv($1));
+	PERFORM set_config('response.status', '201', true);
+END
+$$;
+COMMENT ON FUNCTION camera_health_api.register_cameras_csv(text) IS
+'Registers many cameras from CSV (text/plain): a header line of field names, then a camera a line; tags as {a,b}. All or nothing, as register_cameras.';
+
+CREATE FUNCTION camera_health_api.export_cameras()
+RETURNS SETOF camera_health.camera_fields
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT * FROM camera_health.export_cameras();
+END;
+COMMENT ON FUNCTION camera_health_api.export_cameras() IS
+'The fleet in register_cameras'' shape (JSON, or CSV with Accept: text/csv), ready to import elsewhere; credentials masked for readers.';
 
 /* ---- history, alerts, summary -------------------------------------------- */
 
@@ -371,10 +423,10 @@ COMMENT ON FUNCTION camera_health_api.reset_reference(bigint) IS
 
 CREATE VIEW camera_health_api.cameras WITH (security_invoker = true) AS
 SELECT c.id, c.name, c.ip_address, c.port, c.rtsp_url, c.interval_ip, c.interval_port,
-	   c.interval_vision, c.enabled, c.created_at, c.updated_at
+	   c.interval_vision, c.enabled, c.created_at, c.updated_at, c.site, c.tags
 FROM camera_health.camera_list c;
 COMMENT ON VIEW camera_health_api.cameras IS
-'The cameras, credentials in rtsp_url masked for readers; filter with ?enabled=eq.false, ?name=ilike.*gate*.';
+'The cameras, credentials in rtsp_url masked for readers; filter with ?enabled=eq.false, ?site=eq.north, ?tags=cs.{ptz}, ?name=ilike.*gate*.';
 
 CREATE VIEW camera_health_api.camera_status WITH (security_invoker = true) AS
 SELECT s.camera_id, s.check_type, s.status, s.since, s.checked_at, s.streak, s.metadata
@@ -399,7 +451,8 @@ GRANT EXECUTE ON FUNCTION
 	camera_health.http_not_found(text, text, text),
 	camera_health.http_call_args(jsonb, text[], text[]),
 	camera_health_api.get_camera(bigint),
-	camera_health_api.list_cameras(),
+	camera_health_api.list_cameras(text, text),
+	camera_health_api.export_cameras(),
 	camera_health_api.camera_logs(bigint, text, timestamptz, integer),
 	camera_health_api.camera_alerts(bigint, boolean, integer),
 	camera_health_api.health_summary(),
@@ -409,6 +462,8 @@ GRANT SELECT ON camera_health_api.cameras, camera_health_api.camera_status, came
 	TO camera_health_reader;
 GRANT EXECUTE ON FUNCTION
 	camera_health_api.register_camera(jsonb),
+	camera_health_api.register_cameras(jsonb),
+	camera_health_api.register_cameras_csv(text),
 	camera_health_api.update_camera(bigint, jsonb),
 	camera_health_api.delete_camera(bigint),
 	camera_health_api.set_camera_enabled(bigint, boolean),

@@ -101,11 +101,11 @@ api_functions=$(qh "SELECT string_agg(p.proname, ' ' ORDER BY p.proname) FROM pg
 	WHERE p.pronamespace = 'camera_health_api'::regnamespace")
 api_views=$(qh "SELECT string_agg(c.relname, ' ' ORDER BY c.relname) FROM pg_class c
 	WHERE c.relnamespace = 'camera_health_api'::regnamespace")
-assert_eq "$api_functions" "acknowledge_alert camera_alerts camera_logs delete_camera get_camera get_log_retention health_summary list_cameras register_camera reset_reference set_camera_enabled set_log_retention update_camera" \
+assert_eq "$api_functions" "acknowledge_alert camera_alerts camera_logs delete_camera export_cameras get_camera get_log_retention health_summary list_cameras register_camera register_cameras register_cameras_csv reset_reference set_camera_enabled set_log_retention update_camera" \
 	"the functions of camera_health_api"
 assert_eq "$api_views" "camera_status cameras open_alerts" "the views of camera_health_api"
 writer_paths="/ $(for v in $api_views; do printf '/%s ' "$v"; done)$(for f in $api_functions; do printf '/rpc/%s ' "$f"; done)"
-reader_paths="/ /camera_status /cameras /open_alerts /rpc/camera_alerts /rpc/camera_logs /rpc/get_camera /rpc/get_log_retention /rpc/health_summary /rpc/list_cameras"
+reader_paths="/ /camera_status /cameras /open_alerts /rpc/camera_alerts /rpc/camera_logs /rpc/export_cameras /rpc/get_camera /rpc/get_log_retention /rpc/health_summary /rpc/list_cameras"
 for doc in / /openapi.json; do
 	expect 200 GET "$doc" "" "$WRITER"
 	assert_eq "$(js "' '.join(sorted(d['paths']))")" "$(echo "$writer_paths" | tr ' ' '\n' | sed '/^$/d' | sort | paste -sd' ')" \
@@ -303,15 +303,62 @@ assert_eq "$(js "(d['camera_id'], d['reference_dropped'])")" "($CAM, True)" "ref
 expect 200 DELETE "/health/camera/$CAM/reference" "" "$WRITER"
 assert_eq "$(js "d['reference_dropped']")" "False" "no reference left to reset"
 
+# ---- sites, tags and the fleet in bulk ---------------------------------------
+
+expect 200 PATCH "/health/camera/$CAM" '{"site": "north", "tags": ["ptz", "outdoor"]}' "$WRITER"
+assert_eq "$(js "(d['site'], d['tags'])")" "('north', ['ptz', 'outdoor'])" "PATCH site and tags"
+expect_error 400 22023 PATCH "/health/camera/$CAM" '{"tags": "ptz"}' "$WRITER"
+expect_error 400 22023 PATCH "/health/camera/$CAM" '{"tags": ["a", "a"]}' "$WRITER"
+bulk='[{"ip_address": "127.0.9.21", "site": "north", "tags": ["ptz"]}, {"ip_address": "127.0.9.22", "site": "north", "name": "n2"},
+	{"ip_address": "127.0.9.23", "site": "south", "port": 8554}]'
+expect_error 401 42501 POST /health/cameras "$bulk"
+expect 201 POST /health/cameras "$bulk" "$WRITER"
+assert_eq "$(js "[(c['ip_address'], c['site'], c['port']) for c in d]")" \
+	"[('127.0.9.21', 'north', 554), ('127.0.9.22', 'north', 554), ('127.0.9.23', 'south', 8554)]" "bulk import, JSON"
+n_before=$(qh "SELECT count(*) FROM camera_health.cameras")
+expect_error 400 22023 POST /health/cameras '[{"ip_address": "127.0.9.24"}, {"ip_address": "127.0.9.25", "interval_ip": 0}]' "$WRITER"
+[[ "$(js "d['message']")" == "camera at index 1 refused: invalid interval_ip: 0" ]] || fail "bulk: the bad row's index: $(cat "$OUT")"
+expect_error 409 23505 POST /health/cameras '[{"ip_address": "127.0.9.26"}, {"ip_address": "127.0.9.26"}]' "$WRITER"
+expect_error 400 22023 POST /health/cameras '{"ip_address": "127.0.9.27"}' "$WRITER"
+assert_eq "$(qh "SELECT count(*) FROM camera_health.cameras")" "$n_before" "a refused bulk import wrote nothing"
+expect_error 400 PGRST102 POST /health/cameras "" "$WRITER"
+csv=$'ip_address,port,name,site,tags
+127.0.9.31,,"gate, east",east,"{ptz,indoor}"
+127.0.9.32,8554,e2,east,
+'
+STATUS=$(curl -s -o "$OUT" -w '%{http_code}' -X POST -H "Authorization: Bearer $WRITER" -H 'Content-Type: text/csv' \
+	--data-binary "$csv" "$HTTP_BASE/health/cameras")
+assert_eq "$STATUS" "201" "bulk import, CSV"
+assert_eq "$(js "[(c['name'], c['port'], c['tags']) for c in d]")" "[('gate, east', 554, ['ptz', 'indoor']), ('e2', 8554, [])]" "the CSV rows"
+expect 200 GET "/health/camera?site=north&tag=ptz"
+assert_eq "$(js "sorted(c['ip_address'] for c in d)")" "['127.0.9.1', '127.0.9.21']" "GET /health/camera?site=&tag="
+expect 200 GET /health/cameras
+assert_eq "$(js "sorted(d[0])")" "['interval_ip', 'interval_port', 'interval_vision', 'ip_address', 'name', 'port', 'rtsp_url', 'site', 'tags']" \
+	"the export has register_cameras' fields"
+assert_eq "$(js "[c['rtsp_url'] for c in d if c['ip_address'] == '127.0.9.1']")" "['$masked']" "the export masks credentials for readers"
+STATUS=$(curl -s -o "$OUT" -w '%{http_code}' -H 'Accept: text/csv' "$HTTP_BASE/health/cameras")
+assert_eq "$STATUS" "200" "export as CSV"
+assert_eq "$(head -1 "$OUT")" "ip_address,port,rtsp_url,interval_ip,interval_port,interval_vision,name,site,tags" "the CSV header"
+grep -q '^127.0.9.31,554,,30,60,300,"gate, east",east,"{ptz,indoor}"$' "$OUT" || fail "the CSV export: $(cat "$OUT")"
+# what the export wrote imports again, once the cameras are gone
+grep -E '^(ip_address|127\.0\.9\.3[12]),' "$OUT" >"$HTTP_DIR/east.csv"
+qh "SELECT camera_health.delete_camera(id) FROM camera_health.cameras WHERE site = 'east'" >/dev/null
+STATUS=$(curl -s -o "$OUT" -w '%{http_code}' -X POST -H "Authorization: Bearer $WRITER" -H 'Content-Type: text/csv' \
+	--data-binary "@$HTTP_DIR/east.csv" "$HTTP_BASE/health/cameras")
+assert_eq "$STATUS:$(js "[(c['name'], c['tags']) for c in d]")" "201:[('gate, east', ['ptz', 'indoor']), ('e2', [])]" "the CSV export imported again"
+expect 200 GET /health/summary
+assert_eq "$(js "[(s['site'], s['cameras']) for s in d['sites']]")" "[('east', 2), ('north', 3), ('south', 1), (None, 1)]" "the summary per site"
+note "sites and tags; bulk import (JSON and CSV, all or nothing, the bad row's index) and export (JSON and CSV, imported again)"
+
 # ---- nginx's own answers ---------------------------------------------------
 
 for call in "PUT /health/camera/$CAM" "POST /health/camera/$CAM/logs" "DELETE /health/summary" "GET /health/camera/$CAM/enable" \
-	"PATCH /health/camera" "GET /health/camera/$CAM/reference" "PUT /health/camera/$CAM/log-retention"; do
+	"PATCH /health/camera" "GET /health/camera/$CAM/reference" "PUT /health/camera/$CAM/log-retention" "DELETE /health/cameras"; do
 	read -r method path <<<"$call"
 	expect_error 405 HTTP405 "$method" "$path" "" "$WRITER"
 	[ -n "$(header Allow)" ] || fail "$call: a 405 without Allow"
 done
-expect_error 404 HTTP404 GET /health/cameras
+expect_error 404 HTTP404 GET /health/cameraz
 expect_error 404 HTTP404 GET "/health/camera/$CAM/snapshots"
 big="{\"ip_address\": \"127.0.9.9\", \"name\": \"$(head -c 70000 /dev/zero | tr '\0' a)\"}"
 expect_error 413 HTTP413 POST /health/camera "$big" "$WRITER"

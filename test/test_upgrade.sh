@@ -158,6 +158,16 @@ assert_eq "$(qd "$OLD" "SELECT logged FROM camera_health.record_results('[{\"cam
 assert_eq "$(qd "$OLD" "SELECT (camera_health.health_summary() -> 'open_alerts' ->> 'total')")" "2" "health_summary() open alerts"
 got=$(qd "$OLD" "SET ROLE camera_health_reader; SELECT rtsp_url FROM camera_health.get_camera(1)")
 case "$got" in *s3cret* | *abc* | '') fail "a reader's view of a URL with credentials: '$got'" ;; esac
+# sites and tags (new in 1.1): the old cameras have none, and take them
+assert_eq "$(qd "$OLD" "SELECT string_agg(coalesce(site, '-') || ':' || tags::text, ',' ORDER BY id) FROM camera_health.cameras")" \
+	"-:{},-:{},-:{},-:{}" "sites and tags of the cameras from 1.0"
+assert_eq "$(qd "$OLD" "SELECT site || ':' || tags::text FROM camera_health.update_camera(1, site => 'north', tags => '{ptz}')")" \
+	"north:{ptz}" "update_camera() sets a site and tags on the upgraded database"
+assert_eq "$(qd "$OLD" "SELECT count(*) FROM camera_health.register_cameras('[{\"ip_address\": \"10.9.0.5\", \"site\": \"north\"}]')")" \
+	"1" "register_cameras() on the upgraded database"
+assert_eq "$(qd "$OLD" "SELECT s->>'cameras' FROM jsonb_array_elements(camera_health.health_summary()->'sites') s WHERE s->>'site' = 'north'")" \
+	"2" "health_summary() per site on the upgraded database"
+
 # the HTTP API (new in 1.1) on the old data, as PostgREST's roles call it
 got=$(qd "$OLD" "SET ROLE camera_health_anon; SELECT rtsp_url FROM camera_health_api.get_camera(1)")
 assert_eq "$got" "rtsp://viewer:***@10.9.0.1/live?token=***" "camera_health_api.get_camera() for the anonymous role"

@@ -7,7 +7,7 @@ SET search_path = camera_health_api, public;
 
 -- exactly the public API: these functions and views, nothing else
 SELECT p.oid::regprocedure AS function, p.provolatile AS volatility, p.prosecdef AS definer
-FROM pg_proc p WHERE p.pronamespace = 'camera_health_api'::regnamespace ORDER BY 1::text;
+FROM pg_proc p WHERE p.pronamespace = 'camera_health_api'::regnamespace ORDER BY p.oid::regprocedure::text;
 SELECT c.relname, c.relkind, c.reloptions FROM pg_class c
 WHERE c.relnamespace = 'camera_health_api'::regnamespace ORDER BY 1;
 
