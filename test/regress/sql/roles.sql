@@ -77,6 +77,6 @@ WHERE p.pronamespace IN ('camera_health'::regnamespace, 'camera_health_api'::reg
 		   WHEN p.prosecdef THEN true
 		   ELSE NOT (l.lanname = 'c' AND p.prosrc IN ('ch_mask_url', 'ch_valid_camera_url', 'ch_url_problem',
 				'ch_default_log_retention', 'ch_request_retention_run', 'ch_cameras_changed',
-				'ch_mask_text', 'ch_url_origin', 'ch_valid_reference'))
+				'ch_mask_text', 'ch_url_origin', 'ch_valid_reference', 'ch_wake_notifier'))
 	  END
 ORDER BY p.oid::regprocedure::text;
