@@ -101,11 +101,11 @@ api_functions=$(qh "SELECT string_agg(p.proname, ' ' ORDER BY p.proname) FROM pg
 	WHERE p.pronamespace = 'camera_health_api'::regnamespace")
 api_views=$(qh "SELECT string_agg(c.relname, ' ' ORDER BY c.relname) FROM pg_class c
 	WHERE c.relnamespace = 'camera_health_api'::regnamespace")
-assert_eq "$api_functions" "acknowledge_alert camera_alerts camera_logs delete_camera export_cameras get_camera get_log_retention health_summary list_cameras register_camera register_cameras register_cameras_csv reset_reference set_camera_enabled set_log_retention update_camera" \
+assert_eq "$api_functions" "acknowledge_alert add_channel add_maintenance camera_alerts camera_logs channel_deliveries delete_camera delete_channel end_maintenance export_cameras get_camera get_log_retention health_summary list_cameras list_channels list_maintenance register_camera register_cameras register_cameras_csv reset_reference set_camera_enabled set_log_retention test_channel update_camera update_channel" \
 	"the functions of camera_health_api"
 assert_eq "$api_views" "camera_status cameras open_alerts" "the views of camera_health_api"
 writer_paths="/ $(for v in $api_views; do printf '/%s ' "$v"; done)$(for f in $api_functions; do printf '/rpc/%s ' "$f"; done)"
-reader_paths="/ /camera_status /cameras /open_alerts /rpc/camera_alerts /rpc/camera_logs /rpc/export_cameras /rpc/get_camera /rpc/get_log_retention /rpc/health_summary /rpc/list_cameras"
+reader_paths="/ /camera_status /cameras /open_alerts /rpc/camera_alerts /rpc/camera_logs /rpc/channel_deliveries /rpc/export_cameras /rpc/get_camera /rpc/get_log_retention /rpc/health_summary /rpc/list_cameras /rpc/list_channels /rpc/list_maintenance"
 for doc in / /openapi.json; do
 	expect 200 GET "$doc" "" "$WRITER"
 	assert_eq "$(js "' '.join(sorted(d['paths']))")" "$(echo "$writer_paths" | tr ' ' '\n' | sed '/^$/d' | sort | paste -sd' ')" \
