@@ -1483,6 +1483,26 @@ SELECT ch.id, ch.kind, ch.name,
 FROM camera_health.channels ch;
 COMMENT ON VIEW camera_health.channel_list IS 'The channels, with the target''s credentials and the webhook secret masked for readers.';
 
+/* Checked before they are put into a channels row, whose domains would refuse them less helpfully. */
+CREATE FUNCTION camera_health.check_channel_words(kind text, min_severity text)
+RETURNS void
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF kind IS NULL OR kind NOT IN ('webhook', 'slack', 'email') THEN
+		RAISE EXCEPTION 'invalid channel kind: %', coalesce(kind, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value', HINT = 'A channel is a webhook, slack or email.';
+	END IF;
+	IF min_severity IS NULL OR min_severity NOT IN ('warning', 'critical') THEN
+		RAISE EXCEPTION 'invalid min_severity: %', coalesce(min_severity, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value', HINT = 'warning (everything) or critical.';
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION camera_health.check_channel_words(text, text) IS
+'Refuses an unknown channel kind or min_severity (SQLSTATE 22023).';
+
 CREATE FUNCTION camera_health.check_channel(ch camera_health.channels)
 RETURNS void
 LANGUAGE plpgsql STABLE
@@ -1512,7 +1532,7 @@ BEGIN
 		SELECT min(a) INTO bad FROM unnest(ch.email_to || ch.email_from) a
 		WHERE a IS NULL OR a !~ '^[^[:space:][:cntrl:]<>@,;"]+@[^[:space:][:cntrl:]<>@,;"]+$' OR length(a) > 254;
 		IF bad IS NOT NULL OR array_position(ch.email_to || ch.email_from, NULL) IS NOT NULL THEN
-			RAISE EXCEPTION 'invalid email address: %', coalesce(bad, 'NULL')
+			RAISE EXCEPTION 'invalid email address: %', coalesce(regexp_replace(bad, '[[:cntrl:]]', '?', 'g'), 'NULL')
 				USING ERRCODE = 'invalid_parameter_value', HINT = 'An address is user@host.';
 		END IF;
 	ELSIF ch.email_from IS NOT NULL OR ch.email_to IS NOT NULL THEN
@@ -1572,6 +1592,7 @@ DECLARE
 	ch camera_health.channels;
 	result camera_health.channel_list;
 BEGIN
+	PERFORM camera_health.check_channel_words(kind, coalesce(min_severity, 'warning'));
 	ch.kind := kind; ch.target := target; ch.min_severity := coalesce(min_severity, 'warning');
 	ch.sites := sites; ch.alert_types := alert_types; ch.tags := tags;
 	ch.escalate_after := escalate_after; ch.repeat_interval := repeat_interval; ch.secret := secret;
@@ -1631,6 +1652,7 @@ DECLARE
 BEGIN
 	PERFORM camera_health.require_channel(channel_id);
 	SELECT * INTO ch FROM camera_health.channels c WHERE c.id = update_channel.channel_id FOR UPDATE;
+	PERFORM camera_health.check_channel_words(ch.kind, coalesce(min_severity, ch.min_severity));
 	-- NULL keeps a field; '' (text), '{}' (filters) and interval '0' clear the optional ones
 	ch.target := coalesce(target, ch.target);
 	ch.min_severity := coalesce(min_severity, ch.min_severity);
