@@ -208,9 +208,9 @@ copy_value(HeapTuple tuple, TupleDesc desc, int col)
 	return v ? MemoryContextStrdup(transfer_context, v) : NULL;
 }
 
-/* In a transaction: plan, then take what may start now (copied out). */
+/* In a transaction: plan (when asked to), then take what may start now (copied out). */
 static int
-plan_and_fetch(Transfer **fresh, int room)
+plan_and_fetch(Transfer **fresh, int room, bool plan)
 {
 	Datum	   *ids = palloc(sizeof(Datum) * (ninflight + 1));
 	Oid			types[3] = {INT8ARRAYOID, INT4OID, INT4OID};
@@ -223,8 +223,8 @@ plan_and_fetch(Transfer **fresh, int room)
 	values[1] = Int32GetDatum(camera_health_notify_max_in_flight);
 	values[2] = Int32GetDatum(room);
 
-	ch_spi_begin("camera_health notifier: planning");
-	if (SPI_execute("SELECT camera_health.plan_notifications()", false, 0) != SPI_OK_SELECT)
+	ch_spi_begin(plan ? "camera_health notifier: planning" : "camera_health notifier: fetching");
+	if (plan && SPI_execute("SELECT camera_health.plan_notifications()", false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "plan_notifications failed");
 	if (SPI_execute_with_args("SELECT notification_id, channel_id, sequence, kind, target, secret, "
 							  "email_from, email_to, payload FROM camera_health.next_notifications($1, $2, $3)",
@@ -293,7 +293,13 @@ free_transfer(Transfer *t)
 	pfree(t);
 }
 
-/* Plan, fetch and start what is due; transfers that cannot start count as failed attempts. */
+static bool plan_next = true;
+
+/*
+ * Plan (when plan_next: woken by an alert, or a second since the last
+ * plan), fetch and start what is due; transfers that cannot start count as
+ * failed attempts.
+ */
 static void
 start_due(void)
 {
@@ -302,7 +308,7 @@ start_due(void)
 
 	if (ninflight >= MAX_TRANSFERS)
 		return;
-	n = plan_and_fetch(fresh, MAX_TRANSFERS - ninflight);
+	n = plan_and_fetch(fresh, MAX_TRANSFERS - ninflight, plan_next);
 	for (int i = 0; i < n; i++)
 	{
 		Transfer   *t = fresh[i];
@@ -490,7 +496,8 @@ ch_notifier_main(Datum main_arg)
 	MemoryContext loop_context;
 	int64		last_plan = 0;
 	int64		last_prune = 0;
-	bool		wake = true;
+	bool		wake = true;		/* plan now: an alert changed */
+	bool		fetch = false;	/* a transfer finished: start the next */
 
 	ch_worker_start("notifier");
 	/* SIGTERM: finish and record what is in flight, then exit (not die()) */
@@ -520,11 +527,14 @@ ch_notifier_main(Datum main_arg)
 		ch_worker_interrupts();
 		old = MemoryContextSwitchTo(loop_context);
 		now = ch_now_ms();
-		if (!stopping && (wake || now - last_plan >= PLAN_EVERY_MS))
+		if (!stopping && (wake || fetch || now - last_plan >= PLAN_EVERY_MS))
 		{
+			/* a finished transfer only frees a slot: no planning for that */
+			plan_next = wake || now - last_plan >= PLAN_EVERY_MS;
 			run_step(start_due, "planning");
-			last_plan = now;
-			wake = false;
+			if (plan_next)
+				last_plan = now;
+			wake = fetch = false;
 		}
 		if (ninflight > 0)
 		{
@@ -547,7 +557,7 @@ ch_notifier_main(Datum main_arg)
 					}
 					ninflight = kept;
 				}
-				wake = true;	/* the next notification of that channel */
+				fetch = true;	/* the next notification of that channel */
 			}
 		}
 		if (!stopping && now - last_prune >= PRUNE_EVERY_MS)
@@ -558,7 +568,7 @@ ch_notifier_main(Datum main_arg)
 		ch_worker_check_memory(loop_context);
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(loop_context);
-		if (wake && !stopping)
+		if ((wake || fetch) && !stopping)
 			continue;
 		if (wait_for_work(Max(1, PLAN_EVERY_MS - (ch_now_ms() - last_plan))))
 			wake = true;

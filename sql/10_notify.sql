@@ -822,12 +822,14 @@ BEGIN ATOMIC
 					'',
 					replace(p.text_body, E'\n', E'\r\n'), '') END,
 		   p.attempts
-	FROM (SELECT n.*, row_number() OVER (PARTITION BY n.channel_id ORDER BY n.sequence) AS rank,
-				 first_value(n.next_attempt_at) OVER (PARTITION BY n.channel_id ORDER BY n.sequence) AS head_due
-		  FROM camera_health.notifications n WHERE n.state = 'pending') p
-	JOIN camera_health.channels ch ON ch.id = p.channel_id
-	WHERE p.rank <= max_in_flight AND p.head_due <= now() AND p.next_attempt_at <= now()
-	  AND p.id <> ALL (coalesce(exclude, '{}'))
+	-- (per channel, a few rows of the pending index: not all that is queued)
+	FROM camera_health.channels ch
+	CROSS JOIN LATERAL (SELECT n.* FROM camera_health.notifications n
+						WHERE n.channel_id = ch.id AND n.state = 'pending'
+						ORDER BY n.sequence LIMIT max_in_flight) p
+	WHERE (SELECT h.next_attempt_at FROM camera_health.notifications h
+		   WHERE h.channel_id = ch.id AND h.state = 'pending' ORDER BY h.sequence LIMIT 1) <= now()
+	  AND p.next_attempt_at <= now() AND p.id <> ALL (coalesce(exclude, '{}'))
 	ORDER BY p.channel_id, p.sequence
 	LIMIT max_rows;
 END;

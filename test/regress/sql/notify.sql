@@ -175,6 +175,10 @@ SELECT plan_notifications('2030-01-01 03:16+00', '30 s');
 SELECT plan_notifications('2030-01-01 03:21+00', '30 s');
 SELECT * FROM pg_temp.sent(:ch_rem);
 SELECT * FROM pg_temp.sent(:ch_esc);
+-- acknowledged after the reminders: no more of them
+SELECT (acknowledge_alert(a.id)).status FROM alerts a JOIN cameras c ON c.id = a.camera_id WHERE c.name = 'rg-rem-2';
+SELECT plan_notifications('2030-01-01 03:40+00', '30 s');
+SELECT count(*) AS reminders FROM notifications WHERE channel_id = :ch_rem AND kind = 'reminder';
 
 -- an alert that opened and resolved while no planner ran, open longer than
 -- the wait: reported opened, then resolved; one shorter than the wait: not at all
