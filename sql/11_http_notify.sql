@@ -6,20 +6,6 @@
  * writers change).
  * ------------------------------------------------------------------------ */
 
-/* A JSON body with its array fields as array literals, which http_call_args casts to text[]. */
-CREATE FUNCTION camera_health.http_array_fields(body jsonb, fields text[])
-RETURNS jsonb
-LANGUAGE sql IMMUTABLE
-SET search_path = pg_catalog, pg_temp
-RETURN CASE WHEN jsonb_typeof(body) = 'object' THEN
-	body || coalesce((SELECT jsonb_object_agg(e.k, (SELECT coalesce(array_agg(x.v), '{}')::text
-													  FROM jsonb_array_elements_text(e.v) x(v)))
-					  FROM jsonb_each(body) AS e(k, v)
-					  WHERE e.k = ANY (fields) AND jsonb_typeof(e.v) = 'array'), '{}')
-	ELSE body END;
-COMMENT ON FUNCTION camera_health.http_array_fields(jsonb, text[]) IS
-'A request body with the JSON arrays of the given fields turned into array literals for http_call_args; for camera_health_api only.';
-
 /* ---- channels ------------------------------------------------------------- */
 
 CREATE FUNCTION camera_health_api.add_channel(jsonb)
@@ -28,7 +14,7 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	body jsonb := camera_health.http_array_fields($1, ARRAY['sites', 'alert_types', 'tags', 'email_to']);
+	body jsonb := $1;
 	args text := camera_health.http_call_args(body,
 		ARRAY['kind', 'target', 'min_severity', 'sites', 'alert_types', 'tags', 'escalate_after', 'repeat_interval',
 			  'secret', 'email_from', 'email_to', 'name', 'enabled'],
@@ -54,7 +40,7 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	body jsonb := camera_health.http_array_fields(changes, ARRAY['sites', 'alert_types', 'tags', 'email_to']);
+	body jsonb := changes;
 	args text := camera_health.http_call_args(body,
 		ARRAY['target', 'min_severity', 'sites', 'alert_types', 'tags', 'escalate_after', 'repeat_interval',
 			  'secret', 'email_from', 'email_to', 'name', 'enabled'],
@@ -193,14 +179,12 @@ COMMENT ON FUNCTION camera_health_api.end_maintenance(bigint) IS
 /* ---- privileges ----------------------------------------------------------- */
 
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA camera_health_api FROM PUBLIC;
-REVOKE ALL ON FUNCTION camera_health.http_array_fields(jsonb, text[]) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION
 	camera_health_api.list_channels(),
 	camera_health_api.channel_deliveries(bigint, integer),
 	camera_health_api.list_maintenance(boolean)
 	TO camera_health_reader;
 GRANT EXECUTE ON FUNCTION
-	camera_health.http_array_fields(jsonb, text[]),
 	camera_health_api.add_channel(jsonb),
 	camera_health_api.update_channel(bigint, jsonb),
 	camera_health_api.delete_channel(bigint),

@@ -198,6 +198,38 @@ SELECT count(*) FROM alert_events e JOIN cameras c ON c.id = e.camera_id WHERE c
 -- the test message
 SELECT kind, summary, sequence FROM test_channel(:ch_south);
 
+-- over HTTP: JSON bodies checked by field, arrays for the filters, 404 for an unknown id
+SELECT camera_health_api.add_channel('{"kind": "webhook", "target": "https://example.org/h", "colour": "red"}');
+\echo :SQLSTATE
+SELECT camera_health_api.add_channel('{"kind": "webhook"}');
+\echo :SQLSTATE
+SELECT kind, sites, alert_types, repeat_interval FROM camera_health_api.add_channel(
+	'{"kind": "webhook", "target": "https://example.org/h", "sites": ["rg-a", "rg b,\"c\""], "alert_types": ["frozen"], "repeat_interval": "5 min"}');
+SELECT id AS ch_http FROM channels WHERE target = 'https://example.org/h' \gset
+SELECT sites, repeat_interval FROM camera_health_api.update_channel(:ch_http, '{"sites": [], "repeat_interval": "0"}');
+SELECT camera_health_api.update_channel(-1, '{}');
+\echo :SQLSTATE
+SELECT camera_health_api.test_channel(-1);
+\echo :SQLSTATE
+SELECT site, reason FROM camera_health_api.add_maintenance('{"starts_at": "2030-02-01 00:00+00", "ends_at": "2030-02-01 01:00+00", "site": "rg-x", "reason": "http"}');
+SELECT camera_health_api.add_maintenance('{"starts_at": "2030-02-01 00:00+00", "ends_at": "2030-02-01 01:00+00", "camera_id": -1}');
+\echo :SQLSTATE
+SELECT camera_health_api.end_maintenance(-1);
+\echo :SQLSTATE
+SELECT count(*) FROM camera_health_api.list_maintenance() WHERE site = 'rg-x';
+DELETE FROM maintenance_windows WHERE site = 'rg-x';
+SELECT kind FROM camera_health_api.delete_channel(:ch_http);
+
+-- the delivery log's retention: attempts and delivered notifications older than keep
+SELECT count(*) > 0 AS some FROM deliveries WHERE channel_id = :ch_hook;
+SELECT prune_notifications('1 day') >= 0 AS pruned;
+SELECT count(*) > 0 AS kept FROM deliveries WHERE channel_id = :ch_hook;
+
+SELECT prune_notifications('0 s') > 0 AS pruned;
+SELECT (SELECT count(*) FROM deliveries WHERE channel_id = :ch_hook) AS deliveries,
+	   (SELECT count(*) FROM notifications WHERE channel_id = :ch_hook AND state <> 'pending') AS done,
+	   (SELECT count(*) FROM notifications WHERE channel_id = :ch_hook AND state = 'pending') AS pending;
+
 -- cleanup
 SELECT count(delete_channel(id)) FROM channels WHERE id IN (:ch_hook, :ch_slack, :ch_south, :ch_rem, :ch_esc, :ch_late, :ch_mail2);
 DELETE FROM maintenance_windows WHERE id IN (:win, :win2);
