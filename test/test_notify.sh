@@ -346,3 +346,39 @@ assert_eq "$(rx down "','.join(e['notification'] for e in E)")" "$want" "notific
 assert_eq "$(rx down "[int(e['sequence']) for e in E] == list(range(1, 36))")" "True" "sequence numbers 1 to 35"
 assert_eq "$(rx down "[e['body']['event'] for e in E][:5]")" "['test', 'test', 'opened', 'test', 'resolved']" "what was queued while the receiver was down"
 note "down receiver: all 35 notifications once, in order, across two pg_ctl restarts"
+
+# ---- the notifier's memory stays flat while it delivers -------------------------
+
+# contexts_used PID: bytes used in the worker's memory contexts, less those
+# reset every iteration (as test/test_memory.sh measures them)
+contexts_used() {
+	local pid=$1 offset dump deadline=$((SECONDS + 20))
+	offset=$(stat -c %s "$PG_LOG")
+	[ "$(q "SELECT pg_log_backend_memory_contexts($pid)")" = "t" ] || fail "cannot signal worker $pid"
+	while [ $SECONDS -lt $deadline ]; do
+		dump=$(tail -c +"$((offset + 1))" "$PG_LOG" | grep -a "\[$pid\] LOG:  " || true)
+		if grep -q "Grand total: " <<<"$dump"; then
+			awk -f "$HERE/../scripts/contexts_used.awk" <<<"$dump"
+			return 0
+		fi
+		sleep 0.2
+	done
+	fail "worker $pid did not log its memory contexts"
+}
+deliver() { # N: N more test notifications to channel D, delivered
+	local want
+	want=$(($(q "SELECT count(*) FROM camera_health.notifications WHERE channel_id = $CH_D") + $1))
+	q "SELECT count(camera_health.test_channel($CH_D)) FROM generate_series(1, $1)" >/dev/null
+	wait_for 60 "$1 notifications delivered" "SELECT count(*) = $want AND bool_and(state = 'sent') FROM camera_health.notifications WHERE channel_id = $CH_D"
+}
+# (the bound: the planner's cached plans come and go with invalidations,
+# some 130 kB; a transfer's payload left behind is 400 kB over 1,500)
+pid=$(worker_pid notifier)
+deliver 300
+m0=$(contexts_used "$pid")
+deliver 1500
+m1=$(contexts_used "$pid")
+note "notifier contexts $m0 -> $m1 bytes used over 1500 deliveries ($((m1 - m0)))"
+[ $((m1 - m0)) -le $((256 * 1024)) ] || fail "the notifier's memory grew by $((m1 - m0)) bytes over 1500 deliveries"
+[ "$(worker_pid notifier)" = "$pid" ] || fail "the notifier restarted"
+! grep -aq "camera_health notifier: memory leak" "$PG_LOG" || fail "the notifier's memory guard warned: $(grep -a "camera_health notifier: memory leak" "$PG_LOG" | head -1)"
