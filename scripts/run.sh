@@ -47,7 +47,8 @@ trap 'shutdown; trap - INT; kill -INT $$' INT
 trap 'shutdown; exit 143' TERM
 trap 'shutdown; exit 129' HUP
 trap shutdown EXIT
-stack_start
+# notifications of the demo go out 5 s after the alerts open (30 s by default)
+stack_start "camera_health.notify_group_wait = '5s'"
 
 # demo cameras: five streams from the RTSP server, a closed port, a dead URL.
 # Every stream starts as the healthy vtest.mp4 (building.mp4 for the still
@@ -65,11 +66,24 @@ VISIONPROC_REDIS_URL="$REDIS_URL" bg_group visionproc/visionproc --workers 2 2>"
 
 psql -XAtq -v ON_ERROR_STOP=1 >/dev/null <<SQL
 SELECT camera_health.register_camera('127.0.0.1', $RTSP_PORT, 'rtsp://127.0.0.1:$RTSP_PORT/' || m,
-	interval_ip => 5, interval_port => 10, interval_vision => 10, name => 'demo: ' || m)
+	interval_ip => 5, interval_port => 10, interval_vision => 10, name => 'demo: ' || m, site => 'lobby')
 FROM unnest(ARRAY['healthy', 'blurred', 'covered', 'frozen', 'still']) AS m;
-SELECT camera_health.register_camera('127.0.0.1', 9, name => 'demo: closed port', interval_ip => 5, interval_port => 5);
+SELECT camera_health.register_camera('127.0.0.1', 9, name => 'demo: closed port', interval_ip => 5, interval_port => 5,
+	site => 'yard');
 SELECT camera_health.register_camera('127.0.0.2', 1554, 'rtsp://127.0.0.2:1554/nothing-here',
-	name => 'demo: dead stream', interval_ip => 5, interval_port => 5, interval_vision => 10);
+	name => 'demo: dead stream', interval_ip => 5, interval_port => 5, interval_vision => 10, site => 'yard');
+SQL
+
+# every alert as it opens, is acknowledged and resolves (LISTEN
+# camera_health_alerts: psql prints a notification after each command)
+bg_group bash -c '{ echo "LISTEN camera_health_alerts;"; while sleep 1; do echo "SELECT 1 \\g /dev/null"; done; } |
+	psql -X -q 2>&1 | python3 scripts/alert_feed.py'
+# a webhook receiver printing what it is sent, and the channel to it
+RECEIVER_PORT=$(free_port)
+bg_group python3 scripts/demo_receiver.py "$RECEIVER_PORT"
+psql -XAtq -v ON_ERROR_STOP=1 >/dev/null <<SQL
+SELECT camera_health.add_channel('webhook', 'http://127.0.0.1:$RECEIVER_PORT/hook', name => 'demo receiver',
+	secret => md5(random()::text), repeat_interval => '10 minutes');
 SQL
 
 # the HTTP API: PostgREST behind nginx, from the templates in http/
@@ -80,6 +94,8 @@ bg_group "$POSTGREST_BIN" "$POSTGREST_CONF" >>"$STACK_DIR/log/postgrest.log" 2>&
 bg_group nginx -e "$STACK_DIR/log/nginx-error.log" -c "$NGINX_CONF"
 http_wait_ready
 WRITER_TOKEN=$(http_token camera_health_writer 86400)
+# notifications link to the cameras' HTTP paths
+psql -XAtq -v ON_ERROR_STOP=1 -c "ALTER SYSTEM SET camera_health.notify_base_url = '$HTTP_BASE'" -c "SELECT pg_reload_conf()" >/dev/null
 
 # once the five references are taken, three cameras go wrong
 bg_group bash -c '
@@ -122,7 +138,9 @@ Try:
 Once the references are taken, the blurred, covered and frozen streams raise
 their alerts after three vision checks (10 s apart, within a minute); the
 healthy and still ones stay ok; the closed port and the dead stream alert too.
-Ctrl-C stops everything.
+Each alert is printed below as it opens (">>> alert ..."), and the webhook
+receiver on 127.0.0.1:$RECEIVER_PORT prints the notifications it is sent,
+grouped per site (">>> webhook ..."). Ctrl-C stops everything.
 INFO
 bg_group tail -n 0 -F "$PG_LOG" "$STACK_DIR/log/visionproc.log"
 # until a signal; wait returns early when one arrives, and the trap runs

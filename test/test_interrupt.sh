@@ -183,6 +183,11 @@ run_case() {
 		grep -q "$p" "$WORK/recorded" || fail "run.sh: no $p process found to watch"
 	done
 	rtspport=$(sed -n 's|.*rtsp_server --port \([0-9]*\).*|\1|p' "$WORK/recorded" | head -1)
+	# the demo shows itself working: alerts from LISTEN, deliveries to its webhook receiver
+	wait_log "$log" ">>> alert opened: demo: closed port" 90
+	wait_log "$log" ">>> webhook #1 opened:" 90
+	grep -q '^>>> webhook #1 opened: .*demo: closed port' "$log" ||
+		fail "run.sh: the first webhook does not name the closed port: $(grep '>>>' "$log")"
 	# the HTTP API it prints: the cameras without a token, a write with the token
 	base=$(sed -n 's|^HTTP  \(http://[^ ]*\)$|\1|p' "$log")
 	token=$(sed -n 's|^Writer token  \([A-Za-z0-9_.-]*\)$|\1|p' "$log")
