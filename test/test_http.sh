@@ -350,6 +350,43 @@ expect 200 GET /health/summary
 assert_eq "$(js "[(s['site'], s['cameras']) for s in d['sites']]")" "[('east', 2), ('north', 3), ('south', 1), (None, 1)]" "the summary per site"
 note "sites and tags; bulk import (JSON and CSV, all or nothing, the bad row's index) and export (JSON and CSV, imported again)"
 
+# ---- notification channels and maintenance windows -------------------------
+
+chan='{"kind": "webhook", "target": "http://127.0.0.1:9/hook", "secret": "hmac-k3y-s3cret", "sites": ["north"], "name": "ops"}'
+expect_error 401 42501 POST /health/channels "$chan"
+expect_error 403 42501 POST /health/channels "$chan" "$READER"
+expect 201 POST /health/channels "$chan" "$WRITER"
+CHAN=$(js "d['id']")
+assert_eq "$(js "(d['kind'], d['sites'], d['name'])")" "('webhook', ['north'], 'ops')" "POST /health/channels"
+expect_error 400 22023 POST /health/channels '{"kind": "pager", "target": "http://127.0.0.1:9/"}' "$WRITER"
+expect_error 400 22023 POST /health/channels '{"kind": "webhook", "target": "http://127.0.0.1:9/", "colour": "red"}' "$WRITER"
+expect_error 400 22004 POST /health/channels '{"kind": "webhook"}' "$WRITER"
+expect 200 GET /health/channels
+assert_eq "$(js "[c['name'] for c in d]")" "['ops']" "GET /health/channels"
+grep -q 'hmac-k3y-s3cret' "$OUT" && fail "a reader saw a channel's secret: $(cat "$OUT")"
+expect 200 PATCH "/health/channels/$CHAN" '{"min_severity": "critical"}' "$WRITER"
+assert_eq "$(js "d['min_severity']")" "critical" "PATCH /health/channels/{id}"
+expect_error 400 22023 PATCH "/health/channels/$CHAN" '{"colour": "red"}' "$WRITER"
+expect_error 404 P0002 PATCH /health/channels/999999 '{"name": "x"}' "$WRITER"
+expect_error 400 22P02 GET /health/channels/abc/deliveries
+expect 200 POST "/health/channels/$CHAN/test" "" "$WRITER"
+assert_eq "$(js "(d['channel_id'], d['kind'])")" "($CHAN, 'test')" "POST /health/channels/{id}/test queues a test message"
+expect 200 GET "/health/channels/$CHAN/deliveries?max_rows=5"
+expect_error 404 P0002 GET /health/channels/999999/deliveries
+expect_error 405 HTTP405 GET "/health/channels/$CHAN/test"
+maint='{"starts_at": "2030-01-01T22:00:00Z", "ends_at": "2030-01-02T02:00:00Z", "site": "north", "reason": "switch upgrade"}'
+expect_error 401 42501 POST /health/maintenance "$maint"
+expect 201 POST /health/maintenance "$maint" "$WRITER"
+WIN=$(js "d['id']")
+expect_error 400 22023 POST /health/maintenance '{"starts_at": "2030-01-02T00:00:00Z", "ends_at": "2030-01-01T00:00:00Z"}' "$WRITER"
+expect 200 GET /health/maintenance
+assert_eq "$(js "[(w['id'], w['site'], w['reason']) for w in d]")" "[($WIN, 'north', 'switch upgrade')]" "GET /health/maintenance"
+expect 200 POST "/health/maintenance/$WIN/end" "" "$WRITER"
+expect_error 404 P0002 POST /health/maintenance/999999/end "" "$WRITER"
+expect 200 DELETE "/health/channels/$CHAN" "" "$WRITER"
+expect_error 404 P0002 DELETE "/health/channels/$CHAN" "" "$WRITER"
+note "channels and maintenance windows on /health/channels and /health/maintenance: codes, secrets masked for readers"
+
 # ---- nginx's own answers ---------------------------------------------------
 
 for call in "PUT /health/camera/$CAM" "POST /health/camera/$CAM/logs" "DELETE /health/summary" "GET /health/camera/$CAM/enable" \
