@@ -72,7 +72,7 @@ $primary->safe_psql('postgres', 'CREATE DATABASE camera_health');
 $primary->safe_psql('camera_health', 'CREATE EXTENSION camera_health');
 
 my $workers_sql = q{SELECT count(*) FROM pg_stat_activity WHERE backend_type LIKE 'camera_health %'};
-ok($primary->poll_query_until('camera_health', "SELECT ($workers_sql) = 4"), 'the four workers run on the primary');
+ok($primary->poll_query_until('camera_health', "SELECT ($workers_sql) = 5"), 'the five workers run on the primary');
 
 my $cams = $primary->safe_psql('camera_health', qq{
 	SELECT string_agg(id::text, ',' ORDER BY id) FROM (
@@ -132,7 +132,7 @@ ok($progress_at_stop ne '', "ingest progress replicated: $progress_at_stop");
 my $t0 = time;
 is($standby->safe_psql('camera_health', 'SELECT pg_promote(true, 60)'), 't', 'pg_promote()');
 my $promoted_at = $standby->safe_psql('camera_health', 'SELECT now()');
-ok($standby->poll_query_until('camera_health', "SELECT ($workers_sql) = 4"), 'the four workers run after promotion');
+ok($standby->poll_query_until('camera_health', "SELECT ($workers_sql) = 5"), 'the five workers run after promotion');
 my $t_workers = time - $t0;
 ok($standby->poll_query_until('camera_health', qq{SELECT count(*) = 4 FROM (SELECT DISTINCT camera_id, check_type
 	FROM camera_health.health_logs WHERE camera_id IN ($cams) AND status = 'ok' AND created_at > '$promoted_at') x}),
