@@ -120,3 +120,48 @@ cleanup_network() {
 	DROPPED=()
 	restore_ping_range
 }
+
+# ---- notification receivers (test/notify_receiver.py, test/smtp_receiver.py)
+# on 127.0.0.1; their pids in RX_PIDS, stopped by cleanup_receivers
+RX_PIDS=()
+# receiver NAME PORT ARGS...: start a receiver; its log is $STACK_DIR/NAME.log
+receiver() {
+	local name=$1 port=$2 fifo="$STACK_DIR/rx.$1.fifo" line
+	shift 2
+	rm -f "$STACK_DIR/$name.log"
+	mkfifo "$fifo"
+	if [ "$name" = smtp ]; then
+		python3 "$(dirname "${BASH_SOURCE[0]}")/smtp_receiver.py" "$port" "$STACK_DIR/$name.log" >"$fifo" &
+	else
+		python3 "$(dirname "${BASH_SOURCE[0]}")/notify_receiver.py" "$port" "$STACK_DIR/$name.log" "$@" >"$fifo" &
+	fi
+	RX_PIDS+=($!)
+	eval "RX_$name=$!"
+	read -r line <"$fifo"
+	rm -f "$fifo"
+	[ "$line" = "ready" ] || fail "receiver $name did not start"
+	touch "$STACK_DIR/$name.log"
+}
+
+# rx NAME EXPR: a Python expression over E, the requests NAME received
+rx() {
+	python3 -c 'import json, sys
+E = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+print(eval(sys.argv[2]))' "$STACK_DIR/$1.log" "$2"
+}
+
+# wait_rx TIMEOUT NAME EXPR WHAT: until EXPR over NAME's requests is True
+wait_rx() {
+	local deadline=$((SECONDS + $1))
+	while [ $SECONDS -lt $deadline ]; do
+		[ "$(rx "$2" "$3")" = "True" ] && return 0
+		sleep 0.2
+	done
+	fail "timed out after $1 s waiting for: $4 (receiver $2 got $(rx "$2" "[(e['body'] or {}).get('summary') for e in E]"))"
+}
+
+cleanup_receivers() {
+	local p
+	for p in "${RX_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	RX_PIDS=()
+}

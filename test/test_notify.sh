@@ -17,20 +17,20 @@
 . "$(dirname "$0")/lib.sh"
 
 HERE=$(dirname "$0")
+
 SECRET="s3cr3t-hmac-key"
 SMTP_PASSWORD="smtp-pa55word"
 LAT_PORT=18830
 LAT_NET=127.0.83
 DOWN_SECONDS=${DOWN_SECONDS:-120}
-RX_PIDS=()
 
 cleanup() {
-	local rc=$? p
+	local rc=$?
 	if [ $rc -ne 0 ] && [ -n "${CH_D:-}" ]; then
 		echo "-- notifications of channel $CH_D:"
 		q "SELECT sequence, kind, state, attempts, next_attempt_at, last_error FROM camera_health.notifications WHERE channel_id = $CH_D ORDER BY sequence" || true
 	fi
-	for p in "${RX_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	cleanup_receivers
 	cleanup_listeners
 	q "DELETE FROM camera_health.channels" >/dev/null 2>&1 || true
 	q "DELETE FROM camera_health.maintenance_windows" >/dev/null 2>&1 || true
@@ -46,42 +46,6 @@ q "ALTER SYSTEM SET camera_health.notify_retry_max = '1s'" >/dev/null
 q "ALTER SYSTEM SET camera_health.notify_timeout = '3s'" >/dev/null
 q "ALTER SYSTEM SET camera_health.notify_connect_timeout = '1s'" >/dev/null
 q "SELECT pg_reload_conf()" >/dev/null
-
-# receiver NAME PORT ARGS...: start a receiver; its log is $STACK_DIR/NAME.log
-receiver() {
-	local name=$1 port=$2 fifo="$STACK_DIR/rx.$1.fifo" line
-	shift 2
-	rm -f "$STACK_DIR/$name.log"
-	mkfifo "$fifo"
-	if [ "$name" = smtp ]; then
-		python3 "$HERE/smtp_receiver.py" "$port" "$STACK_DIR/$name.log" >"$fifo" &
-	else
-		python3 "$HERE/notify_receiver.py" "$port" "$STACK_DIR/$name.log" "$@" >"$fifo" &
-	fi
-	RX_PIDS+=($!)
-	eval "RX_$name=$!"
-	read -r line <"$fifo"
-	rm -f "$fifo"
-	[ "$line" = "ready" ] || fail "receiver $name did not start"
-	touch "$STACK_DIR/$name.log"
-}
-
-# rx NAME EXPR: a Python expression over E, the requests NAME received
-rx() {
-	python3 -c 'import json, sys
-E = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-print(eval(sys.argv[2]))' "$STACK_DIR/$1.log" "$2"
-}
-
-# wait_rx TIMEOUT NAME EXPR WHAT: until EXPR over NAME's requests is True
-wait_rx() {
-	local deadline=$((SECONDS + $1))
-	while [ $SECONDS -lt $deadline ]; do
-		[ "$(rx "$2" "$3")" = "True" ] && return 0
-		sleep 0.2
-	done
-	fail "timed out after $1 s waiting for: $4 (receiver $2 got $(rx "$2" "[(e['body'] or {}).get('summary') for e in E]"))"
-}
 
 # cameras SITE N: register N cameras of SITE (names nt-SITE-01...), checked once a day
 NEXT_ADDR=1

@@ -10,13 +10,11 @@
 # with results fed straight into record_results().)
 . "$(dirname "$0")/lib.sh"
 
-HERE=$(dirname "$0")
 NET=127.0.84
 PORT=$(free_port)
 RX_PORT=$(free_port)
-RX_PID=""
 cleanup() {
-	[ -z "$RX_PID" ] || kill "$RX_PID" 2>/dev/null || true
+	cleanup_receivers
 	cleanup_network
 	q "DELETE FROM camera_health.channels WHERE name = 'outage'" >/dev/null 2>&1 || true
 	q "DELETE FROM camera_health.cameras WHERE site = 'east'" >/dev/null 2>&1 || true
@@ -29,29 +27,7 @@ trap cleanup EXIT
 q "ALTER SYSTEM SET camera_health.notify_group_wait = '8s'" >/dev/null
 q "SELECT pg_reload_conf()" >/dev/null
 
-fifo="$STACK_DIR/rx.outage.fifo"
-mkfifo "$fifo"
-python3 "$HERE/notify_receiver.py" "$RX_PORT" "$STACK_DIR/outage.log" >"$fifo" &
-RX_PID=$!
-read -r line <"$fifo"
-rm -f "$fifo"
-[ "$line" = "ready" ] || fail "the webhook receiver did not start"
-touch "$STACK_DIR/outage.log"
-
-# rx EXPR: a Python expression over E, the requests the receiver got
-rx() {
-	python3 -c 'import json, sys
-E = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-print(eval(sys.argv[2]))' "$STACK_DIR/outage.log" "$1"
-}
-wait_rx() { # TIMEOUT EXPR WHAT
-	local deadline=$((SECONDS + $1))
-	while [ $SECONDS -lt $deadline ]; do
-		[ "$(rx "$2")" = "True" ] && return 0
-		sleep 0.5
-	done
-	fail "timed out after $1 s waiting for: $3 (got $(rx "[e['body'].get('summary') for e in E]"))"
-}
+receiver outage "$RX_PORT"
 
 addrs=()
 for i in $(seq 1 24); do addrs+=("$NET.$i"); done
@@ -68,27 +44,27 @@ note "24 cameras of site east checked every second, all ok"
 # the switch of 20 of them dies
 for i in $(seq 1 20); do drop_traffic "$NET.$i/32"; done
 opened="[e for e in E if e['body'].get('event') == 'opened']"
-wait_rx 90 "len($opened) >= 1" "the outage's notification"
+wait_rx 90 outage "len($opened) >= 1" "the outage's notification"
 wait_for 30 "40 alerts open" "SELECT count(*) = 40 FROM camera_health.alerts a JOIN camera_health.cameras c ON c.id = a.camera_id
 	WHERE c.site = 'east' AND a.resolved_at IS NULL"
 sleep 10   # more than notify_group_wait: nothing more may follow
-assert_eq "$(rx "len($opened)")" "1" "notifications of the outage"
-assert_eq "$(rx "${opened}[0]['body']['summary']")" "site east: 20 of 24 cameras unreachable" "its summary"
-assert_eq "$(rx "sorted(set(a['camera_name'] for a in ${opened}[0]['body']['alerts'])) == ['east %02d' % i for i in range(1, 21)]")" \
+assert_eq "$(rx outage "len($opened)")" "1" "notifications of the outage"
+assert_eq "$(rx outage "${opened}[0]['body']['summary']")" "site east: 20 of 24 cameras unreachable" "its summary"
+assert_eq "$(rx outage "sorted(set(a['camera_name'] for a in ${opened}[0]['body']['alerts'])) == ['east %02d' % i for i in range(1, 21)]")" \
 	"True" "it names the 20 cameras"
-assert_eq "$(rx "sorted(set(a['type'] for a in ${opened}[0]['body']['alerts']))")" "['camera_unreachable', 'port_unavailable']" \
+assert_eq "$(rx outage "sorted(set(a['type'] for a in ${opened}[0]['body']['alerts']))")" "['camera_unreachable', 'port_unavailable']" \
 	"with both of their alerts"
-note "20 of 24 cameras silent: 1 notification, \"$(rx "${opened}[0]['body']['summary']")\", naming all 20"
+note "20 of 24 cameras silent: 1 notification, \"$(rx outage "${opened}[0]['body']['summary']")\", naming all 20"
 
 # the switch is back
 for i in $(seq 1 20); do undrop_traffic "$NET.$i/32"; done
 resolved="[e for e in E if e['body'].get('event') == 'resolved']"
-wait_rx 90 "len($resolved) >= 1" "the resolution"
+wait_rx 90 outage "len($resolved) >= 1" "the resolution"
 wait_for 30 "the 40 alerts resolved" "SELECT count(*) = 0 FROM camera_health.alerts a JOIN camera_health.cameras c ON c.id = a.camera_id
 	WHERE c.site = 'east' AND a.resolved_at IS NULL"
 sleep 10
-assert_eq "$(rx "len($resolved)")" "1" "resolutions of the outage"
-assert_eq "$(rx "sorted(set(a['camera_name'] for a in ${resolved}[0]['body']['alerts'])) == ['east %02d' % i for i in range(1, 21)]")" \
+assert_eq "$(rx outage "len($resolved)")" "1" "resolutions of the outage"
+assert_eq "$(rx outage "sorted(set(a['camera_name'] for a in ${resolved}[0]['body']['alerts'])) == ['east %02d' % i for i in range(1, 21)]")" \
 	"True" "the resolution names the 20 cameras"
-assert_eq "$(rx "len(E)")" "2" "everything the receiver got"
+assert_eq "$(rx outage "len(E)")" "2" "everything the receiver got"
 note "back: 1 resolution naming the 20; 2 notifications in all"
