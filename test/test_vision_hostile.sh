@@ -292,19 +292,20 @@ if ! command -v setpriv >/dev/null || [ "$(id -u)" -ne 0 ]; then
 	note "(g) skipped: needs root and setpriv to run visionproc under a process limit"
 	exit 0
 fi
-# two placeholder processes of nobody take the room of two workers
+# RLIMIT_NPROC counts threads: a worker with one grab thread (--grabs 1) is
+# two.  Four placeholder processes of nobody take the room of two workers.
 before=$(pgrep -c -u nobody || true)
 holders=()
-for i in 1 2; do
+for i in 1 2 3 4; do
 	setpriv --reuid=65534 --regid=65534 --clear-groups -- sleep 600 &
 	holders+=("$!")
 	PIDS+=("$!")
 done
-for i in $(seq 50); do [ "$(pgrep -c -u nobody || true)" -ge $((before + 2)) ] && break; sleep 0.1; done
+for i in $(seq 50); do [ "$(pgrep -c -u nobody || true)" -ge $((before + 4)) ] && break; sleep 0.1; done
 # room for the supervisor and one worker besides the placeholders
-limit=$((before + 4))
+limit=$((before + 7))
 VISIONPROC_REDIS_URL="redis://:$PW@127.0.0.1:$RPORT/0" prlimit --nproc="$limit:$limit" \
-	setpriv --reuid=65534 --regid=65534 --clear-groups -- "$VISIONPROC" --workers 3 2>"$DIR/nproc.log" &
+	setpriv --reuid=65534 --regid=65534 --clear-groups -- "$VISIONPROC" --workers 3 --grabs 1 2>"$DIR/nproc.log" &
 vp=$!
 PIDS+=("$vp")
 wait_log "$DIR/nproc.log" "cannot fork a worker" 20
@@ -313,6 +314,6 @@ n=$(children "$vp" | wc -l)
 kill "${holders[@]}"
 for i in $(seq 50); do [ "$(children "$vp" | wc -l)" -eq 3 ] && break; sleep 0.1; done
 assert_eq "$(children "$vp" | wc -l)" "3" "(g) workers once the process limit allows them"
-note "(g) $n of 3 workers under RLIMIT_NPROC $limit ($(grep -c 'cannot fork' "$DIR/nproc.log") failed forks logged); all 3 once two other processes of the user ended"
+note "(g) $n of 3 workers under RLIMIT_NPROC $limit ($(grep -c 'cannot fork' "$DIR/nproc.log") failed forks logged); all 3 once four other processes of the user ended"
 kill -TERM "$vp"
 wait "$vp" || fail "(g) exit code $?"

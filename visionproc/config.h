@@ -14,6 +14,7 @@ typedef struct VisionConfig
 	const char *redis_url;		/* --redis, --redis-url-file or $VISIONPROC_REDIS_URL */
 	const char *key_prefix;		/* --key-prefix, as camera_health.key_prefix */
 	int			workers;		/* --workers */
+	int			grabs;			/* --grabs: grabs in flight per worker */
 	int			grab_timeout_ms;	/* --grab-timeout: a whole grab */
 	int			io_timeout_ms;	/* --io-timeout: one socket operation */
 	int			frozen_gap_ms;	/* --frozen-gap: between two frames compared */

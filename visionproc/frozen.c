@@ -77,3 +77,20 @@ frozen_measure(const GreyImage *frame, const GreyImage *later, FrozenResult *res
 	res->changed = textured ? (double) changed / textured : 0;
 	res->detected = res->measurable && res->changed < CHANGED_THRESHOLD;
 }
+
+/*
+ * vision.c judges the least change of consecutive pairs, so a pair with
+ * less than half the threshold's change is frozen whatever the next pairs
+ * show, and one with more than twice it is a live stream unless a later
+ * pair is frozen, which only a stream that froze during the grab would
+ * be.  Only a pair in between needs the next frame: the grab stops after
+ * the first conclusive pair, a second into the stream instead of two.
+ */
+bool
+frozen_pair_conclusive(const GreyImage *frame, const GreyImage *later)
+{
+	FrozenResult res;
+
+	frozen_measure(frame, later, &res);
+	return !res.measurable || res.changed < CHANGED_THRESHOLD / 2 || res.changed > CHANGED_THRESHOLD * 2;
+}

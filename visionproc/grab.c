@@ -30,10 +30,12 @@
 
 #include "frame.h"
 #include "grab.h"
+#include "metrics.h"
 #include "monotonic.h"
 #include "url.h"
 
 #define SNAPSHOT_MAX_BYTES (16 * 1024 * 1024)
+
 
 /*
  * What the RTSP demuxer may open: its control connection (tcp, or tls for
@@ -103,9 +105,36 @@ fail_av(GrabResult *res, const char *stage, const char *doing, int averr, const 
 }
 
 /*
+ * A frame after the first: kept when it is the next one later_gap_ms
+ * apart.  Returns true when the grab has all it needs: nlater frames, or
+ * a pair of frames that settles the frozen check by itself
+ * (frozen_pair_conclusive).
+ */
+static bool
+take_later(GrabResult *res, const AVFrame *frm, const GrabOptions *opt, int64_t pts,
+		   int64_t first_pts, AVRational tb, double first_wall)
+{
+	double		gap = (pts != AV_NOPTS_VALUE && first_pts != AV_NOPTS_VALUE) ?
+		(pts - first_pts) * av_q2d(tb) * 1000.0 : now_ms() - first_wall;
+	GreyImage  *prev;
+
+	if (res->nlater >= opt->nlater || res->conclusive)
+		return true;
+	if (gap < (double) opt->later_gap_ms * (res->nlater + 1))
+		return false;
+	prev = res->nlater > 0 ? res->later[res->nlater - 1] : res->frame;
+	res->later[res->nlater++] = frame_to_grey(frm);
+	res->later_gap_ms = gap;
+	res->conclusive = res->nlater < opt->nlater && prev && res->later[res->nlater - 1] &&
+		frozen_pair_conclusive(prev, res->later[res->nlater - 1]);
+	return res->nlater >= opt->nlater || res->conclusive;
+}
+
+/*
  * RTSP streams and files.  The first decoded frame is kept, then decoding
- * goes on for nlater more frames, later_gap_ms apart (by timestamps), for
- * the frozen-video check.
+ * goes on for nlater more frames, later_gap_ms apart (by the stream's own
+ * timestamps, the wall clock only when it has none), for the frozen-video
+ * check.
  */
 static int
 grab_av(const char *url, const GrabOptions *opt, GrabResult *res, GrabKind kind)
@@ -148,7 +177,13 @@ grab_av(const char *url, const GrabOptions *opt, GrabResult *res, GrabKind kind)
 	}
 	else
 		av_dict_set(&options, "protocol_whitelist", FILE_PROTOCOLS, 0);
-	av_dict_set(&options, "analyzeduration", "1000000", 0);
+	/*
+	 * Probing needs the codec's parameters, found in the first keyframe;
+	 * it would go on to guess the frame rate from a second of stream, time
+	 * during which the grab holds its slot for nothing.
+	 */
+	av_dict_set(&options, "analyzeduration", is_rtsp ? "100000" : "1000000", 0);
+	av_dict_set(&options, "fpsprobesize", "0", 0);
 	av_dict_set(&options, "probesize", "2000000", 0);
 
 	ret = avformat_open_input(&fmt, url, iformat, &options);
@@ -192,6 +227,11 @@ grab_av(const char *url, const GrabOptions *opt, GrabResult *res, GrabKind kind)
 	}
 	dec->thread_count = 1;
 	dec->max_pixels = opt->max_pixels;
+	/*
+	 * Frames nothing refers to (most B-frames) are not decoded: we keep a
+	 * few frames a fraction of a second apart, any decodable one will do.
+	 */
+	dec->skip_frame = AVDISCARD_NONREF;
 	if ((ret = avcodec_open2(dec, codec, NULL)) < 0)
 	{
 		fail_av(res, "decode", "cannot open the decoder", ret, &deadline);
@@ -199,7 +239,7 @@ grab_av(const char *url, const GrabOptions *opt, GrabResult *res, GrabKind kind)
 	}
 	snprintf(res->codec, sizeof(res->codec), "%s", codec->name);
 
-	while (res->nlater < opt->nlater)
+	while (res->nlater < opt->nlater && !res->conclusive)
 	{
 		ret = av_read_frame(fmt, pkt);
 		if (ret == AVERROR_EOF && res->frame != NULL)
@@ -239,17 +279,8 @@ grab_av(const char *url, const GrabOptions *opt, GrabResult *res, GrabKind kind)
 				first_pts = pts;
 				first_wall = now_ms();
 			}
-			else if (res->nlater < opt->nlater)
-			{
-				double		gap = (pts != AV_NOPTS_VALUE && first_pts != AV_NOPTS_VALUE) ?
-					(pts - first_pts) * av_q2d(tb) * 1000.0 : now_ms() - first_wall;
-
-				if (gap >= (double) opt->later_gap_ms * (res->nlater + 1))
-				{
-					res->later[res->nlater++] = frame_to_grey(frm);
-					res->later_gap_ms = gap;
-				}
-			}
+			else if (take_later(res, frm, opt, pts, first_pts, tb, first_wall))
+				break;
 			av_frame_unref(frm);
 		}
 	}

@@ -35,6 +35,7 @@ typedef struct GrabResult
 	int			height;
 	double		first_frame_ms; /* from the start of the grab to the first frame */
 	double		later_gap_ms;	/* actual time from the first frame to the last */
+	bool		conclusive;		/* fewer than nlater frames: a pair settled it */
 	const char *stage;			/* on failure: "refused", "connect", "read" or "decode" */
 	char		error[256];		/* on failure: why, credentials masked */
 } GrabResult;

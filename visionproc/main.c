@@ -2,7 +2,7 @@
  * main.c
  *	  visionproc: camera_health's vision program.
  *
- *	  visionproc [--redis URL | --redis-url-file FILE] [--workers N] [--key-prefix P]
+ *	  visionproc [--redis URL | --redis-url-file FILE] [--workers N] [--grabs N] [--key-prefix P]
  *	             [--grab-timeout MS] [--io-timeout MS] [--frozen-gap MS] [--frozen-frames N]
  *	             [--claim-idle MS] [--max-pixels N] [--max-memory MB] [--allow-files]
  *	  visionproc analyze --reference REF IMAGE [--later IMAGE]
@@ -33,19 +33,31 @@
 #define REDIS_URL_MAX 1024
 
 /*
- * Each worker's address space (RLIMIT_AS), by default.  Measured: an idle
- * worker maps 191 MB (FFmpeg's libraries and their dependencies), and
- * grabbing an H.264 768x576 stream takes it to 199 MB (21 MB resident).
- * The largest frame allowed (--max-pixels, 2^25 pixels) is 50 MB in YUV
- * 4:2:0, and the H.264/HEVC levels bound the decoded picture buffer by its
- * size in macroblocks (level 5.1: five 4K frames, 62 MB; level 6.2: five
- * 8K frames, 250 MB); a PNG snapshot at the limit is 128 MB as RGBA.
- * Twice that on top of the idle worker is well under 1 GiB: every real
- * camera gets through, and a runaway decoder stops long before it hurts the
- * host.  (AddressSanitizer builds need
- * --max-memory 0: ASan reserves terabytes of address space.)
+ * Each worker's address space (RLIMIT_AS), by default: WORKER_BASE_MB for
+ * the worker itself and GRAB_MEMORY_MB for each grab in flight.  Measured:
+ * an idle worker maps 191 MB (FFmpeg's libraries and their dependencies),
+ * its malloc arenas (at most four, worker.c) and thread stacks up to 300 MB
+ * more; grabbing an H.264 768x576 stream takes 8 MB.  The largest frame
+ * allowed (--max-pixels, 2^25 pixels) is 50 MB in YUV 4:2:0, and the
+ * H.264/HEVC levels bound the decoded picture buffer by its size in
+ * macroblocks (level 5.1: five 4K frames, 62 MB): 64 MB a grab lets every
+ * real camera through when they are not all 4K at once, and a runaway
+ * decoder fails its own grab long before it hurts the host.
+ * (AddressSanitizer builds need --max-memory 0: ASan reserves terabytes of
+ * address space.)
  */
-#define DEFAULT_MAX_MEMORY_MB 1024
+#define WORKER_BASE_MB 512
+#define GRAB_MEMORY_MB 64
+
+/*
+ * Grabs in flight per core, by default.  A grab of a live stream holds its
+ * slot for about a second and costs some 30 to 80 ms of CPU: a few dozen
+ * in flight per core keep the core busy, the rest is waiting.
+ */
+#define GRABS_PER_CORE 24
+/* The share of the host's memory all workers' grabs may take by default. */
+#define MEMORY_SHARE 4
+#define MAX_GRABS 1024
 
 static void
 usage(FILE *out)
@@ -61,6 +73,8 @@ usage(FILE *out)
 			"                       command line)\n"
 			"  --key-prefix P       as camera_health.key_prefix (default empty)\n"
 			"  --workers N          worker processes (default: the number of cores)\n"
+			"  --grabs N            grabs in flight in each worker (default: %d per core in all,\n"
+			"                       within a quarter of the host's memory at %d MB a grab)\n"
 			"  --grab-timeout MS    the longest a grab may take, connect included (default 8000)\n"
 			"  --io-timeout MS      the longest one socket operation may take (default 3000)\n"
 			"  --frozen-gap MS      time between two frames compared for frozen video (default 1000)\n"
@@ -69,9 +83,40 @@ usage(FILE *out)
 			"  --max-pixels N       refuse frames of more than N pixels (width * height) before\n"
 			"                       decoding them (default 33554432, just above 8K UHD)\n"
 			"  --max-memory MB      each worker's address-space limit (RLIMIT_AS); a grab that\n"
-			"                       needs more fails, the worker goes on; 0: none (default %d)\n"
+			"                       needs more fails, the worker goes on; 0: none (default\n"
+			"                       %d + %d per grab in flight)\n"
 			"  --allow-files        task URLs may be absolute paths of local files (tests only)\n",
-			DEFAULT_MAX_MEMORY_MB);
+			GRABS_PER_CORE, GRAB_MEMORY_MB, WORKER_BASE_MB, GRAB_MEMORY_MB);
+}
+
+/*
+ * How many grabs each worker keeps in flight, unless --grabs says: enough
+ * to keep every core busy (GRABS_PER_CORE in all), within a share of the
+ * host's memory.  Logged, with how it was reached.
+ */
+static void
+size_grabs(VisionConfig *cfg, bool memory_given)
+{
+	long		cores = sysconf(_SC_NPROCESSORS_ONLN);
+	long long	mem_mb = (long long) sysconf(_SC_PHYS_PAGES) * sysconf(_SC_PAGESIZE) / (1024 * 1024);
+	long long	by_memory = mem_mb / MEMORY_SHARE / GRAB_MEMORY_MB / cfg->workers;
+	long long	by_cores = (cores > 0 ? cores : 1) * GRABS_PER_CORE / cfg->workers;
+	bool		given = cfg->grabs > 0;
+
+	if (!given)
+		cfg->grabs = (int) (by_cores < by_memory ? by_cores : by_memory);
+	if (cfg->grabs < 1)
+		cfg->grabs = 1;
+	if (!memory_given)
+		cfg->max_memory_mb = WORKER_BASE_MB + cfg->grabs * GRAB_MEMORY_MB;
+	if (given)
+		vlog("%d workers, %d grabs in flight each (--grabs); address space %d MB each",
+			 cfg->workers, cfg->grabs, cfg->max_memory_mb);
+	else
+		vlog("%d workers, %d grabs in flight each (%ld cores x %d; memory allows %lld: "
+			 "a quarter of %lld MB at %d MB a grab); address space %d MB each",
+			 cfg->workers, cfg->grabs, cores, GRABS_PER_CORE, by_memory, mem_mb, GRAB_MEMORY_MB,
+			 cfg->max_memory_mb);
 }
 
 static int
@@ -187,6 +232,7 @@ main(int argc, char **argv)
 		{"redis", required_argument, NULL, 'r'},
 		{"key-prefix", required_argument, NULL, 'k'},
 		{"workers", required_argument, NULL, 'w'},
+		{"grabs", required_argument, NULL, 'G'},
 		{"grab-timeout", required_argument, NULL, 'g'},
 		{"io-timeout", required_argument, NULL, 'i'},
 		{"frozen-gap", required_argument, NULL, 'f'},
@@ -199,8 +245,9 @@ main(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}
 	};
-	VisionConfig cfg = {NULL, "", 0, 8000, 3000, 1000, 2, 30000,
-	FRAME_DEFAULT_MAX_PIXELS, DEFAULT_MAX_MEMORY_MB, false};
+	VisionConfig cfg = {NULL, "", 0, 0, 8000, 3000, 1000, 2, 30000,
+	FRAME_DEFAULT_MAX_PIXELS, 0, false};
+	bool		memory_given = false;
 	RedisUrl	parsed;
 	const char *reason;
 	const char *url_file = NULL;
@@ -225,6 +272,7 @@ main(int argc, char **argv)
 				break;
 			case 'm':
 				cfg.max_memory_mb = parse_max_memory(optarg);
+				memory_given = true;
 				break;
 			case 'a':
 				cfg.allow_files = true;
@@ -234,6 +282,14 @@ main(int argc, char **argv)
 				break;
 			case 'w':
 				cfg.workers = positive("--workers", optarg);
+				break;
+			case 'G':
+				cfg.grabs = positive("--grabs", optarg);
+				if (cfg.grabs > MAX_GRABS)
+				{
+					fprintf(stderr, "visionproc: --grabs is at most %d\n", MAX_GRABS);
+					return 2;
+				}
 				break;
 			case 'g':
 				cfg.grab_timeout_ms = positive("--grab-timeout", optarg);
@@ -300,6 +356,7 @@ main(int argc, char **argv)
 		cfg.workers = (int) sysconf(_SC_NPROCESSORS_ONLN);
 	if (cfg.workers < 1)
 		cfg.workers = 1;
+	size_grabs(&cfg, memory_given);
 
 	/* once, before fork: both keep global state */
 	avformat_network_init();

@@ -172,4 +172,11 @@ typedef struct FrozenResult
 
 extern void frozen_measure(const GreyImage *frame, const GreyImage *later, FrozenResult *res);
 
+/*
+ * Does this pair of frames settle the frozen check on its own (hardly any
+ * change, or plainly more than the threshold, or too little texture to
+ * judge)?  Then the grab needs no further frame.
+ */
+extern bool frozen_pair_conclusive(const GreyImage *frame, const GreyImage *later);
+
 #endif							/* VISIONPROC_METRICS_H */

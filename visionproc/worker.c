@@ -1,23 +1,25 @@
 /*
  * worker.c
  *	  A visionproc worker process: takes vision tasks from queue:vision
- *	  (consumer group "visionproc"), grabs frames, analyses them against
- *	  the camera's reference and posts the result to results:vision.
+ *	  (consumer group "visionproc"), runs many of them at once on its grab
+ *	  threads (pool.h, task.h) and posts each result to results:vision.
+ *
+ * This file is the worker's main thread, the only one that talks to Redis:
+ * it reads as many tasks as it has idle grab threads, hands each one its
+ * camera's reference, and posts the results as the threads finish them.
  *
  * A task stays pending until its result is posted.  A worker that dies
- * mid-task leaves it pending; any worker (of any visionproc on any host)
- * takes it over with XAUTOCLAIM once it has been idle for --claim-idle.
- * A task handed out MAX_DELIVERIES times without a result (its workers
- * died each time: FFmpeg crashing on that stream?) is given up with an
- * error result rather than crash workers forever.
+ * mid-task (a crash in FFmpeg takes all its in-flight tasks with it) leaves
+ * them pending; any worker (of any visionproc on any host) takes them over
+ * with XAUTOCLAIM once they have been idle for --claim-idle.  A task handed
+ * out MAX_DELIVERIES times without a result (its workers died each time:
+ * FFmpeg crashing on that stream?) is given up with an error result rather
+ * than crash workers forever.
  *
  * The first good frame of a camera becomes its reference: it is set in
  * Redis at once (reference:{id}, so that the next task compares with it)
  * and travels with the result to the ingest worker, which stores it in
- * PostgreSQL, the source of truth.  A reference in Redis that does not
- * parse (another version, a truncated write, a hostile writer) counts as
- * none: the next good frame replaces it (SET, not NX) and travels with the
- * result.
+ * PostgreSQL, the source of truth.
  *
  * Everything read from Redis is checked before use (common/redis_reply.h):
  * replies of the wrong type or size are dropped, and a task whose fields do
@@ -30,43 +32,38 @@
 #include <inttypes.h>
 #include <json-c/json.h>
 #include <limits.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/time.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "grab.h"
 #include "log.h"
+#include "pool.h"
 #include "redis_reply.h"
+#include "task.h"
 #include "url.h"
-#include "vision.h"
 #include "vredis.h"
 
-#define READ_BLOCK_MS "1000"
+#define READ_BLOCK_MS 1000		/* waiting for tasks with nothing in flight */
+#define BUSY_BLOCK_MS 100		/* ... and with grabs running, whose results wait */
 #define CLAIM_EVERY_MS 2000
 #define MIN_EXPIRY_MS 60000
 #define RESULTS_MAXLEN "100000"
-#define MAX_ENTRIES 64			/* we ask for COUNT 1: more is a broken reply */
-#define CAMERA_ID_MAX 64
+#define MAX_READ 256			/* the most tasks asked for at once */
 #define NUMBER_MAX 32
 #define MAX_DELIVERIES 3		/* a task whose workers died this often is given up */
-
-typedef enum RefState
-{
-	REF_NONE,					/* no reference yet */
-	REF_OK,
-	REF_MALFORMED				/* a value that does not parse: replace it */
-} RefState;
+#define THREAD_STACK_KB 2048	/* FFmpeg's decoders need far less; a little margin */
 
 typedef struct Worker
 {
 	const VisionConfig *cfg;
 	volatile sig_atomic_t *stop;
 	VRedis		redis;
+	Pool	   *pool;
 	char		consumer[128];
 	char		queue_key[256];
 	char		results_key[256];
@@ -80,15 +77,6 @@ bad_reply(Worker *w, const char *what)
 	if (!w->bad_reply_logged)
 		vlog("dropping a malformed Redis reply to %s (further ones are not logged)", what);
 	w->bad_reply_logged = true;
-}
-
-static int64_t
-epoch_ms(void)
-{
-	struct timeval tv;
-
-	gettimeofday(&tv, NULL);
-	return (int64_t) tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
 static void
@@ -112,221 +100,96 @@ finish_task(Worker *w, const char *id)
 }
 
 /*
- * The camera's reference from Redis into *ref: REF_OK, REF_NONE (none yet,
- * or Redis unavailable: the frame is judged against itself) or
- * REF_MALFORMED (a value that is not a reference: replaced by the next good
- * frame).
+ * The camera's reference, as Redis holds it, into the task: a copy of the
+ * bytes (decoded on the grab thread), nothing when there is none or Redis
+ * is in trouble (the frame is then judged against itself), or
+ * ref_unreadable for a value that is not a string (replaced by the next
+ * good frame).
  */
-static RefState
-load_reference(Worker *w, const char *camera_id, GreyImage **ref)
+static void
+fetch_reference(Worker *w, VisionTask *t)
 {
 	char		key[256];
-	const char *argv[] = {"GET", vredis_key(&w->redis, key, sizeof(key), "reference:%s", camera_id)};
+	const char *argv[] = {"GET", vredis_key(&w->redis, key, sizeof(key), "reference:%s", t->camera_id)};
 	redisReply *reply = vredis_cmdv(&w->redis, 2, argv, NULL);
 	const char *bytes;
 	size_t		len = 0;
-	RefState	state = REF_NONE;
 
-	*ref = NULL;
 	if (reply == NULL || reply->type == REDIS_REPLY_NIL ||
 		(reply->type == REDIS_REPLY_ERROR && !vredis_is_error(reply, "WRONGTYPE")))
-		state = REF_NONE;		/* none, or Redis in trouble: nothing to replace */
-	else if ((bytes = ch_reply_str(reply, SIZE_MAX, &len)) != NULL &&
-			 reply->type == REDIS_REPLY_STRING &&
-			 (*ref = grey_decode((const uint8_t *) bytes, len)) != NULL)
-		state = REF_OK;
-	else
+		;						/* none, or Redis in trouble: nothing to replace */
+	else if (reply->type == REDIS_REPLY_STRING &&
+			 (bytes = ch_reply_str(reply, SIZE_MAX, &len)) != NULL &&
+			 (t->ref_bytes = malloc(len ? len : 1)) != NULL)
 	{
-		vlog("reference:%s in Redis is malformed (%s, %zu bytes); the next good frame replaces it",
-			 camera_id, reply->type == REDIS_REPLY_STRING ? "not a GREY image" : "not a string", len);
-		state = REF_MALFORMED;
+		memcpy(t->ref_bytes, bytes, len);
+		t->ref_len = len;
 	}
+	else
+		t->ref_unreadable = reply->type != REDIS_REPLY_STRING;
 	if (reply)
 		freeReplyObject(reply);
-	return state;
 }
 
+/* SET reference:{id} to a new reference: NX (the first wins) unless it replaces a malformed one. */
 static void
-add_stream_facts(json_object *meta, const GrabResult *g)
+set_reference(Worker *w, const VisionTask *t)
 {
-	json_object *stream = json_object_new_object();
+	char		key[256];
+	const char *set[] = {"SET", vredis_key(&w->redis, key, sizeof(key), "reference:%s", t->camera_id),
+	(const char *) t->new_ref, "NX"};
+	size_t		lens[] = {3, strlen(key), t->new_ref_len, 2};
 
-	json_object_object_add(stream, "codec", json_object_new_string(g->codec));
-	json_object_object_add(stream, "width", json_object_new_int(g->width));
-	json_object_object_add(stream, "height", json_object_new_int(g->height));
-	json_object_object_add(stream, "first_frame_ms", json_object_new_double(g->first_frame_ms));
-	if (g->nlater > 0)
-	{
-		json_object_object_add(stream, "later_frames", json_object_new_int(g->nlater));
-		json_object_object_add(stream, "frames_span_ms", json_object_new_double(g->later_gap_ms));
-	}
-	json_object_object_add(meta, "stream", stream);
+	run(w, t->replace_ref ? 3 : 4, set, lens);
 }
 
 /*
- * Analyse grabbed frames into meta; returns the status.  *new_ref is set
- * to the frame that becomes the camera's reference, if it had none (or a
- * malformed one: then *replace is set).
- */
-static const char *
-analyse(Worker *w, const char *camera_id, const GrabResult *g, json_object *meta,
-		GreyImage **new_ref, bool *replace)
-{
-	GreyImage  *ref = NULL;
-	RefState	state = load_reference(w, camera_id, &ref);
-	VisionInput in;
-	json_object *analysis;
-	json_object *refinfo = json_object_new_object();
-	const char *status;
-
-	*new_ref = NULL;
-	*replace = state == REF_MALFORMED;
-	if (*replace)
-		json_object_object_add(refinfo, "replaced_malformed", json_object_new_boolean(1));
-	if (ref == NULL)
-	{
-		const char *reason = NULL;
-
-		if (!vision_good_reference(g->frame, &reason))
-		{
-			json_object_object_add(refinfo, "taken", json_object_new_boolean(0));
-			json_object_object_add(refinfo, "reason", json_object_new_string(reason ? reason : "unsuitable frame"));
-			json_object_object_add(meta, "reference", refinfo);
-			json_object_object_add(meta, "message",
-								   json_object_new_string("no reference frame yet: the frames so far are unsuitable"));
-			return "warning";
-		}
-		*new_ref = g->frame;
-		json_object_object_add(refinfo, "taken", json_object_new_boolean(1));
-	}
-	json_object_object_add(meta, "reference", refinfo);
-
-	in.reference = ref ? ref : g->frame;
-	in.frame = g->frame;
-	in.nlater = g->nlater;
-	for (int i = 0; i < g->nlater; i++)
-		in.later[i] = g->later[i];
-	analysis = vision_analyze(&in);
-	grey_free(ref);
-
-	status = json_object_get_string(json_object_object_get(analysis, "status"));
-	if (status == NULL || (strcmp(status, "ok") != 0 && strcmp(status, "warning") != 0 &&
-						   strcmp(status, "critical") != 0))
-		status = "error";		/* the analysis itself failed (out of memory...) */
-	else
-		status = strcmp(status, "critical") == 0 ? "critical" : strcmp(status, "warning") == 0 ? "warning" : "ok";
-	json_object_object_foreach(analysis, key, val)
-	{
-		if (strcmp(key, "status") != 0)
-			json_object_object_add(meta, key, json_object_get(val));
-	}
-	json_object_put(analysis);
-	return status;
-}
-
-/*
- * Post the result (and a new reference) then release the task.  A new
- * reference is set with NX (the first one wins when two workers take one
- * at once) unless it replaces a malformed value.
+ * Post a task's result (and its new reference) then release the task.  On
+ * failure the task stays pending: it is taken over and run again.
  */
 static void
-post_result(Worker *w, const char *id, const char *camera_id, json_object *result,
-			const GreyImage *new_ref, bool replace)
+post_result(Worker *w, const VisionTask *t, json_object *result)
 {
 	const char *json = json_object_to_json_string_ext(result, JSON_C_TO_STRING_PLAIN);
 	const char *argv[12] = {"XADD", w->results_key, "MAXLEN", "~", RESULTS_MAXLEN, "*", "r", json};
 	size_t		lens[12] = {4, strlen(w->results_key), 6, 1, strlen(RESULTS_MAXLEN), 1, 1, strlen(json)};
 	int			argc = 8;
-	uint8_t    *ref_bytes = NULL;
-	size_t		ref_len = 0;
 	redisReply *reply;
 
-	if (new_ref)
+	if (t->new_ref)
 	{
-		char		key[256];
-		const char *set[] = {"SET", vredis_key(&w->redis, key, sizeof(key), "reference:%s", camera_id),
-		NULL, "NX"};
-		size_t		setlens[4];
-
-		ref_bytes = grey_encode(new_ref, &ref_len);
-		if (ref_bytes == NULL)
-		{
-			vlog("task %s: out of memory encoding the reference", id);
-			return;				/* stays pending: run again */
-		}
-		set[2] = (const char *) ref_bytes;
-		setlens[0] = 3;
-		setlens[1] = strlen(key);
-		setlens[2] = ref_len;
-		setlens[3] = 2;
-		run(w, replace ? 3 : 4, set, setlens);
+		set_reference(w, t);
 		argv[argc] = "camera_id";
 		lens[argc++] = 9;
-		argv[argc] = camera_id;
-		lens[argc++] = strlen(camera_id);
+		argv[argc] = t->camera_id;
+		lens[argc++] = strlen(t->camera_id);
 		argv[argc] = "ref";
 		lens[argc++] = 3;
-		argv[argc] = (const char *) ref_bytes;
-		lens[argc++] = ref_len;
+		argv[argc] = (const char *) t->new_ref;
+		lens[argc++] = t->new_ref_len;
 	}
 	reply = vredis_cmdv(&w->redis, argc, argv, lens);
-	free(ref_bytes);
 	if (reply == NULL || reply->type == REDIS_REPLY_ERROR)
 	{
 		const char *why = vredis_error_text(reply);
 
-		/* the task stays pending: it is taken over and run again */
-		vlog("posting the result of task %s failed%s%s", id, why ? ": " : "", why ? why : "");
+		vlog("posting the result of task %s failed%s%s", t->id, why ? ": " : "", why ? why : "");
 		if (reply)
 			freeReplyObject(reply);
 		return;
 	}
 	freeReplyObject(reply);
-	finish_task(w, id);
+	finish_task(w, t->id);
 }
 
-/* A task's metadata of every result: who ran it, how late, how long. */
+/* Answer a task with an error and no grab: the camera gets an error result. */
 static void
-add_task_facts(Worker *w, json_object *meta, const char *id, bool claimed, int64_t start, int64_t due)
+give_up_task(Worker *w, VisionTask *t, const char *stage, const char *msg)
 {
-	json_object_object_add(meta, "task_id", json_object_new_string(id));
-	json_object_object_add(meta, "worker", json_object_new_string(w->consumer));
-	if (claimed)
-		json_object_object_add(meta, "claimed", json_object_new_boolean(1));
-	json_object_object_add(meta, "lateness_ms", json_object_new_int64(start - due));
-	json_object_object_add(meta, "duration_ms", json_object_new_int64(epoch_ms() - start));
-}
+	json_object *result = task_error_result(t, task_epoch_ms(), stage, msg);
 
-static json_object *
-new_result(int64_t camera_id, int64_t checked_ms)
-{
-	json_object *result = json_object_new_object();
-
-	json_object_object_add(result, "camera_id", json_object_new_int64(camera_id));
-	json_object_object_add(result, "check_type", json_object_new_string("vision"));
-	json_object_object_add(result, "checked_ms", json_object_new_int64(checked_ms));
-	return result;
-}
-
-/*
- * Answer a task with an error and no grab: the camera gets an error
- * result with this stage and message, and the task is done.
- */
-static void
-give_up_task(Worker *w, const char *id, int64_t camera, bool claimed, int64_t start,
-			 int64_t due, const char *stage, const char *msg)
-{
-	json_object *result = new_result(camera, start);
-	json_object *meta = json_object_new_object();
-
-	vlog("task %s of camera %" PRId64 ": %s; nothing opened", id, camera, msg);
-	json_object_object_add(meta, "stage", json_object_new_string(stage));
-	json_object_object_add(meta, "error", json_object_new_string(msg));
-	json_object_object_add(meta, "message", json_object_new_string(msg));
-	add_task_facts(w, meta, id, claimed, start, due);
-	json_object_object_add(result, "status", json_object_new_string("error"));
-	json_object_object_add(result, "metadata", meta);
-	post_result(w, id, NULL, result, NULL, false);
+	vlog("task %s of camera %" PRId64 ": %s; nothing opened", t->id, t->camera, msg);
+	post_result(w, t, result);
 	json_object_put(result);
 }
 
@@ -351,104 +214,90 @@ deliveries(Worker *w, const char *id)
 	return n;
 }
 
-static void
-process_task(Worker *w, const char *id, const redisReply *fields, bool claimed)
+/*
+ * A task from its entry's fields, checked; NULL (the task is finished
+ * unanswered) when they do not parse.  hiredis NUL-terminates values: one
+ * with a NUL of its own is refused.
+ */
+static VisionTask *
+parse_task(Worker *w, const char *id, const redisReply *fields, bool claimed)
 {
-	const char *camera_id = ch_stream_field(fields, "camera_id", CAMERA_ID_MAX, NULL);
+	const char *camera_id = ch_stream_field(fields, "camera_id", TASK_CAMERA_ID_MAX, NULL);
 	size_t		url_len = 0;
 	const char *url = ch_stream_field(fields, "url", CAMERA_URL_MAX_LEN, &url_len);
 	const char *due_s = ch_stream_field(fields, "due_ms", NUMBER_MAX, NULL);
 	const char *interval_s = ch_stream_field(fields, "interval_ms", NUMBER_MAX, NULL);
-	int64_t		start = epoch_ms();
-	int64_t		camera,
-				due,
-				interval;
-	GrabOptions opt = {w->cfg->grab_timeout_ms, w->cfg->io_timeout_ms, w->cfg->frozen_gap_ms,
-	w->cfg->frozen_frames, w->stop, w->cfg->max_pixels, w->cfg->allow_files};
-	GrabResult	g;
-	json_object *result;
-	json_object *meta;
-	const char *status;
-	const char *reason = NULL;
-	GreyImage  *new_ref = NULL;
-	bool		replace = false;
-	char		masked[MASK_SECRETS_BUFSIZE(CAMERA_URL_MAX_LEN)];
+	VisionTask *t;
+	int64_t		interval;
 
-	/* hiredis NUL-terminates values; one with a NUL of its own is refused */
-	if (!camera_id || !url || !due_s || !interval_s ||
-		strlen(url) != url_len ||
-		!ch_parse_int64(camera_id, 1, INT64_MAX, &camera) ||
-		!ch_parse_int64(due_s, 0, INT64_MAX / 2, &due) ||
-		!ch_parse_int64(interval_s, 0, INT64_MAX / 2, &interval))
+	if (strlen(id) > TASK_ID_MAX || (t = calloc(1, sizeof(VisionTask))) == NULL)
+		return NULL;
+	snprintf(t->id, sizeof(t->id), "%s", id);
+	t->claimed = claimed;
+	t->consumer = w->consumer;
+	if (!camera_id || !url || !due_s || !interval_s || strlen(url) != url_len ||
+		!ch_parse_int64(camera_id, 1, INT64_MAX, &t->camera) ||
+		!ch_parse_int64(due_s, 0, INT64_MAX / 2, &t->due_ms) ||
+		!ch_parse_int64(interval_s, 0, INT64_MAX / 2, &interval) ||
+		(t->url = strdup(url)) == NULL)
 	{
 		vlog("dropping malformed task %s", id);
-		finish_task(w, id);
-		return;
+		task_free(t);
+		return NULL;
 	}
-	/* a newer task of this camera is due already */
-	if (start - due > (interval > MIN_EXPIRY_MS ? interval : MIN_EXPIRY_MS))
+	snprintf(t->camera_id, sizeof(t->camera_id), "%s", camera_id);
+	/* a newer task of this camera is due already: this one is done */
+	if (task_epoch_ms() - t->due_ms > (interval > MIN_EXPIRY_MS ? interval : MIN_EXPIRY_MS))
 	{
-		finish_task(w, id);
-		return;
+		task_free(t);
+		return NULL;
 	}
-	if (!grab_url_allowed(url, w->cfg->allow_files, &reason))
-	{
-		char		msg[256];
+	return t;
+}
 
+/*
+ * Start a task on a grab thread, or answer it at once when it must not
+ * run (a refused URL, a task that keeps killing its workers).
+ */
+static void
+start_task(Worker *w, const char *id, const redisReply *fields, bool claimed)
+{
+	VisionTask *t = parse_task(w, id, fields, claimed);
+	const char *reason = NULL;
+	char		msg[256];
+
+	if (t == NULL)
+	{
+		finish_task(w, id);
+		return;
+	}
+	if (!grab_url_allowed(t->url, w->cfg->allow_files, &reason))
+	{
 		snprintf(msg, sizeof(msg), "refused URL: %s", reason ? reason : "not a camera URL");
-		give_up_task(w, id, camera, claimed, start, due, "refused", msg);
-		return;
+		give_up_task(w, t, "refused", msg);
 	}
-	/* a task whose workers keep dying (a crash on this stream) is not run forever */
-	if (claimed && deliveries(w, id) > MAX_DELIVERIES)
+	else if (claimed && deliveries(w, id) > MAX_DELIVERIES)
 	{
-		char		msg[256];
-
 		snprintf(msg, sizeof(msg), "given up: the task was run %d times and each time its worker died",
 				 MAX_DELIVERIES);
-		give_up_task(w, id, camera, claimed, start, due, "abandoned", msg);
-		return;
-	}
-
-	result = new_result(camera, start);
-	meta = json_object_new_object();
-	mask_url_secrets(url, masked);
-	json_object_object_add(meta, "url", json_object_new_string(masked));
-
-	if (grab_frames(url, &opt, &g) != 0)
-	{
-		if (*w->stop)
-		{
-			/* shutting down: leave the task pending for another worker */
-			grab_result_free(&g);
-			json_object_put(result);
-			json_object_put(meta);
-			return;
-		}
-		status = "error";
-		json_object_object_add(meta, "stage", json_object_new_string(g.stage));
-		json_object_object_add(meta, "error", json_object_new_string(g.error));
-		json_object_object_add(meta, "message", json_object_new_string(g.error));
+		give_up_task(w, t, "abandoned", msg);
 	}
 	else
 	{
-		add_stream_facts(meta, &g);
-		status = analyse(w, camera_id, &g, meta, &new_ref, &replace);
+		fetch_reference(w, t);
+		if (pool_submit(w->pool, t))
+			return;
+		/* cannot happen (we read no more than there are idle threads): run it later */
+		vlog("task %s: no idle grab thread; left pending", id);
 	}
-	add_task_facts(w, meta, id, claimed, start, due);
-	json_object_object_add(result, "status", json_object_new_string(status));
-	json_object_object_add(result, "metadata", meta);
-
-	post_result(w, id, camera_id, result, new_ref, replace);
-	json_object_put(result);
-	grab_result_free(&g);
+	task_free(t);
 }
 
-/* Run the tasks of an entry list: [[id, [field, value...]], ...] */
+/* Start the tasks of an entry list: [[id, [field, value...]], ...] */
 static void
-process_entries(Worker *w, const redisReply *entries, bool claimed)
+start_entries(Worker *w, const redisReply *entries, bool claimed)
 {
-	if (!ch_reply_is_array(entries, 0, MAX_ENTRIES))
+	if (!ch_reply_is_array(entries, 0, MAX_READ))
 	{
 		bad_reply(w, "a stream read (entries)");
 		return;
@@ -468,23 +317,34 @@ process_entries(Worker *w, const redisReply *entries, bool claimed)
 		if (fields == NULL)
 			finish_task(w, id); /* trimmed while pending */
 		else
-			process_task(w, id, fields, claimed);
+			start_task(w, id, fields, claimed);
 	}
 }
 
-/* Take over one task left pending too long by a worker that died. */
+/* Idle grab threads: how many tasks to ask for. */
+static int
+idle_slots(Worker *w)
+{
+	int			n = pool_size(w->pool) - pool_in_flight(w->pool);
+
+	return n > MAX_READ ? MAX_READ : n;
+}
+
+/* Take over tasks left pending too long by a worker that died. */
 static void
 claim_stale(Worker *w)
 {
 	char		idle[16];
-	const char *argv[] = {"XAUTOCLAIM", w->queue_key, "visionproc", w->consumer, idle, "0-0", "COUNT", "1"};
+	char		count[16];
+	const char *argv[] = {"XAUTOCLAIM", w->queue_key, "visionproc", w->consumer, idle, "0-0", "COUNT", count};
 	redisReply *reply;
 
 	snprintf(idle, sizeof(idle), "%d", w->cfg->claim_idle_ms);
+	snprintf(count, sizeof(count), "%d", idle_slots(w));
 	reply = vredis_cmdv(&w->redis, 8, argv, NULL);
 	/* [next id, entries] and, since Redis 7, [deleted ids] */
 	if (ch_reply_is_array(reply, 2, 3))
-		process_entries(w, ch_reply_elem(reply, 1), true);
+		start_entries(w, ch_reply_elem(reply, 1), true);
 	else if (reply && reply->type != REDIS_REPLY_ERROR)
 		bad_reply(w, "XAUTOCLAIM");
 	if (reply)
@@ -494,10 +354,15 @@ claim_stale(Worker *w)
 static void
 read_new(Worker *w)
 {
-	const char *argv[] = {"XREADGROUP", "GROUP", "visionproc", w->consumer, "COUNT", "1",
-	"BLOCK", READ_BLOCK_MS, "STREAMS", w->queue_key, ">"};
-	redisReply *reply = vredis_cmdv(&w->redis, 11, argv, NULL);
+	char		count[16];
+	char		block[16];
+	const char *argv[] = {"XREADGROUP", "GROUP", "visionproc", w->consumer, "COUNT", count,
+	"BLOCK", block, "STREAMS", w->queue_key, ">"};
+	redisReply *reply;
 
+	snprintf(count, sizeof(count), "%d", idle_slots(w));
+	snprintf(block, sizeof(block), "%d", pool_in_flight(w->pool) > 0 ? BUSY_BLOCK_MS : READ_BLOCK_MS);
+	reply = vredis_cmdv(&w->redis, 11, argv, NULL);
 	if (vredis_is_error(reply, "NOGROUP"))
 	{
 		const char *create[] = {"XGROUP", "CREATE", w->queue_key, "visionproc", "$", "MKSTREAM"};
@@ -507,11 +372,29 @@ read_new(Worker *w)
 	else if (reply == NULL || reply->type == REDIS_REPLY_NIL || reply->type == REDIS_REPLY_ERROR)
 		;						/* nothing new, or logged by vredis */
 	else if (ch_reply_is_array(reply, 1, 1) && ch_reply_is_array(ch_reply_elem(reply, 0), 2, 2))
-		process_entries(w, ch_reply_elem(ch_reply_elem(reply, 0), 1), false);
+		start_entries(w, ch_reply_elem(ch_reply_elem(reply, 0), 1), false);
 	else
 		bad_reply(w, "XREADGROUP");
 	if (reply)
 		freeReplyObject(reply);
+}
+
+/*
+ * Post what the grab threads finished.  A task without a result (the grab
+ * was cut short by shutdown) stays pending for another worker, as does
+ * everything when Redis is down: it is claimed again later.
+ */
+static void
+post_finished(Worker *w)
+{
+	VisionTask *t;
+
+	while ((t = pool_take_done(w->pool)) != NULL)
+	{
+		if (t->result && vredis_up(&w->redis))
+			post_result(w, t, t->result);
+		task_free(t);
+	}
 }
 
 /*
@@ -538,18 +421,64 @@ forget_consumer(Worker *w)
 /*
  * Bound this worker's address space: a decoder that runs away (a hostile
  * stream, a bug in FFmpeg) gets NULL from malloc and fails its grab; it
- * cannot take the host's memory.
+ * cannot take the host's memory.  Few malloc arenas: glibc would reserve
+ * 64 MB of address space for each of up to eight per core, which counts
+ * against the limit although it is never used.
  */
 static void
 limit_memory(const VisionConfig *cfg)
 {
 	struct rlimit rl;
 
+	mallopt(M_ARENA_MAX, 4);
 	if (cfg->max_memory_mb <= 0)
 		return;
 	rl.rlim_cur = rl.rlim_max = (rlim_t) cfg->max_memory_mb * 1024 * 1024;
 	if (setrlimit(RLIMIT_AS, &rl) != 0)
 		vlog("cannot limit the worker's memory to %d MB: %s", cfg->max_memory_mb, strerror(errno));
+}
+
+static void
+run_task(void *job, void *arg)
+{
+	Worker	   *w = arg;
+
+	task_run(job, w->cfg, w->stop);
+}
+
+/* The main loop: read as many tasks as threads are idle, post what they finished. */
+static void
+serve(Worker *w)
+{
+	int64_t		next_claim = 0;
+
+	while (!*w->stop)
+	{
+		post_finished(w);
+		if (!vredis_up(&w->redis))
+		{
+			pool_wait_done(w->pool, 100);
+			continue;
+		}
+		if (idle_slots(w) == 0)
+		{
+			pool_wait_done(w->pool, READ_BLOCK_MS);
+			continue;
+		}
+		if (task_epoch_ms() >= next_claim)
+		{
+			claim_stale(w);
+			next_claim = task_epoch_ms() + CLAIM_EVERY_MS;
+		}
+		if (idle_slots(w) > 0 && !*w->stop)
+			read_new(w);
+	}
+	/* the grabs in flight give up at once (their interrupt callbacks see stop) */
+	while (pool_in_flight(w->pool) > 0)
+	{
+		pool_wait_done(w->pool, 100);
+		post_finished(w);
+	}
 }
 
 int
@@ -558,7 +487,6 @@ worker_main(const VisionConfig *cfg, volatile sig_atomic_t *stop)
 	Worker		w;
 	const char *reason;
 	char		host[64];
-	int64_t		next_claim = 0;
 
 	memset(&w, 0, sizeof(w));
 	limit_memory(cfg);
@@ -569,27 +497,23 @@ worker_main(const VisionConfig *cfg, volatile sig_atomic_t *stop)
 		vlog("invalid Redis URL: %s", reason);
 		return 2;
 	}
+	w.pool = pool_create(cfg->grabs, THREAD_STACK_KB, run_task, &w);
+	if (w.pool == NULL)
+	{
+		vlog("cannot start grab threads: %s", strerror(errno));
+		return 1;
+	}
+	if (pool_size(w.pool) < cfg->grabs)
+		vlog("started %d of %d grab threads", pool_size(w.pool), cfg->grabs);
 	gethostname(host, sizeof(host));
 	host[sizeof(host) - 1] = '\0';
 	snprintf(w.consumer, sizeof(w.consumer), "%s-%d", host, (int) getpid());
 	vredis_key(&w.redis, w.queue_key, sizeof(w.queue_key), "queue:vision");
 	vredis_key(&w.redis, w.results_key, sizeof(w.results_key), "results:vision");
 
-	while (!*stop)
-	{
-		if (!vredis_up(&w.redis))
-		{
-			usleep(100 * 1000);
-			continue;
-		}
-		if (epoch_ms() >= next_claim)
-		{
-			claim_stale(&w);
-			next_claim = epoch_ms() + CLAIM_EVERY_MS;
-		}
-		read_new(&w);
-	}
+	serve(&w);
 	forget_consumer(&w);
+	pool_destroy(w.pool);
 	if (w.redis.ctx)
 		redisFree(w.redis.ctx);
 	return 0;
