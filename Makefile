@@ -20,6 +20,7 @@ OBJS = \
 	bgworker/scheduler.o \
 	bgworker/worker.o \
 	common/grey_format.o \
+	common/jpeg_check.o \
 	common/redis_reply.o \
 	common/redis_url.o \
 	common/url.o \
@@ -38,11 +39,11 @@ OBJS = \
 SQL_SOURCES = $(addprefix sql/,00_schema.sql 01_c_helpers.sql 02_tables.sql 03_checks.sql \
 	04_api_cameras.sql 05_api_history.sql 06_retention.sql 07_workers.sql 08_privileges.sql \
 	09_http_api.sql \
-	10_notify.sql 11_http_notify.sql)
+	10_notify.sql 11_http_notify.sql 12_evidence.sql)
 DATA_built = camera_health--$(EXTVERSION).sql $(patsubst sql/updates/%,camera_health--%,$(wildcard sql/updates/*.sql))
 DATA = extension/camera_health--1.0.sql
 
-REGRESS = cameras validation history retention summary roles ingest vision http_api sites notify
+REGRESS = cameras validation history retention summary roles ingest vision http_api sites notify evidence
 REGRESS_OPTS = --inputdir=test/regress --outputdir=test/regress
 
 PG_CPPFLAGS = -I$(srcdir)/common -I$(srcdir)/extension -I$(srcdir)/bgworker -Wall -Wextra -Werror -Wno-unused-parameter \
@@ -84,8 +85,8 @@ UNIT_TESTS = test/unit/test_url test/unit/test_netprobe test/unit/test_vision te
 
 # visionproc's image analysis, plain C over FFmpeg's libraries
 VISION_PKGS = libavformat libavcodec libavutil libswscale json-c
-VISION_SRCS = $(addprefix visionproc/,image.c frame.c imgmath.c blur.c obstruction.c displacement.c frozen.c vision.c) \
-	common/grey_format.c
+VISION_SRCS = $(addprefix visionproc/,image.c frame.c jpeg.c imgmath.c blur.c obstruction.c displacement.c frozen.c vision.c) \
+	common/grey_format.c common/jpeg_check.c
 VISION_BUILD = $(CC) -O2 -Wall -Wextra -Werror -Ivisionproc -Icommon $(shell pkg-config --cflags $(VISION_PKGS))
 VISION_LIBS = $(shell pkg-config --libs $(VISION_PKGS)) -lm
 

@@ -231,11 +231,11 @@ analyse(Worker *w, const char *camera_id, const GrabResult *g, json_object *meta
  */
 static void
 post_result(Worker *w, const char *id, const char *camera_id, json_object *result,
-			const GreyImage *new_ref, bool replace)
+			const GreyImage *new_ref, bool replace, const uint8_t *jpeg, size_t jpeg_len)
 {
 	const char *json = json_object_to_json_string_ext(result, JSON_C_TO_STRING_PLAIN);
-	const char *argv[12] = {"XADD", w->results_key, "MAXLEN", "~", RESULTS_MAXLEN, "*", "r", json};
-	size_t		lens[12] = {4, strlen(w->results_key), 6, 1, strlen(RESULTS_MAXLEN), 1, 1, strlen(json)};
+	const char *argv[14] = {"XADD", w->results_key, "MAXLEN", "~", RESULTS_MAXLEN, "*", "r", json};
+	size_t		lens[14] = {4, strlen(w->results_key), 6, 1, strlen(RESULTS_MAXLEN), 1, 1, strlen(json)};
 	int			argc = 8;
 	uint8_t    *ref_bytes = NULL;
 	size_t		ref_len = 0;
@@ -268,6 +268,14 @@ post_result(Worker *w, const char *id, const char *camera_id, json_object *resul
 		lens[argc++] = 3;
 		argv[argc] = (const char *) ref_bytes;
 		lens[argc++] = ref_len;
+	}
+	/* the analysed frame's picture: the snapshot, and the reference's when ref is there */
+	if (jpeg)
+	{
+		argv[argc] = "jpeg";
+		lens[argc++] = 4;
+		argv[argc] = (const char *) jpeg;
+		lens[argc++] = jpeg_len;
 	}
 	reply = vredis_cmdv(&w->redis, argc, argv, lens);
 	free(ref_bytes);
@@ -326,7 +334,7 @@ give_up_task(Worker *w, const char *id, int64_t camera, bool claimed, int64_t st
 	add_task_facts(w, meta, id, claimed, start, due);
 	json_object_object_add(result, "status", json_object_new_string("error"));
 	json_object_object_add(result, "metadata", meta);
-	post_result(w, id, NULL, result, NULL, false);
+	post_result(w, id, NULL, result, NULL, false, NULL, 0);
 	json_object_put(result);
 }
 
@@ -433,13 +441,15 @@ process_task(Worker *w, const char *id, const redisReply *fields, bool claimed)
 	else
 	{
 		add_stream_facts(meta, &g);
+		if (g.jpeg == NULL)
+			json_object_object_add(meta, "picture_error", json_object_new_string(g.jpeg_error));
 		status = analyse(w, camera_id, &g, meta, &new_ref, &replace);
 	}
 	add_task_facts(w, meta, id, claimed, start, due);
 	json_object_object_add(result, "status", json_object_new_string(status));
 	json_object_object_add(result, "metadata", meta);
 
-	post_result(w, id, camera_id, result, new_ref, replace);
+	post_result(w, id, camera_id, result, new_ref, replace, g.jpeg, g.jpeg_len);
 	json_object_put(result);
 	grab_result_free(&g);
 }
