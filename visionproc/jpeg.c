@@ -6,7 +6,8 @@
  * snapshot want its colours and its shape, so the picture is made from the
  * decoded frame itself: scaled (area averaging, as frame.c) to 320 pixels
  * wide at the frame's display aspect ratio, converted to full-range YUV
- * 4:2:0 (what every JPEG decoder reads; a grey stream gets neutral chroma)
+ * 4:2:0 (baseline JPEG, what every decoder reads; a grey stream gets
+ * neutral chroma)
  * and encoded at a fixed quantiser.  A picture that does not fit the
  * storage cap (noise compresses badly) is encoded again, coarser.
  *
@@ -67,7 +68,7 @@ scaled_frame(const AVFrame *frame, int w, int h, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	out->format = AV_PIX_FMT_YUVJ420P;
+	out->format = AV_PIX_FMT_YUV420P;
 	out->width = w;
 	out->height = h;
 	out->color_range = AVCOL_RANGE_JPEG;
@@ -78,7 +79,7 @@ scaled_frame(const AVFrame *frame, int w, int h, char *err, size_t errlen)
 		return NULL;
 	}
 	sws = sws_getContext(frame->width, frame->height, (enum AVPixelFormat) frame->format,
-						 w, h, AV_PIX_FMT_YUVJ420P, SWS_AREA, NULL, NULL, NULL);
+						 w, h, AV_PIX_FMT_YUV420P, SWS_AREA, NULL, NULL, NULL);
 	if (sws == NULL)
 	{
 		snprintf(err, errlen, "cannot scale %s frames", av_get_pix_fmt_name(frame->format) ?
@@ -86,12 +87,17 @@ scaled_frame(const AVFrame *frame, int w, int h, char *err, size_t errlen)
 		av_frame_free(&out);
 		return NULL;
 	}
-	/* a frame that says its range overrides what its pixel format implies */
-	if (frame->color_range != AVCOL_RANGE_UNSPECIFIED &&
-		sws_getColorspaceDetails(sws, &inv_table, &src_range, &table, &dst_range,
+	/*
+	 * Full range out (JPEG's own), not the deprecated YUVJ formats; a frame
+	 * that says its range overrides what its pixel format implies.
+	 */
+	if (sws_getColorspaceDetails(sws, &inv_table, &src_range, &table, &dst_range,
 								 &brightness, &contrast, &saturation) >= 0)
-		sws_setColorspaceDetails(sws, inv_table, frame->color_range == AVCOL_RANGE_JPEG,
-								 table, 1, brightness, contrast, saturation);
+	{
+		if (frame->color_range != AVCOL_RANGE_UNSPECIFIED)
+			src_range = frame->color_range == AVCOL_RANGE_JPEG;
+		sws_setColorspaceDetails(sws, inv_table, src_range, table, 1, brightness, contrast, saturation);
+	}
 	if (sws_scale(sws, (const uint8_t *const *) frame->data, frame->linesize, 0, frame->height,
 				  out->data, out->linesize) != h)
 	{
@@ -167,7 +173,7 @@ jpeg_from_frame(const AVFrame *frame, size_t *len, char *err, size_t errlen)
 	}
 	enc->width = w;
 	enc->height = h;
-	enc->pix_fmt = AV_PIX_FMT_YUVJ420P;
+	enc->pix_fmt = AV_PIX_FMT_YUV420P;
 	enc->color_range = AVCOL_RANGE_JPEG;
 	enc->time_base = (AVRational) {1, 25};
 	enc->flags |= AV_CODEC_FLAG_QSCALE;
