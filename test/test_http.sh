@@ -105,7 +105,7 @@ assert_eq "$api_functions" "acknowledge_alert add_channel add_maintenance alert_
 	"the functions of camera_health_api"
 assert_eq "$api_views" "camera_status cameras open_alerts" "the views of camera_health_api"
 writer_paths="/ $(for v in $api_views; do printf '/%s ' "$v"; done)$(for f in $api_functions; do printf '/rpc/%s ' "$f"; done)"
-reader_paths="/ /camera_status /cameras /open_alerts /rpc/camera_alerts /rpc/camera_logs /rpc/channel_deliveries /rpc/export_cameras /rpc/get_camera /rpc/get_log_retention /rpc/health_summary /rpc/list_cameras /rpc/list_channels /rpc/list_maintenance"
+reader_paths="/ /camera_status /cameras /open_alerts /rpc/alert_evidence /rpc/camera_alerts /rpc/camera_logs /rpc/camera_pictures /rpc/camera_snapshot /rpc/channel_deliveries /rpc/export_cameras /rpc/get_camera /rpc/get_log_retention /rpc/health_summary /rpc/list_cameras /rpc/list_channels /rpc/list_maintenance /rpc/reference_picture"
 for doc in / /openapi.json; do
 	expect 200 GET "$doc" "" "$WRITER"
 	assert_eq "$(js "' '.join(sorted(d['paths']))")" "$(echo "$writer_paths" | tr ' ' '\n' | sed '/^$/d' | sort | paste -sd' ')" \
