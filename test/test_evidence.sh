@@ -108,21 +108,30 @@ PIDS+=($!)
 PIDS+=($!)
 http_wait_ready
 
+# an HTTP snapshot camera: a 1280x720 colour PNG served by a local web server
+WEB_PORT=$(free_port)
+mkdir -p "$WORK/www"
+ffmpeg -v error -f lavfi -i testsrc2=size=1280x720 -frames:v 1 "$WORK/www/snap.png"
+python3 -m http.server --bind 127.0.0.1 --directory "$WORK/www" "$WEB_PORT" >"$WORK/web.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 50); do curl -sf -o /dev/null "http://127.0.0.1:$WEB_PORT/snap.png" && break; sleep 0.1; done
+
 register() { # name url interval
 	q "SELECT id FROM camera_health.register_camera('127.0.0.1', $RTSP_PORT, '$2', interval_ip => 60, interval_port => 60, interval_vision => $3, name => 'evidence $1')"
 }
 declare -A cam
 for i in $(seq "$NCAMS"); do cam[cam$i]=$(register "cam$i" "rtsp://127.0.0.1:$RTSP_PORT/cam$i" 3); done
 cam[covered]=$(register covered "rtsp://127.0.0.1:$RTSP_PORT/covered" 3)
+cam[http]=$(register http "http://127.0.0.1:$WEB_PORT/snap.png" 3)
 # a camera whose stream never answers: its own results are injected below
 cam[hostile]=$(register hostile "rtsp://127.0.0.1:$DEAD_PORT/live" 86400)
 cam[none]=$(q "SELECT id FROM camera_health.register_camera('127.0.0.2', name => 'evidence no stream')")
-ALL="${cam[covered]}$(for i in $(seq "$NCAMS"); do printf ', %s' "${cam[cam$i]}"; done)"
+ALL="${cam[covered]}, ${cam[http]}$(for i in $(seq "$NCAMS"); do printf ', %s' "${cam[cam$i]}"; done)"
 
 # ---- snapshots and references ---------------------------------------------
-wait_for 90 "snapshots and reference pictures of $((NCAMS + 1)) cameras" \
-	"SELECT (SELECT count(*) FROM camera_health.snapshots WHERE camera_id IN ($ALL)) = $((NCAMS + 1))
-	    AND (SELECT count(*) FROM camera_health.reference_pictures WHERE camera_id IN ($ALL)) = $((NCAMS + 1))"
+wait_for 90 "snapshots and reference pictures of $((NCAMS + 2)) cameras" \
+	"SELECT (SELECT count(*) FROM camera_health.snapshots WHERE camera_id IN ($ALL)) = $((NCAMS + 2))
+	    AND (SELECT count(*) FROM camera_health.reference_pictures WHERE camera_id IN ($ALL)) = $((NCAMS + 2))"
 c=${cam[cam1]}
 save_sql "$WORK/snapshot.jpg" "camera_health.camera_snapshot($c)"
 save_sql "$WORK/reference.jpg" "camera_health.reference_picture($c)"
@@ -148,6 +157,9 @@ assert_eq "$STATUS $CTYPE" "200 image/jpeg" "GET /health/camera/$c/reference"
 cmp "$WORK/reference.jpg" "$WORK/http-reference.jpg" || fail "the reference over HTTP is not the reference's bytes"
 curl -sS -I -o "$WORK/head" "$HTTP_BASE/health/camera/$c/reference"
 grep -qi '^content-type: image/jpeg' "$WORK/head" || fail "HEAD /reference: $(cat "$WORK/head")"
+get "/health/camera/${cam[http]}/snapshot" "$WORK/http-camera.jpg"
+assert_eq "$STATUS $CTYPE" "200 image/jpeg" "GET /health/camera/${cam[http]}/snapshot (an HTTP snapshot camera)"
+check_jpeg "$WORK/http-camera.jpg" "snapshot of the HTTP snapshot camera (1280x720 PNG)"
 note "snapshot vs reference of a healthy camera: PSNR $(psnr "$WORK/http-snapshot.jpg" "$WORK/reference.jpg") dB"
 
 # 404s in the API's JSON shape: unknown camera, no snapshot, no reference, unknown alert
