@@ -234,6 +234,7 @@ grab_av(const char *url, const GrabOptions *opt, GrabResult *res, GrabKind kind)
 			if (res->frame == NULL)
 			{
 				res->frame = frame_to_grey(frm);
+				free(res->jpeg);	/* of a frame that failed to convert */
 				res->jpeg = jpeg_from_frame(frm, &res->jpeg_len, res->jpeg_error, sizeof(res->jpeg_error));
 				res->width = frm->width;
 				res->height = frm->height;
