@@ -9,11 +9,13 @@
  * 4:2:0 (baseline JPEG, what every decoder reads; a grey stream gets
  * neutral chroma)
  * and encoded at a fixed quantiser.  A picture that does not fit the
- * storage cap (noise compresses badly) is encoded again, coarser.
+ * storage cap (noise compresses badly) is encoded again, coarser, and at
+ * worst at half or a quarter of the size.
  *
  * Nothing here is global: the scaler, the encoder and the frame are made
  * and freed by each call, so that grabs in many threads may encode at once.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,28 +143,20 @@ encode(AVCodecContext *enc, AVFrame *pic, int q, size_t *len, char *err, size_t 
 	return out;
 }
 
-uint8_t *
-jpeg_from_frame(const AVFrame *frame, size_t *len, char *err, size_t errlen)
+/*
+ * frame as a w x h picture at the first quantiser that fits the cap; NULL
+ * with *too_big set when even the coarsest does not, NULL with the reason
+ * in err on failure.
+ */
+static uint8_t *
+picture_at(const AVFrame *frame, const AVCodec *codec, int w, int h, size_t *len, bool *too_big,
+		   char *err, size_t errlen)
 {
-	const AVCodec *codec = avcodec_find_encoder(AV_CODEC_ID_MJPEG);
 	AVCodecContext *enc = NULL;
 	AVFrame    *pic = NULL;
 	uint8_t    *out = NULL;
-	int			w,
-				h;
 
-	*len = 0;
-	if (frame == NULL || frame->width <= 0 || frame->height <= 0)
-	{
-		snprintf(err, errlen, "no frame");
-		return NULL;
-	}
-	if (codec == NULL)
-	{
-		snprintf(err, errlen, "this FFmpeg has no MJPEG encoder");
-		return NULL;
-	}
-	picture_size(frame, &w, &h);
+	*too_big = false;
 	if ((pic = scaled_frame(frame, w, h, err, errlen)) == NULL)
 		return NULL;
 	enc = avcodec_alloc_context3(codec);
@@ -198,10 +192,38 @@ jpeg_from_frame(const AVFrame *frame, size_t *len, char *err, size_t errlen)
 		free(out);
 		out = NULL;
 		*len = 0;
+		*too_big = true;
 	}
 
 done:
 	avcodec_free_context(&enc);
 	av_frame_free(&pic);
+	return out;
+}
+
+uint8_t *
+jpeg_from_frame(const AVFrame *frame, size_t *len, char *err, size_t errlen)
+{
+	const AVCodec *codec = avcodec_find_encoder(AV_CODEC_ID_MJPEG);
+	uint8_t    *out = NULL;
+	bool		too_big = true;
+	int			w,
+				h;
+
+	*len = 0;
+	if (frame == NULL || frame->width <= 0 || frame->height <= 0)
+	{
+		snprintf(err, errlen, "no frame");
+		return NULL;
+	}
+	if (codec == NULL)
+	{
+		snprintf(err, errlen, "this FFmpeg has no MJPEG encoder");
+		return NULL;
+	}
+	picture_size(frame, &w, &h);
+	/* pure noise may not fit even coarsely: then a smaller picture, rather than none */
+	for (int shrink = 1; out == NULL && too_big && shrink <= 4; shrink *= 2)
+		out = picture_at(frame, codec, (w / shrink + 1) & ~1, (h / shrink + 1) & ~1, len, &too_big, err, errlen);
 	return out;
 }

@@ -17,7 +17,8 @@ struct AVFrame;
 /*
  * frame scaled to JPEG_WIDTH pixels wide (never enlarged), in colour when
  * it has colour, encoded as one baseline JPEG of at most CH_JPEG_MAX_BYTES
- * (jpeg_check.h): coarser quantisers are tried until it fits.  Returns a
+ * (jpeg_check.h): coarser quantisers, then half and quarter sizes are
+ * tried until it fits.  Returns a
  * malloc'd buffer and its length in *len, or NULL with the reason in err.
  * Thread-safe: every context is the call's own.
  */
