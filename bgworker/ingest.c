@@ -39,6 +39,7 @@
 #include "mb/pg_wchar.h"
 
 #include "grey_format.h"
+#include "jpeg_check.h"
 #include "guc.h"
 #include "log_scrub.h"
 #include "redis.h"
@@ -86,6 +87,7 @@ typedef struct Entry
 	size_t		json_len;
 	int64		ref_camera;		/* a new reference frame from visionproc, */
 	bytea	   *ref;			/* or NULL */
+	bytea	   *jpeg;			/* the analysed frame's picture (checked), or NULL */
 	const char *dead_reason;	/* set aside on reading: why, else NULL */
 	char	   *payload;		/* for a dead letter: the start of the entry */
 	size_t		payload_len;
@@ -149,7 +151,7 @@ load_progress(void)
  * Only well-formed images get here (collect_entries), and the CHECK
  * constraint of camera_references.image refuses any other.
  */
-static void
+static bool
 store_reference(int64 camera_id, bytea *image)
 {
 	Oid			argtypes[2] = {INT8OID, BYTEAOID};
@@ -160,6 +162,26 @@ store_reference(int64 camera_id, bytea *image)
 							  "ON CONFLICT (camera_id) DO NOTHING",
 							  2, argtypes, values, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "storing a reference frame failed");
+	return SPI_processed == 1;
+}
+
+/*
+ * The picture of a vision result's analysed frame: the camera's snapshot,
+ * the evidence of a vision alert the result opened, and the reference's
+ * picture when its frame became the reference (is_reference: stored just
+ * now).  Only plausible JPEGs get here (take_jpeg); record_frame finds the
+ * camera and the time in the result itself.
+ */
+static void
+store_frame(const Entry *entry, bool is_reference)
+{
+	Oid			argtypes[3] = {TEXTOID, BYTEAOID, BOOLOID};
+	Datum		values[3] = {PointerGetDatum(cstring_to_text_with_len(entry->json, entry->json_len)),
+		PointerGetDatum(entry->jpeg), BoolGetDatum(is_reference)};
+
+	if (SPI_execute_with_args("SELECT camera_health.record_frame($1::jsonb, $2, $3)",
+							  3, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "storing a picture failed");
 }
 
 /*
@@ -288,8 +310,14 @@ write_entries(Entry *entries, int n, int *sqlerrcode, char **message)
 			elog(ERROR, "camera_health.record_results failed");
 
 		for (int i = 0; i < n; i++)
+		{
+			bool		new_reference = false;
+
 			if (entries[i].json != NULL && entries[i].ref != NULL)
-				store_reference(entries[i].ref_camera, entries[i].ref);
+				new_reference = store_reference(entries[i].ref_camera, entries[i].ref);
+			if (entries[i].json != NULL && entries[i].jpeg != NULL)
+				store_frame(&entries[i], new_reference);
+		}
 
 		save_progress(entries, n, last);
 		ch_spi_commit();
@@ -600,6 +628,32 @@ take_reference(Entry *entry, const redisReply *fields)
 	memcpy(VARDATA(entry->ref), image, len);
 }
 
+/*
+ * The picture of a vision result (field jpeg), when it carries one: kept
+ * only when it is plausibly one JPEG of at most CH_JPEG_MAX_BYTES (what the
+ * tables' CHECKs take); anything else is dropped and logged, the result
+ * itself is written.
+ */
+static void
+take_jpeg(Entry *entry, const redisReply *fields)
+{
+	size_t		len = 0;
+	const char *image;
+
+	if (ch_stream_field(fields, "jpeg", SIZE_MAX, &len) == NULL)
+		return;					/* none */
+	image = ch_stream_field(fields, "jpeg", CH_JPEG_MAX_BYTES, &len);
+	if (image == NULL || !ch_jpeg_plausible((const uint8_t *) image, len))
+	{
+		redis_malformed(redis, "results:vision: a picture (field jpeg) that is not a JPEG of at most 64 kB "
+						"(the picture is dropped, the result kept)");
+		return;
+	}
+	entry->jpeg = palloc(VARHDRSZ + len);
+	SET_VARSIZE(entry->jpeg, VARHDRSZ + len);
+	memcpy(VARDATA(entry->jpeg), image, len);
+}
+
 /* Fill in one entry from its fields (NULL: trimmed while pending, only to acknowledge). */
 static void
 take_fields(Entry *entry, const redisReply *fields)
@@ -631,7 +685,10 @@ take_fields(Entry *entry, const redisReply *fields)
 		entry->payload = (char *) entry->json;
 		entry->payload_len = len;
 		if (entry->stream == 1)
+		{
 			take_reference(entry, fields);
+			take_jpeg(entry, fields);
+		}
 	}
 }
 
@@ -757,7 +814,7 @@ sweep_oversized(void)
 		redisReply *reply;
 
 		/* numbers as digits: Lua's tonumber() of "(64 * 1024)" is nil */
-		snprintf(limit, sizeof(limit), "%d", MAX_RESULT_BYTES + MAX_REF_BYTES + 4096);
+		snprintf(limit, sizeof(limit), "%d", MAX_RESULT_BYTES + MAX_REF_BYTES + CH_JPEG_MAX_BYTES + 4096);
 		snprintf(head_bytes, sizeof(head_bytes), "%d", DEAD_LETTER_STREAM_BYTES);
 		reply = redis_runv(redis, lengthof(argv), argv, NULL);
 		if (reply == NULL)

@@ -101,11 +101,11 @@ api_functions=$(qh "SELECT string_agg(p.proname, ' ' ORDER BY p.proname) FROM pg
 	WHERE p.pronamespace = 'camera_health_api'::regnamespace")
 api_views=$(qh "SELECT string_agg(c.relname, ' ' ORDER BY c.relname) FROM pg_class c
 	WHERE c.relnamespace = 'camera_health_api'::regnamespace")
-assert_eq "$api_functions" "acknowledge_alert add_channel add_maintenance camera_alerts camera_logs channel_deliveries delete_camera delete_channel end_maintenance export_cameras get_camera get_log_retention health_summary list_cameras list_channels list_maintenance register_camera register_cameras register_cameras_csv reset_reference set_camera_enabled set_log_retention test_channel update_camera update_channel" \
+assert_eq "$api_functions" "acknowledge_alert add_channel add_maintenance alert_evidence camera_alerts camera_logs camera_pictures camera_snapshot channel_deliveries delete_camera delete_channel end_maintenance export_cameras get_camera get_log_retention health_summary list_cameras list_channels list_maintenance reference_picture register_camera register_cameras register_cameras_csv reset_reference set_camera_enabled set_log_retention test_channel update_camera update_channel" \
 	"the functions of camera_health_api"
 assert_eq "$api_views" "camera_status cameras open_alerts" "the views of camera_health_api"
 writer_paths="/ $(for v in $api_views; do printf '/%s ' "$v"; done)$(for f in $api_functions; do printf '/rpc/%s ' "$f"; done)"
-reader_paths="/ /camera_status /cameras /open_alerts /rpc/camera_alerts /rpc/camera_logs /rpc/channel_deliveries /rpc/export_cameras /rpc/get_camera /rpc/get_log_retention /rpc/health_summary /rpc/list_cameras /rpc/list_channels /rpc/list_maintenance"
+reader_paths="/ /camera_status /cameras /open_alerts /rpc/alert_evidence /rpc/camera_alerts /rpc/camera_logs /rpc/camera_pictures /rpc/camera_snapshot /rpc/channel_deliveries /rpc/export_cameras /rpc/get_camera /rpc/get_log_retention /rpc/health_summary /rpc/list_cameras /rpc/list_channels /rpc/list_maintenance /rpc/reference_picture"
 for doc in / /openapi.json; do
 	expect 200 GET "$doc" "" "$WRITER"
 	assert_eq "$(js "' '.join(sorted(d['paths']))")" "$(echo "$writer_paths" | tr ' ' '\n' | sed '/^$/d' | sort | paste -sd' ')" \
@@ -390,7 +390,7 @@ note "channels and maintenance windows on /health/channels and /health/maintenan
 # ---- nginx's own answers ---------------------------------------------------
 
 for call in "PUT /health/camera/$CAM" "POST /health/camera/$CAM/logs" "DELETE /health/summary" "GET /health/camera/$CAM/enable" \
-	"PATCH /health/camera" "GET /health/camera/$CAM/reference" "PUT /health/camera/$CAM/log-retention" "DELETE /health/cameras"; do
+	"PATCH /health/camera" "POST /health/camera/$CAM/reference" "POST /health/camera/$CAM/snapshot" "PUT /health/camera/$CAM/log-retention" "DELETE /health/cameras"; do
 	read -r method path <<<"$call"
 	expect_error 405 HTTP405 "$method" "$path" "" "$WRITER"
 	[ -n "$(header Allow)" ] || fail "$call: a 405 without Allow"

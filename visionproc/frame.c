@@ -35,6 +35,7 @@
 #include <libswscale/swscale.h>
 
 #include "frame.h"
+#include "jpeg.h"
 
 #define IO_BUFFER_SIZE 65536
 
@@ -345,9 +346,19 @@ frame_free_probe_options(AVDictionary **opts, unsigned n)
 	av_free(opts);
 }
 
-/* Decode the first picture of an opened input. */
+/* Where the first picture's JPEG goes (jpeg.h), when one is wanted. */
+typedef struct JpegOut
+{
+	uint8_t   **data;
+	size_t	   *len;
+	char	   *err;
+	size_t		errlen;
+} JpegOut;
+
+/* Decode the first picture of an opened input (and its JPEG, if jpeg). */
 static GreyImage *
-decode_first_frame(AVFormatContext *fmt, int64_t max_pixels, char *err, size_t errlen)
+decode_first_frame(AVFormatContext *fmt, int64_t max_pixels, const JpegOut *jpeg,
+				   char *err, size_t errlen)
 {
 	AVDictionary **probe_opts;
 	unsigned	nprobe;
@@ -445,6 +456,8 @@ decode_first_frame(AVFormatContext *fmt, int64_t max_pixels, char *err, size_t e
 			img = frame_to_grey(frm);
 			if (img == NULL)
 				set_error(err, errlen, "cannot convert the picture", 0);
+			else if (jpeg)
+				*jpeg->data = jpeg_from_frame(frm, jpeg->len, jpeg->err, jpeg->errlen);
 			break;
 		}
 		if (ret == AVERROR_EOF || (flushing && ret == AVERROR(EAGAIN)))
@@ -472,7 +485,7 @@ done:
  */
 static GreyImage *
 decode_source(Source *src, const char *name, const char *formats, const char *codecs,
-			  int64_t max_pixels, char *err, size_t errlen)
+			  int64_t max_pixels, const JpegOut *jpeg, char *err, size_t errlen)
 {
 	AVFormatContext *fmt = NULL;
 	AVIOContext *avio = NULL;
@@ -512,7 +525,7 @@ decode_source(Source *src, const char *name, const char *formats, const char *co
 			set_error(err, errlen, "not a recognised image", ret);
 		goto done;
 	}
-	img = decode_first_frame(fmt, max_pixels, err, errlen);
+	img = decode_first_frame(fmt, max_pixels, jpeg, err, errlen);
 
 done:
 	avformat_close_input(&fmt);
@@ -524,8 +537,9 @@ done:
 	return img;
 }
 
-GreyImage *
-grey_from_snapshot(const uint8_t *data, size_t len, int64_t max_pixels, char *err, size_t errlen)
+static GreyImage *
+snapshot_decode(const uint8_t *data, size_t len, int64_t max_pixels, const JpegOut *jpeg,
+				char *err, size_t errlen)
 {
 	Source		src = {data, len, 0, NULL};
 	int64_t		w,
@@ -543,7 +557,24 @@ grey_from_snapshot(const uint8_t *data, size_t len, int64_t max_pixels, char *er
 					 (long long) w, (long long) h, (long long) max_pixels);
 		return NULL;
 	}
-	return decode_source(&src, "", SNAPSHOT_FORMATS, SNAPSHOT_CODECS, max_pixels, err, errlen);
+	return decode_source(&src, "", SNAPSHOT_FORMATS, SNAPSHOT_CODECS, max_pixels, jpeg, err, errlen);
+}
+
+GreyImage *
+grey_from_snapshot(const uint8_t *data, size_t len, int64_t max_pixels, char *err, size_t errlen)
+{
+	return snapshot_decode(data, len, max_pixels, NULL, err, errlen);
+}
+
+GreyImage *
+grey_from_snapshot_jpeg(const uint8_t *data, size_t len, int64_t max_pixels, uint8_t **jpeg,
+						size_t *jpeg_len, char *jpeg_err, size_t jpeg_errlen, char *err, size_t errlen)
+{
+	JpegOut		out = {jpeg, jpeg_len, jpeg_err, jpeg_errlen};
+
+	*jpeg = NULL;
+	*jpeg_len = 0;
+	return snapshot_decode(data, len, max_pixels, &out, err, errlen);
 }
 
 GreyImage *
@@ -565,7 +596,7 @@ grey_from_file(const char *path, char *err, size_t errlen)
 			snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
 		return NULL;
 	}
-	img = decode_source(&src, path, NULL, NULL, FRAME_DEFAULT_MAX_PIXELS, err, errlen);
+	img = decode_source(&src, path, NULL, NULL, FRAME_DEFAULT_MAX_PIXELS, NULL, err, errlen);
 	fclose(src.file);
 	return img;
 }

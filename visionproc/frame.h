@@ -44,6 +44,15 @@ extern GreyImage *frame_to_grey(const struct AVFrame *frame);
 extern GreyImage *grey_from_snapshot(const uint8_t *data, size_t len, int64_t max_pixels,
 									 char *err, size_t errlen);
 
+/*
+ * grey_from_snapshot that also makes the picture's small JPEG (jpeg.h) into
+ * *jpeg (malloc'd; NULL with the reason in jpeg_err when it cannot be made).
+ */
+extern GreyImage *grey_from_snapshot_jpeg(const uint8_t *data, size_t len, int64_t max_pixels,
+										  uint8_t **jpeg, size_t *jpeg_len,
+										  char *jpeg_err, size_t jpeg_errlen,
+										  char *err, size_t errlen);
+
 /* grey_from_snapshot with FRAME_DEFAULT_MAX_PIXELS */
 extern GreyImage *grey_from_image_bytes(const uint8_t *data, size_t len, char *err, size_t errlen);
 

@@ -30,6 +30,7 @@
 
 #include "frame.h"
 #include "grab.h"
+#include "jpeg.h"
 #include "metrics.h"
 #include "monotonic.h"
 #include "url.h"
@@ -273,6 +274,8 @@ grab_av(const char *url, const GrabOptions *opt, GrabResult *res, GrabKind kind)
 			if (res->frame == NULL)
 			{
 				res->frame = frame_to_grey(frm);
+				free(res->jpeg);	/* of a frame that failed to convert */
+				res->jpeg = jpeg_from_frame(frm, &res->jpeg_len, res->jpeg_error, sizeof(res->jpeg_error));
 				res->width = frm->width;
 				res->height = frm->height;
 				res->first_frame_ms = now_ms() - start;
@@ -381,7 +384,9 @@ grab_snapshot(const char *url, const GrabOptions *opt, GrabResult *res)
 	{
 		char		derr[160];
 
-		res->frame = grey_from_snapshot(body.data, body.len, opt->max_pixels, derr, sizeof(derr));
+		res->frame = grey_from_snapshot_jpeg(body.data, body.len, opt->max_pixels, &res->jpeg,
+											 &res->jpeg_len, res->jpeg_error, sizeof(res->jpeg_error),
+											 derr, sizeof(derr));
 		if (res->frame == NULL)
 			fail(res, "decode", "the snapshot is not an image: %s", derr);
 		else
@@ -445,6 +450,9 @@ grab_result_free(GrabResult *res)
 {
 	grey_free(res->frame);
 	res->frame = NULL;
+	free(res->jpeg);
+	res->jpeg = NULL;
+	res->jpeg_len = 0;
 	for (int i = 0; i < res->nlater; i++)
 		grey_free(res->later[i]);
 	res->nlater = 0;

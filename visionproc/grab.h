@@ -29,6 +29,9 @@ typedef struct GrabResult
 {
 	GreyImage  *frame;			/* the first decoded frame */
 	GreyImage  *later[VISION_MAX_LATER];	/* frames later_gap_ms apart after it */
+	uint8_t    *jpeg;			/* the first frame as a small JPEG (jpeg.h), or NULL */
+	size_t		jpeg_len;
+	char		jpeg_error[96];	/* why there is none, when the frame is there */
 	int			nlater;			/* how many; 0 for snapshots */
 	char		codec[32];
 	int			width;

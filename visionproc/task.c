@@ -208,7 +208,13 @@ task_run(VisionTask *t, const VisionConfig *cfg, volatile sig_atomic_t *stop)
 	else
 	{
 		add_stream_facts(meta, &g);
+		if (g.jpeg == NULL)
+			json_object_object_add(meta, "picture_error", json_object_new_string(g.jpeg_error));
 		status = analyse(t, &g, meta);
+		/* the picture goes with the result */
+		t->jpeg = g.jpeg;
+		t->jpeg_len = g.jpeg_len;
+		g.jpeg = NULL;
 	}
 	add_task_facts(t, meta, t->start_ms);
 	t->result = new_result(t->camera, t->start_ms, status, meta);
@@ -223,6 +229,7 @@ task_free(VisionTask *t)
 	free(t->url);
 	free(t->ref_bytes);
 	free(t->new_ref);
+	free(t->jpeg);
 	if (t->result)
 		json_object_put(t->result);
 	free(t);

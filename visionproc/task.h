@@ -44,6 +44,8 @@ typedef struct VisionTask
 	uint8_t    *new_ref;		/* GREY bytes of a frame that becomes the reference */
 	size_t		new_ref_len;
 	bool		replace_ref;	/* it replaces a malformed value (SET, not SET NX) */
+	uint8_t    *jpeg;			/* the analysed frame's picture (jpeg.h), or NULL */
+	size_t		jpeg_len;
 } VisionTask;
 
 /* Grab and analyse: fills result and new_ref.  Thread-safe. */

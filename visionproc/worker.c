@@ -151,8 +151,8 @@ static void
 post_result(Worker *w, const VisionTask *t, json_object *result)
 {
 	const char *json = json_object_to_json_string_ext(result, JSON_C_TO_STRING_PLAIN);
-	const char *argv[12] = {"XADD", w->results_key, "MAXLEN", "~", RESULTS_MAXLEN, "*", "r", json};
-	size_t		lens[12] = {4, strlen(w->results_key), 6, 1, strlen(RESULTS_MAXLEN), 1, 1, strlen(json)};
+	const char *argv[14] = {"XADD", w->results_key, "MAXLEN", "~", RESULTS_MAXLEN, "*", "r", json};
+	size_t		lens[14] = {4, strlen(w->results_key), 6, 1, strlen(RESULTS_MAXLEN), 1, 1, strlen(json)};
 	int			argc = 8;
 	redisReply *reply;
 
@@ -167,6 +167,14 @@ post_result(Worker *w, const VisionTask *t, json_object *result)
 		lens[argc++] = 3;
 		argv[argc] = (const char *) t->new_ref;
 		lens[argc++] = t->new_ref_len;
+	}
+	/* the analysed frame's picture: the snapshot, and the reference's when ref is there */
+	if (t->jpeg)
+	{
+		argv[argc] = "jpeg";
+		lens[argc++] = 4;
+		argv[argc] = (const char *) t->jpeg;
+		lens[argc++] = t->jpeg_len;
 	}
 	reply = vredis_cmdv(&w->redis, argc, argv, lens);
 	if (reply == NULL || reply->type == REDIS_REPLY_ERROR)
