@@ -19,6 +19,7 @@ OBJS = \
 	bgworker/retention.o \
 	bgworker/scheduler.o \
 	bgworker/worker.o \
+	common/camera_mode.o \
 	common/grey_format.o \
 	common/redis_reply.o \
 	common/redis_url.o \
@@ -38,7 +39,8 @@ OBJS = \
 SQL_SOURCES = $(addprefix sql/,00_schema.sql 01_c_helpers.sql 02_tables.sql 03_checks.sql \
 	04_api_cameras.sql 05_api_history.sql 06_retention.sql 07_workers.sql 08_privileges.sql \
 	09_http_api.sql \
-	10_notify.sql 11_http_notify.sql)
+	10_notify.sql 11_http_notify.sql \
+	12_daynight.sql)
 DATA_built = camera_health--$(EXTVERSION).sql $(patsubst sql/updates/%,camera_health--%,$(wildcard sql/updates/*.sql))
 DATA = extension/camera_health--1.0.sql
 

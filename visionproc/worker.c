@@ -14,7 +14,11 @@
  * The first good frame of a camera becomes its reference: it is set in
  * Redis at once (reference:{id}, so that the next task compares with it)
  * and travels with the result to the ingest worker, which stores it in
- * PostgreSQL, the source of truth.  A reference in Redis that does not
+ * PostgreSQL, the source of truth.  There is one reference per lighting
+ * mode (common/camera_mode.h): a frame is judged against the reference of
+ * its own mode (frame.c tells colour from infrared), and the first good
+ * frame of a mode becomes that mode's (reference:{id}:ir, field ref_mode of
+ * the result).  A reference in Redis that does not
  * parse (another version, a truncated write, a hostile writer) counts as
  * none: the next good frame replaces it (SET, not NX) and travels with the
  * result.
@@ -38,6 +42,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "camera_mode.h"
 #include "config.h"
 #include "grab.h"
 #include "log.h"
@@ -112,16 +117,18 @@ finish_task(Worker *w, const char *id)
 }
 
 /*
- * The camera's reference from Redis into *ref: REF_OK, REF_NONE (none yet,
+ * The camera's reference of a lighting mode (reference:{id}, or
+ * reference:{id}:ir...) from Redis into *ref: REF_OK, REF_NONE (none yet,
  * or Redis unavailable: the frame is judged against itself) or
  * REF_MALFORMED (a value that is not a reference: replaced by the next good
  * frame).
  */
 static RefState
-load_reference(Worker *w, const char *camera_id, GreyImage **ref)
+load_reference(Worker *w, const char *camera_id, int mode, GreyImage **ref)
 {
 	char		key[256];
-	const char *argv[] = {"GET", vredis_key(&w->redis, key, sizeof(key), "reference:%s", camera_id)};
+	const char *argv[] = {"GET", vredis_key(&w->redis, key, sizeof(key), "reference:%s%s", camera_id,
+											ch_mode_key_suffix(mode))};
 	redisReply *reply = vredis_cmdv(&w->redis, 2, argv, NULL);
 	const char *bytes;
 	size_t		len = 0;
@@ -134,11 +141,14 @@ load_reference(Worker *w, const char *camera_id, GreyImage **ref)
 	else if ((bytes = ch_reply_str(reply, SIZE_MAX, &len)) != NULL &&
 			 reply->type == REDIS_REPLY_STRING &&
 			 (*ref = grey_decode((const uint8_t *) bytes, len)) != NULL)
+	{
+		(*ref)->mode = mode;
 		state = REF_OK;
+	}
 	else
 	{
-		vlog("reference:%s in Redis is malformed (%s, %zu bytes); the next good frame replaces it",
-			 camera_id, reply->type == REDIS_REPLY_STRING ? "not a GREY image" : "not a string", len);
+		vlog("reference:%s%s in Redis is malformed (%s, %zu bytes); the next good frame replaces it",
+			 camera_id, ch_mode_key_suffix(mode), reply->type == REDIS_REPLY_STRING ? "not a GREY image" : "not a string", len);
 		state = REF_MALFORMED;
 	}
 	if (reply)
@@ -164,16 +174,20 @@ add_stream_facts(json_object *meta, const GrabResult *g)
 }
 
 /*
- * Analyse grabbed frames into meta; returns the status.  *new_ref is set
- * to the frame that becomes the camera's reference, if it had none (or a
- * malformed one: then *replace is set).
+ * Analyse grabbed frames into meta; returns the status.  The frame is
+ * judged against the reference of its own lighting mode (day, infrared):
+ * *new_ref is set to the frame that becomes the reference of that mode, if
+ * the camera had none (or a malformed one: then *replace is set).  A
+ * camera's first infrared frame is thus its infrared reference, judged
+ * against itself: a switch to night raises nothing.
  */
 static const char *
 analyse(Worker *w, const char *camera_id, const GrabResult *g, json_object *meta,
 		GreyImage **new_ref, bool *replace)
 {
 	GreyImage  *ref = NULL;
-	RefState	state = load_reference(w, camera_id, &ref);
+	int			mode = g->frame->mode;
+	RefState	state = load_reference(w, camera_id, mode, &ref);
 	VisionInput in;
 	json_object *analysis;
 	json_object *refinfo = json_object_new_object();
@@ -181,23 +195,43 @@ analyse(Worker *w, const char *camera_id, const GrabResult *g, json_object *meta
 
 	*new_ref = NULL;
 	*replace = state == REF_MALFORMED;
+	json_object_object_add(meta, "mode", json_object_new_string(ch_mode_name(mode)));
+	if (g->frame->chroma >= 0)
+		json_object_object_add(meta, "chroma", json_object_new_double(g->frame->chroma));
+	json_object_object_add(refinfo, "mode", json_object_new_string(ch_mode_name(mode)));
 	if (*replace)
 		json_object_object_add(refinfo, "replaced_malformed", json_object_new_boolean(1));
 	if (ref == NULL)
 	{
 		const char *reason = NULL;
 
-		if (!vision_good_reference(g->frame, &reason))
+		if (vision_good_reference(g->frame, &reason))
+		{
+			*new_ref = g->frame;
+			json_object_object_add(refinfo, "taken", json_object_new_boolean(1));
+			json_object_object_add(refinfo, "message", json_object_new_string(mode == CH_MODE_IR ?
+																			  "a new ir reference frame was taken" :
+																			  "a new day reference frame was taken"));
+		}
+		else
 		{
 			json_object_object_add(refinfo, "taken", json_object_new_boolean(0));
 			json_object_object_add(refinfo, "reason", json_object_new_string(reason ? reason : "unsuitable frame"));
-			json_object_object_add(meta, "reference", refinfo);
-			json_object_object_add(meta, "message",
-								   json_object_new_string("no reference frame yet: the frames so far are unsuitable"));
-			return "warning";
+
+			/*
+			 * A black or uniformly covered picture has no colour: it looks
+			 * infrared whatever the camera's mode.  Judged against the
+			 * other mode's reference, a covered camera is still one.
+			 */
+			if (load_reference(w, camera_id, mode == CH_MODE_IR ? CH_MODE_DAY : CH_MODE_IR, &ref) != REF_OK)
+			{
+				json_object_object_add(meta, "reference", refinfo);
+				json_object_object_add(meta, "message",
+									   json_object_new_string("no reference frame yet: the frames so far are unsuitable"));
+				return "warning";
+			}
+			json_object_object_add(refinfo, "judged_against", json_object_new_string(ch_mode_name(ref->mode)));
 		}
-		*new_ref = g->frame;
-		json_object_object_add(refinfo, "taken", json_object_new_boolean(1));
 	}
 	json_object_object_add(meta, "reference", refinfo);
 
@@ -221,6 +255,8 @@ analyse(Worker *w, const char *camera_id, const GrabResult *g, json_object *meta
 			json_object_object_add(meta, key, json_object_get(val));
 	}
 	json_object_put(analysis);
+	if (*new_ref && json_object_object_get(meta, "message") == NULL)
+		json_object_object_add(meta, "message", json_object_get(json_object_object_get(refinfo, "message")));
 	return status;
 }
 
@@ -234,8 +270,8 @@ post_result(Worker *w, const char *id, const char *camera_id, json_object *resul
 			const GreyImage *new_ref, bool replace)
 {
 	const char *json = json_object_to_json_string_ext(result, JSON_C_TO_STRING_PLAIN);
-	const char *argv[12] = {"XADD", w->results_key, "MAXLEN", "~", RESULTS_MAXLEN, "*", "r", json};
-	size_t		lens[12] = {4, strlen(w->results_key), 6, 1, strlen(RESULTS_MAXLEN), 1, 1, strlen(json)};
+	const char *argv[14] = {"XADD", w->results_key, "MAXLEN", "~", RESULTS_MAXLEN, "*", "r", json};
+	size_t		lens[14] = {4, strlen(w->results_key), 6, 1, strlen(RESULTS_MAXLEN), 1, 1, strlen(json)};
 	int			argc = 8;
 	uint8_t    *ref_bytes = NULL;
 	size_t		ref_len = 0;
@@ -244,7 +280,8 @@ post_result(Worker *w, const char *id, const char *camera_id, json_object *resul
 	if (new_ref)
 	{
 		char		key[256];
-		const char *set[] = {"SET", vredis_key(&w->redis, key, sizeof(key), "reference:%s", camera_id),
+		const char *set[] = {"SET", vredis_key(&w->redis, key, sizeof(key), "reference:%s%s", camera_id,
+											   ch_mode_key_suffix(new_ref->mode)),
 		NULL, "NX"};
 		size_t		setlens[4];
 
@@ -268,6 +305,11 @@ post_result(Worker *w, const char *id, const char *camera_id, json_object *resul
 		lens[argc++] = 3;
 		argv[argc] = (const char *) ref_bytes;
 		lens[argc++] = ref_len;
+		argv[argc] = "ref_mode";
+		lens[argc++] = 8;
+		argv[argc] = ch_mode_name(new_ref->mode);
+		lens[argc] = strlen(argv[argc]);
+		argc++;
 	}
 	reply = vredis_cmdv(&w->redis, argc, argv, lens);
 	free(ref_bytes);
