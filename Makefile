@@ -82,7 +82,8 @@ visionproc/visionproc:
 install-visionproc: visionproc/visionproc
 	$(MAKE) -C visionproc install
 
-UNIT_TESTS = test/unit/test_url test/unit/test_netprobe test/unit/test_vision test/unit/test_vlog test/unit/test_reply
+UNIT_TESTS = test/unit/test_url test/unit/test_netprobe test/unit/test_vision test/unit/test_vlog test/unit/test_reply \
+	test/unit/test_mode
 
 # visionproc's image analysis, plain C over FFmpeg's libraries
 VISION_PKGS = libavformat libavcodec libavutil libswscale json-c
@@ -105,6 +106,9 @@ test/unit/test_netprobe: test/unit/test_netprobe.c bgworker/netprobe.c bgworker/
 
 test/unit/test_vision: test/unit/test_vision.c $(VISION_SRCS) $(wildcard visionproc/*.h)
 	$(VISION_BUILD) -o $@ test/unit/test_vision.c $(VISION_SRCS) $(VISION_LIBS)
+
+test/unit/test_mode: test/unit/test_mode.c common/camera_mode.c common/camera_mode.h $(VISION_SRCS) $(wildcard visionproc/*.h)
+	$(VISION_BUILD) -o $@ test/unit/test_mode.c common/camera_mode.c $(VISION_SRCS) $(VISION_LIBS)
 
 bench/vision_bench: bench/vision_bench.c $(VISION_SRCS) $(wildcard visionproc/*.h)
 	$(VISION_BUILD) -o $@ bench/vision_bench.c $(VISION_SRCS) $(VISION_LIBS)
@@ -146,7 +150,7 @@ SAN_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-fra
 SAN_DIR = test/unit/san
 SAN_ENV = ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-SAN_UNIT_TESTS = $(addprefix $(SAN_DIR)/,test_url test_netprobe test_vision test_vlog test_reply)
+SAN_UNIT_TESTS = $(addprefix $(SAN_DIR)/,test_url test_netprobe test_vision test_vlog test_reply test_mode)
 FUZZ_TARGETS = fuzz_url fuzz_redis_url fuzz_redis_reply fuzz_grey
 SAN_REPLAYS = $(addprefix $(SAN_DIR)/,$(FUZZ_TARGETS))
 
@@ -162,6 +166,11 @@ $(SAN_DIR)/test_vision: test/unit/test_vision.c $(VISION_SRCS) $(wildcard vision
 	@mkdir -p $(SAN_DIR)
 	$(SAN_CC) $(SAN_FLAGS) -Ivisionproc -Icommon $(shell pkg-config --cflags $(VISION_PKGS)) \
 		-o $@ test/unit/test_vision.c $(VISION_SRCS) $(VISION_LIBS)
+
+$(SAN_DIR)/test_mode: test/unit/test_mode.c common/camera_mode.c common/camera_mode.h $(VISION_SRCS) $(wildcard visionproc/*.h)
+	@mkdir -p $(SAN_DIR)
+	$(SAN_CC) $(SAN_FLAGS) -Ivisionproc -Icommon $(shell pkg-config --cflags $(VISION_PKGS)) \
+		-o $@ test/unit/test_mode.c common/camera_mode.c $(VISION_SRCS) $(VISION_LIBS)
 
 $(SAN_DIR)/test_vlog: test/unit/test_vlog.c visionproc/log.c visionproc/log.h common/url.c common/url.h
 	@mkdir -p $(SAN_DIR)

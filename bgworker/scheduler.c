@@ -345,8 +345,9 @@ cmp_int64(const void *a, const void *b)
 
 /*
  * Mirror reference frames into Redis: those of the given cameras (SET the
- * ones in the database, DEL the others), or, when ids is NULL, all of them.
- * A page at a time, by camera id: each page is read in a transaction that
+ * ones in the database, DEL the keys of the other lighting modes and
+ * cameras), or, when ids is NULL, all of them.  A page at a time, by
+ * camera id and mode: each page is read in a transaction that
  * is committed before anything is sent, so no transaction or snapshot is
  * ever held while waiting on Redis (a full mirror after a Redis flush sends
  * gigabytes), and only one page is in memory.

@@ -18,10 +18,9 @@
  * mode (common/camera_mode.h): a frame is judged against the reference of
  * its own mode (frame.c tells colour from infrared), and the first good
  * frame of a mode becomes that mode's (reference:{id}:ir, field ref_mode of
- * the result).  A reference in Redis that does not
- * parse (another version, a truncated write, a hostile writer) counts as
- * none: the next good frame replaces it (SET, not NX) and travels with the
- * result.
+ * the result).  A reference in Redis that does not parse (another version,
+ * a truncated write, a hostile writer) counts as none: the next good frame
+ * replaces it (SET, not NX) and travels with the result.
  *
  * Everything read from Redis is checked before use (common/redis_reply.h):
  * replies of the wrong type or size are dropped, and a task whose fields do
