@@ -152,6 +152,40 @@ test_other_formats(void)
 	}
 }
 
+/* NV12 (interleaved chroma) and a picture smaller than the grid: swscale's way */
+static void
+test_converted(void)
+{
+	for (int colour = 0; colour <= 1; colour++)
+	{
+		AVFrame    *f = new_frame(AV_PIX_FMT_NV12, 320, 240);
+
+		for (int y = 0; y < 240; y++)
+			for (int x = 0; x < 320; x++)
+				f->data[0][y * f->linesize[0] + x] = (x * 7 + y * 3) % 200 + 20;
+		for (int y = 0; y < 120; y++)
+			for (int x = 0; x < 160; x++)
+			{
+				f->data[1][y * f->linesize[1] + 2 * x] = clamp((colour ? 90 : 128) + rnd(11) - 5);
+				f->data[1][y * f->linesize[1] + 2 * x + 1] = clamp((colour ? 170 : 128) + rnd(11) - 5);
+			}
+		expect_mode(f, colour ? CH_MODE_DAY : CH_MODE_IR, colour ? "colour NV12" : "grey NV12");
+	}
+	for (int colour = 0; colour <= 1; colour++)
+	{
+		AVFrame    *f = new_frame(AV_PIX_FMT_YUV420P, 24, 16);
+
+		for (int y = 0; y < 16; y++)
+			memset(f->data[0] + y * f->linesize[0], 100 + y, 24);
+		for (int y = 0; y < 8; y++)
+		{
+			memset(f->data[1] + y * f->linesize[1], colour ? 80 : 128, 12);
+			memset(f->data[2] + y * f->linesize[2], colour ? 180 : 128, 12);
+		}
+		expect_mode(f, colour ? CH_MODE_DAY : CH_MODE_IR, colour ? "tiny colour frame" : "tiny grey frame");
+	}
+}
+
 static void
 test_names(void)
 {
@@ -182,6 +216,7 @@ main(void)
 	av_log_set_level(AV_LOG_QUIET);
 	test_yuv();
 	test_other_formats();
+	test_converted();
 	test_names();
 	printf("test_mode: %d passed, %d failed\n", checks - failures, failures);
 	return failures ? 1 : 0;
