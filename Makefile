@@ -19,6 +19,7 @@ OBJS = \
 	bgworker/retention.o \
 	bgworker/scheduler.o \
 	bgworker/worker.o \
+	common/camera_mode.o \
 	common/grey_format.o \
 	common/jpeg_check.o \
 	common/redis_reply.o \
@@ -39,7 +40,8 @@ OBJS = \
 SQL_SOURCES = $(addprefix sql/,00_schema.sql 01_c_helpers.sql 02_tables.sql 03_checks.sql \
 	04_api_cameras.sql 05_api_history.sql 06_retention.sql 07_workers.sql 08_privileges.sql \
 	09_http_api.sql \
-	10_notify.sql 11_http_notify.sql 12_evidence.sql)
+	10_notify.sql 11_http_notify.sql 12_daynight.sql \
+	13_evidence.sql)
 DATA_built = camera_health--$(EXTVERSION).sql $(patsubst sql/updates/%,camera_health--%,$(wildcard sql/updates/*.sql))
 DATA = extension/camera_health--1.0.sql
 
@@ -82,12 +84,13 @@ install-visionproc: visionproc/visionproc
 	$(MAKE) -C visionproc install
 
 UNIT_TESTS = test/unit/test_url test/unit/test_netprobe test/unit/test_vision test/unit/test_vlog test/unit/test_reply \
-	test/unit/test_jpeg
+	test/unit/test_jpeg \
+	test/unit/test_mode
 
 # visionproc's image analysis, plain C over FFmpeg's libraries
 VISION_PKGS = libavformat libavcodec libavutil libswscale json-c
 VISION_SRCS = $(addprefix visionproc/,image.c frame.c jpeg.c imgmath.c blur.c obstruction.c displacement.c frozen.c vision.c) \
-	common/grey_format.c common/jpeg_check.c
+	common/grey_format.c common/jpeg_check.c common/camera_mode.c
 VISION_BUILD = $(CC) -O2 -Wall -Wextra -Werror -Ivisionproc -Icommon $(shell pkg-config --cflags $(VISION_PKGS))
 VISION_LIBS = $(shell pkg-config --libs $(VISION_PKGS)) -lm
 
@@ -108,6 +111,9 @@ test/unit/test_vision: test/unit/test_vision.c $(VISION_SRCS) $(wildcard visionp
 
 test/unit/test_jpeg: test/unit/test_jpeg.c $(VISION_SRCS) $(wildcard visionproc/*.h) common/jpeg_check.h
 	$(VISION_BUILD) -o $@ test/unit/test_jpeg.c $(VISION_SRCS) $(VISION_LIBS) -lpthread
+
+test/unit/test_mode: test/unit/test_mode.c common/camera_mode.h $(VISION_SRCS) $(wildcard visionproc/*.h)
+	$(VISION_BUILD) -o $@ test/unit/test_mode.c $(VISION_SRCS) $(VISION_LIBS)
 
 bench/vision_bench: bench/vision_bench.c $(VISION_SRCS) $(wildcard visionproc/*.h)
 	$(VISION_BUILD) -o $@ bench/vision_bench.c $(VISION_SRCS) $(VISION_LIBS)
@@ -149,7 +155,7 @@ SAN_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-fra
 SAN_DIR = test/unit/san
 SAN_ENV = ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-SAN_UNIT_TESTS = $(addprefix $(SAN_DIR)/,test_url test_netprobe test_vision test_vlog test_reply test_jpeg)
+SAN_UNIT_TESTS = $(addprefix $(SAN_DIR)/,test_url test_netprobe test_vision test_vlog test_reply test_jpeg test_mode)
 FUZZ_TARGETS = fuzz_url fuzz_redis_url fuzz_redis_reply fuzz_grey
 SAN_REPLAYS = $(addprefix $(SAN_DIR)/,$(FUZZ_TARGETS))
 
@@ -170,6 +176,11 @@ $(SAN_DIR)/test_jpeg: test/unit/test_jpeg.c $(VISION_SRCS) $(wildcard visionproc
 	@mkdir -p $(SAN_DIR)
 	$(SAN_CC) $(SAN_FLAGS) -Ivisionproc -Icommon $(shell pkg-config --cflags $(VISION_PKGS)) \
 		-o $@ test/unit/test_jpeg.c $(VISION_SRCS) $(VISION_LIBS) -lpthread
+
+$(SAN_DIR)/test_mode: test/unit/test_mode.c common/camera_mode.h $(VISION_SRCS) $(wildcard visionproc/*.h)
+	@mkdir -p $(SAN_DIR)
+	$(SAN_CC) $(SAN_FLAGS) -Ivisionproc -Icommon $(shell pkg-config --cflags $(VISION_PKGS)) \
+		-o $@ test/unit/test_mode.c $(VISION_SRCS) $(VISION_LIBS)
 
 $(SAN_DIR)/test_vlog: test/unit/test_vlog.c visionproc/log.c visionproc/log.h common/url.c common/url.h
 	@mkdir -p $(SAN_DIR)

@@ -38,6 +38,7 @@
 
 #include "mb/pg_wchar.h"
 
+#include "camera_mode.h"
 #include "grey_format.h"
 #include "jpeg_check.h"
 #include "guc.h"
@@ -88,6 +89,7 @@ typedef struct Entry
 	int64		ref_camera;		/* a new reference frame from visionproc, */
 	bytea	   *ref;			/* or NULL */
 	bytea	   *jpeg;			/* the analysed frame's picture (checked), or NULL */
+	int			ref_mode;		/* its lighting mode (ChCameraMode) */
 	const char *dead_reason;	/* set aside on reading: why, else NULL */
 	char	   *payload;		/* for a dead letter: the start of the entry */
 	size_t		payload_len;
@@ -146,21 +148,23 @@ load_progress(void)
 }
 
 /*
- * The first reference frame of a camera wins; the scheduler mirrors it
- * into Redis when the transaction commits (trigger camera_references_changed).
- * Only well-formed images get here (collect_entries), and the CHECK
- * constraint of camera_references.image refuses any other.
+ * The first reference frame of a camera in a lighting mode wins; the
+ * scheduler mirrors it into Redis when the transaction commits (trigger
+ * camera_references_changed).  Only well-formed images of a known mode get
+ * here (collect_entries), and the CHECK constraint of
+ * camera_references.image and the domain of its mode refuse any other.
  */
 static bool
-store_reference(int64 camera_id, bytea *image)
+store_reference(int64 camera_id, int mode, bytea *image)
 {
-	Oid			argtypes[2] = {INT8OID, BYTEAOID};
-	Datum		values[2] = {Int64GetDatum(camera_id), PointerGetDatum(image)};
+	Oid			argtypes[3] = {INT8OID, TEXTOID, BYTEAOID};
+	Datum		values[3] = {Int64GetDatum(camera_id), CStringGetTextDatum(ch_mode_name(mode)),
+	PointerGetDatum(image)};
 
-	if (SPI_execute_with_args("INSERT INTO camera_health.camera_references (camera_id, image) "
-							  "SELECT $1, $2 WHERE EXISTS (SELECT FROM camera_health.cameras WHERE id = $1) "
-							  "ON CONFLICT (camera_id) DO NOTHING",
-							  2, argtypes, values, NULL, false, 0) != SPI_OK_INSERT)
+	if (SPI_execute_with_args("INSERT INTO camera_health.camera_references (camera_id, mode, image) "
+							  "SELECT $1, $2, $3 WHERE EXISTS (SELECT FROM camera_health.cameras WHERE id = $1) "
+							  "ON CONFLICT (camera_id, mode) DO NOTHING",
+							  3, argtypes, values, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "storing a reference frame failed");
 	return SPI_processed == 1;
 }
@@ -314,7 +318,7 @@ write_entries(Entry *entries, int n, int *sqlerrcode, char **message)
 			bool		new_reference = false;
 
 			if (entries[i].json != NULL && entries[i].ref != NULL)
-				new_reference = store_reference(entries[i].ref_camera, entries[i].ref);
+				new_reference = store_reference(entries[i].ref_camera, entries[i].ref_mode, entries[i].ref);
 			if (entries[i].json != NULL && entries[i].jpeg != NULL)
 				store_frame(&entries[i], new_reference);
 		}
@@ -601,8 +605,9 @@ keep_payload(Entry *entry, const char *data, size_t len)
 
 /*
  * A reference frame of a vision result, when it carries one: kept only
- * when well-formed and of a camera id; a malformed one is dropped (the
- * result itself is written).
+ * when well-formed, of a camera id and of a known lighting mode (field
+ * ref_mode; none is day, as visionproc before issue 11 sent); a malformed
+ * one is dropped (the result itself is written).
  */
 static void
 take_reference(Entry *entry, const redisReply *fields)
@@ -610,13 +615,18 @@ take_reference(Entry *entry, const redisReply *fields)
 	const char *camera_id = ch_stream_field(fields, "camera_id", 32, NULL);
 	size_t		len;
 	const char *image = ch_stream_field(fields, "ref", MAX_REF_BYTES, &len);
+	size_t		mode_len = 0;
+	const char *mode = ch_stream_field(fields, "ref_mode", CH_MODE_NAME_MAX, &mode_len);
 	int			width,
 				height;
 	size_t		pixels_at;
 
 	if (ch_stream_field(fields, "ref", SIZE_MAX, NULL) == NULL && camera_id == NULL)
 		return;					/* none */
+	entry->ref_mode = mode ? ch_mode_parse(mode, mode_len) : CH_MODE_DAY;
 	if (image == NULL || camera_id == NULL ||
+		(mode == NULL && ch_stream_field(fields, "ref_mode", SIZE_MAX, NULL) != NULL) ||
+		entry->ref_mode < 0 ||
 		!ch_parse_int64(camera_id, 1, PG_INT64_MAX, &entry->ref_camera) ||
 		!ch_grey_parse((const uint8_t *) image, len, &width, &height, &pixels_at))
 	{

@@ -27,6 +27,7 @@
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
 
+#include "camera_mode.h"
 #include "guc.h"
 #include "redis.h"
 #include "redis_reply.h"
@@ -70,6 +71,7 @@ static int64 *changes_buffer = NULL;	/* CH_MAX_PENDING_CHANGES ids */
 typedef struct Reference
 {
 	int64		camera_id;
+	int			mode;			/* ChCameraMode; -1: a mode this build does not know */
 	bytea	   *image;
 } Reference;
 
@@ -265,49 +267,67 @@ drain_replies(int n)
 	return redis_drain(redis, n, "BUSYGROUP") == 0;
 }
 
-/* Queue SET reference:{id} with the image of a reference frame. */
+/* Redis key of a camera's reference of a mode: reference:{id}, reference:{id}:ir... */
+static char *
+reference_key(int64 camera_id, int mode)
+{
+	return redis_key("reference:" INT64_FORMAT "%s", camera_id, ch_mode_key_suffix(mode));
+}
+
+/* Queue SET reference:{id}[:mode] with the image of a reference frame. */
 static void
 queue_reference(const Reference *ref)
 {
-	const char *argv[3] = {"SET", redis_key("reference:" INT64_FORMAT, ref->camera_id), VARDATA_ANY(ref->image)};
+	const char *argv[3] = {"SET", reference_key(ref->camera_id, ref->mode), VARDATA_ANY(ref->image)};
 	size_t		lens[3] = {3, strlen(argv[1]), VARSIZE_ANY_EXHDR(ref->image)};
 
 	redis_queuev(redis, 3, argv, lens);
 }
 
+/* keyset paging on the primary key (camera_id, mode) */
 #define REFERENCES_PAGE_QUERY \
-	"SELECT r.camera_id, r.image FROM camera_health.camera_references r " \
+	"SELECT r.camera_id, r.mode::pg_catalog.text, r.image FROM camera_health.camera_references r " \
 	"JOIN camera_health.cameras c ON c.id = r.camera_id AND c.enabled " \
-	"WHERE r.camera_id > $1 AND ($2::pg_catalog.int8[] IS NULL OR r.camera_id = ANY ($2)) " \
-	"ORDER BY r.camera_id LIMIT " CppAsString2(REFERENCE_PAGE)
+	"WHERE (r.camera_id, r.mode::pg_catalog.text) > ($1, $3) " \
+	"AND ($2::pg_catalog.int8[] IS NULL OR r.camera_id = ANY ($2)) " \
+	"ORDER BY r.camera_id, r.mode::pg_catalog.text LIMIT " CppAsString2(REFERENCE_PAGE)
 
 /*
- * Read the next page of reference frames, those of cameras after after_id
- * (of the cameras in id_array, or of all when it is NULL), in a short
- * transaction of its own; the frames are copied into the caller's context.
- * Returns how many were read, at most REFERENCE_PAGE.
+ * Read the next page of reference frames, those after (after_id,
+ * after_mode) in (camera, mode) order (of the cameras in id_array, or of
+ * all when it is NULL), in a short transaction of its own; the frames and
+ * the last mode name (into after_mode, CH_MODE_NAME_MAX + 1 bytes) are
+ * copied for the caller.  Returns how many were read, at most
+ * REFERENCE_PAGE.
  */
 static int
-load_reference_page(int64 after_id, ArrayType *id_array, Reference *page)
+load_reference_page(int64 after_id, char *after_mode, ArrayType *id_array, Reference *page)
 {
 	MemoryContext caller = CurrentMemoryContext;
-	Oid			types[2] = {INT8OID, INT8ARRAYOID};
-	Datum		values[2] = {Int64GetDatum(after_id), PointerGetDatum(id_array)};
-	char		nulls[2] = {' ', id_array ? ' ' : 'n'};
+	Oid			types[3] = {INT8OID, INT8ARRAYOID, TEXTOID};
+	Datum		values[3] = {Int64GetDatum(after_id), PointerGetDatum(id_array),
+	CStringGetTextDatum(after_mode)};
+	char		nulls[3] = {' ', id_array ? ' ' : 'n', ' '};
 	int			n;
 
 	ch_spi_begin("camera_health scheduler: reading reference frames");
-	if (SPI_execute_with_args(REFERENCES_PAGE_QUERY, 2, types, values, nulls, true, 0) != SPI_OK_SELECT)
+	if (SPI_execute_with_args(REFERENCES_PAGE_QUERY, 3, types, values, nulls, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "loading reference frames failed");
 	n = (int) SPI_processed;
 	for (int i = 0; i < n; i++)
 	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
 		bool		isnull;
-		Datum		image = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull);
+		char	   *mode = SPI_getvalue(tup, desc, 2);
+		Datum		image = SPI_getbinval(tup, desc, 3, &isnull);
 		MemoryContext old = MemoryContextSwitchTo(caller);
 
-		page[i].camera_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+		page[i].camera_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+		page[i].mode = ch_mode_parse(mode, strlen(mode));
 		page[i].image = DatumGetByteaPCopy(image);
+		if (i == n - 1)
+			strlcpy(after_mode, mode, CH_MODE_NAME_MAX + 1);
 		MemoryContextSwitchTo(old);
 	}
 	ch_spi_commit();
@@ -325,8 +345,9 @@ cmp_int64(const void *a, const void *b)
 
 /*
  * Mirror reference frames into Redis: those of the given cameras (SET the
- * ones in the database, DEL the others), or, when ids is NULL, all of them.
- * A page at a time, by camera id: each page is read in a transaction that
+ * ones in the database, DEL the keys of the other lighting modes and
+ * cameras), or, when ids is NULL, all of them.  A page at a time, by
+ * camera id and mode: each page is read in a transaction that
  * is committed before anything is sent, so no transaction or snapshot is
  * ever held while waiting on Redis (a full mirror after a Redis flush sends
  * gigabytes), and only one page is in memory.
@@ -340,9 +361,10 @@ mirror_references(const int64 *ids, int nids)
 	MemoryContext old;
 	Reference	page[REFERENCE_PAGE];
 	int64	   *wanted = NULL;
-	bool	   *found = NULL;
+	uint32	   *found = NULL;		/* of each wanted camera: a bit per mode */
 	ArrayType  *id_array = NULL;
 	int64		after = PG_INT64_MIN;
+	char		after_mode[CH_MODE_NAME_MAX + 1] = "";
 	int			n;
 	bool		ok = true;
 
@@ -351,48 +373,58 @@ mirror_references(const int64 *ids, int nids)
 		wanted = palloc(Max(nids, 1) * sizeof(int64));
 		memcpy(wanted, ids, nids * sizeof(int64));
 		qsort(wanted, nids, sizeof(int64), cmp_int64);
-		found = palloc0(Max(nids, 1) * sizeof(bool));
+		found = palloc0(Max(nids, 1) * sizeof(uint32));
 		id_array = DatumGetArrayTypeP(int8_array(wanted, nids));
 	}
 
 	old = MemoryContextSwitchTo(page_context);
 	do
 	{
+		int			nqueued = 0;
+
 		MemoryContextReset(page_context);
-		n = load_reference_page(after, id_array, page);
+		n = load_reference_page(after, after_mode, id_array, page);
 		for (int i = 0; i < n; i++)
 		{
+			if (page[i].mode < 0)
+				continue;		/* a mode of a newer version: not ours to mirror */
 			queue_reference(&page[i]);
+			nqueued++;
 			if (wanted != NULL)
 			{
 				int64	   *hit = bsearch(&page[i].camera_id, wanted, nids, sizeof(int64), cmp_int64);
 
 				if (hit != NULL)
-					found[hit - wanted] = true;
+					found[hit - wanted] |= (uint32) 1 << page[i].mode;
 			}
 		}
-		ok = drain_replies(n);
+		ok = drain_replies(nqueued);
 		if (n > 0)
 			after = page[n - 1].camera_id;
 	} while (ok && n == REFERENCE_PAGE);
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(page_context);
 
-	/* the given cameras without a reference (or disabled): none in Redis */
+	/* the given cameras' modes without a reference (or disabled): none in Redis */
 	if (ok && wanted != NULL)
 	{
 		int			nqueued = 0;
 
 		for (int i = 0; i < nids; i++)
 		{
-			const char *argv[2];
-
-			if (found[i] || (i > 0 && wanted[i] == wanted[i - 1]))
+			if (i > 0 && wanted[i] == wanted[i - 1])
 				continue;
-			argv[0] = "DEL";
-			argv[1] = redis_key("reference:" INT64_FORMAT, wanted[i]);
-			redis_queuev(redis, 2, argv, NULL);
-			nqueued++;
+			for (int m = 0; m < CH_MODE_COUNT; m++)
+			{
+				const char *argv[2];
+
+				if (found[i] & ((uint32) 1 << m))
+					continue;
+				argv[0] = "DEL";
+				argv[1] = reference_key(wanted[i], m);
+				redis_queuev(redis, 2, argv, NULL);
+				nqueued++;
+			}
 		}
 		ok = drain_replies(nqueued);
 	}

@@ -112,3 +112,14 @@ if q "UPDATE camera_health.camera_references SET image = convert_to(E'GREY 2 2\\
 fi
 grep -q "malformed reference frame" "$PG_LOG" || fail "the malformed reference frame was not logged"
 note "reference frames: a malformed one dropped and logged (its result kept), a good one stored; the table refuses malformed images"
+# the lighting mode of a reference (ref_mode, issue 11): none is day, ir is
+# stored next to it, a mode that is none drops the frame (the result is kept)
+printf 'GREY 4 4\nbbbbbbbbbbbbbbbb' | rcli -x XADD results:vision '*' r "$(vision 3)" camera_id "$cam" ref_mode night ref >/dev/null
+printf 'GREY 4 4\ncccccccccccccccc' | rcli -x XADD results:vision '*' r "$(vision 4)" camera_id "$cam" ref_mode ir ref >/dev/null
+wait_for 20 "the ir reference stored" \
+	"SELECT count(*) = 1 FROM camera_health.camera_references WHERE camera_id = $cam AND mode = 'ir'"
+assert_eq "$(q "SELECT string_agg(mode || ':' || convert_from(substr(image, 10, 1), 'SQL_ASCII'), ',' ORDER BY mode) FROM camera_health.camera_references WHERE camera_id = $cam")" \
+	"day:a,ir:c" "references by mode (the one of an unknown mode dropped)"
+assert_eq "$(q "SELECT count(*) FROM camera_health.health_logs WHERE camera_id = $cam AND metadata ->> 'marker' IN ('$marker-v3', '$marker-v4')")" \
+	"2" "results of the references with a mode"
+note "reference modes: none is day, ir stored next to it, an unknown mode dropped (its result kept)"

@@ -113,3 +113,28 @@ until [ "$(rcli EXISTS "reference:$a" "reference:$b" "reference:$c")" = "3" ]; d
 done
 assert_eq "$(rcli GET "reference:$b" | head -n 1)" "GREY 8 2" "reference:$b header after the resync"
 note "after FLUSHALL every reference was mirrored again"
+
+# a reference per lighting mode (issue 11): reference:{id}:ir next to
+# reference:{id}; dropping one mode leaves the other in Redis
+while [ -e "$MARKER" ]; do sleep 0.1; done
+q "INSERT INTO camera_health.camera_references (camera_id, mode, image) VALUES ($a, 'ir', $(grey_sql 4 4 0a))" >/dev/null
+deadline=$((SECONDS + 15))
+until [ "$(rcli STRLEN "reference:$a:ir")" = "25" ]; do
+	[ $SECONDS -lt $deadline ] || fail "reference:$a:ir not in Redis 15 s after its insert"
+	sleep 0.1
+done
+while [ -e "$MARKER" ]; do sleep 0.1; done
+rcli FLUSHALL >/dev/null
+deadline=$((SECONDS + 20))
+until [ "$(rcli EXISTS "reference:$a" "reference:$a:ir" "reference:$b" "reference:$c")" = "4" ]; do
+	[ $SECONDS -lt $deadline ] || fail "the day and ir references not mirrored again after FLUSHALL"
+	sleep 0.1
+done
+q "DELETE FROM camera_health.camera_references WHERE camera_id = $a AND mode = 'ir'" >/dev/null
+deadline=$((SECONDS + 15))
+until [ "$(rcli EXISTS "reference:$a:ir")" = "0" ]; do
+	[ $SECONDS -lt $deadline ] || fail "reference:$a:ir still in Redis 15 s after its delete"
+	sleep 0.1
+done
+assert_eq "$(rcli EXISTS "reference:$a")" "1" "the day reference of camera $a after the ir one was dropped"
+note "ir references are mirrored (reference:{id}:ir), after FLUSHALL too; dropping one mode leaves the other"

@@ -168,6 +168,14 @@ assert_eq "$(qd "$OLD" "SELECT count(*) FROM camera_health.register_cameras('[{\
 assert_eq "$(qd "$OLD" "SELECT s->>'cameras' FROM jsonb_array_elements(camera_health.health_summary()->'sites') s WHERE s->>'site' = 'north'")" \
 	"2" "health_summary() per site on the upgraded database"
 
+# reference frames per lighting mode (new in 1.1, issue 11): the 1.0 one is day
+assert_eq "$(qd "$OLD" "SELECT string_agg(camera_id || ':' || mode, ',') FROM camera_health.camera_references")" \
+	"1:day" "the reference frame of 1.0 is a day one"
+qd "$OLD" "INSERT INTO camera_health.camera_references (camera_id, mode, image) SELECT camera_id, 'ir', image FROM camera_health.camera_references" ||
+	fail "an ir reference next to the day one on the upgraded database"
+assert_eq "$(qd "$OLD" "SELECT camera_health.reset_reference(1)")" "t" "reset_reference() on the upgraded database"
+assert_eq "$(qd "$OLD" "SELECT count(*) FROM camera_health.camera_references")" "0" "reset_reference() dropped both modes"
+
 # the HTTP API (new in 1.1) on the old data, as PostgREST's roles call it
 got=$(qd "$OLD" "SET ROLE camera_health_anon; SELECT rtsp_url FROM camera_health_api.get_camera(1)")
 assert_eq "$got" "rtsp://viewer:***@10.9.0.1/live?token=***" "camera_health_api.get_camera() for the anonymous role"

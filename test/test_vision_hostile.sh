@@ -268,7 +268,7 @@ SRC=${VISIONPROC_SRC:-$ROOT}  # another tree: to check the test against old code
 ASAN_PKGS="libavformat libavcodec libavutil libswscale json-c libcurl hiredis"
 # shellcheck disable=SC2046,SC2086
 cc -fsanitize=address -fno-omit-frame-pointer -O1 -g -std=gnu11 -I"$SRC/visionproc" -I"$SRC/common" \
-	$(pkg-config --cflags $ASAN_PKGS) "$SRC"/visionproc/*.c "$SRC"/common/{url,redis_url,redis_reply,grey_format,jpeg_check}.c \
+	$(pkg-config --cflags $ASAN_PKGS) "$SRC"/visionproc/*.c "$SRC"/common/{url,redis_url,redis_reply,grey_format,jpeg_check,camera_mode}.c \
 	-o "$DIR/visionproc-asan" $(pkg-config --libs $ASAN_PKGS) -lm
 FPORT=$(free_port)
 python3 "$HELPER" hangup "$FPORT" >"$DIR/hangup.log" 2>&1 &

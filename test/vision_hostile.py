@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Helpers of test/test_vision_hostile.sh (Python stdlib only).
 
-  vision_hostile.py images DIR            good.png (a textured scene),
+  vision_hostile.py images DIR            good.png (a textured colour scene),
                                           big.png (16000x16000 grey, ~250 KB) and
                                           rgba8k.png (8000x8000 RGBA) in DIR
   vision_hostile.py serve PORT DIR        HTTP server on 127.0.0.1:PORT serving
@@ -40,13 +40,17 @@ def png(width, height, rows, colour_type=0):
 
 
 def good_rows(width, height):
-    """Blocks of random grey levels: bright enough, detailed everywhere."""
+    """Blocks of random levels, in colour (a grey picture would be an
+    infrared one, with a reference key of its own): bright enough,
+    detailed everywhere."""
     rnd = random.Random(8)
     block = 16
     levels = [[rnd.randint(40, 210) for _ in range(width // block + 1)]
               for _ in range(height // block + 1)]
     for y in range(height):
-        yield b'\0' + bytes(levels[y // block][x // block] for x in range(width))
+        row = levels[y // block]
+        yield b'\0' + b''.join(bytes((row[x // block], max(row[x // block] - 30, 0),
+                                       min(row[x // block] + 40, 255))) for x in range(width))
 
 
 def big_rows(side, channels=1):
@@ -57,7 +61,7 @@ def big_rows(side, channels=1):
 
 def images(directory):
     with open(f'{directory}/good.png', 'wb') as f:
-        f.write(png(640, 480, good_rows(640, 480)))
+        f.write(png(640, 480, good_rows(640, 480), colour_type=2))
     with open(f'{directory}/big.png', 'wb') as f:
         f.write(png(16000, 16000, big_rows(16000)))
     # 8000x8000 RGBA: 256 MB once decoded

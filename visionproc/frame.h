@@ -32,7 +32,11 @@ extern int	frame_size_allowed(int width, int height, int64_t max_pixels, char *e
 extern struct AVDictionary **frame_probe_options(struct AVFormatContext *fmt, int64_t max_pixels);
 extern void frame_free_probe_options(struct AVDictionary **opts, unsigned n);
 
-/* Scale and convert any decoded frame to an ANALYSIS_WIDTH x ANALYSIS_HEIGHT grey image. */
+/*
+ * Scale and convert any decoded frame to an ANALYSIS_WIDTH x ANALYSIS_HEIGHT
+ * grey image, with its lighting mode (mode, chroma) measured from the
+ * frame's colour: CH_MODE_IR for a grey picture, else CH_MODE_DAY.
+ */
 extern GreyImage *frame_to_grey(const struct AVFrame *frame);
 
 /*

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "camera_mode.h"
 #include "grey_format.h"
 #include "image.h"
 
@@ -28,6 +29,8 @@ grey_new(int width, int height)
 	}
 	img->width = width;
 	img->height = height;
+	img->mode = CH_MODE_DAY;	/* unless frame_to_grey says otherwise */
+	img->chroma = -1;
 	return img;
 }
 

@@ -21,6 +21,15 @@ typedef struct GreyImage
 	int			width;
 	int			height;
 	uint8_t    *pixels;			/* row-major, stride == width */
+	/*
+	 * The lighting mode the picture was taken in (ChCameraMode of
+	 * common/camera_mode.h: CH_MODE_DAY or CH_MODE_IR), from its
+	 * colourfulness (frame_to_grey); not part of the serialised form, where
+	 * the mode is that of the key or row holding it.  chroma: the measure
+	 * (frame.c), -1 when not measured.
+	 */
+	int			mode;
+	float		chroma;
 } GreyImage;
 
 extern GreyImage *grey_new(int width, int height);

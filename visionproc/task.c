@@ -49,22 +49,25 @@ add_stream_facts(json_object *meta, const GrabResult *g)
 }
 
 /*
- * The camera's reference from what Redis held: NULL when it had none, or
- * one that does not parse (then *malformed).
+ * The camera's reference of a lighting mode from what Redis held: NULL
+ * when it had none, or one that does not parse (then *malformed).
  */
 static GreyImage *
-decode_reference(const VisionTask *t, bool *malformed)
+decode_reference(const VisionTask *t, int mode, bool *malformed)
 {
 	GreyImage  *ref = NULL;
 
 	*malformed = false;
-	if (t->ref_unreadable)
+	if (t->ref_unreadable[mode])
 		*malformed = true;
-	else if (t->ref_bytes && (ref = grey_decode(t->ref_bytes, t->ref_len)) == NULL)
+	else if (t->ref_bytes[mode] && (ref = grey_decode(t->ref_bytes[mode], t->ref_len[mode])) == NULL)
 		*malformed = true;
 	if (*malformed)
-		vlog("reference:%s in Redis is malformed (%s, %zu bytes); the next good frame replaces it",
-			 t->camera_id, t->ref_unreadable ? "not a string" : "not a GREY image", t->ref_len);
+		vlog("reference:%s%s in Redis is malformed (%s, %zu bytes); the next good frame replaces it",
+			 t->camera_id, ch_mode_key_suffix(mode), t->ref_unreadable[mode] ? "not a string" : "not a GREY image",
+			 t->ref_len[mode]);
+	if (ref)
+		ref->mode = mode;
 	return ref;
 }
 
@@ -86,40 +89,79 @@ known_status(json_object *analysis)
 }
 
 /*
- * Analyse grabbed frames into meta; returns the status.  A frame that
- * becomes the camera's reference (it had none, or a malformed one) is put
- * in t->new_ref.
+ * A camera without a reference of the frame's mode: a good frame becomes
+ * it (judged against itself: a switch to night raises nothing); an unfit
+ * one is judged against the other mode's reference, if any.  Returns the
+ * reference to judge against, NULL when there is none (the frame is
+ * unfit and the camera has no other).
+ */
+static GreyImage *
+no_reference_yet(VisionTask *t, const GrabResult *g, json_object *refinfo, bool *taken)
+{
+	int			mode = g->frame->mode;
+	const char *reason = NULL;
+	bool		malformed;
+	GreyImage  *other;
+
+	*taken = false;
+	if (vision_good_reference(g->frame, &reason))
+	{
+		t->new_ref = grey_encode(g->frame, &t->new_ref_len);
+		t->new_ref_mode = mode;
+		if (t->new_ref == NULL)
+			vlog("task %s: out of memory encoding the reference", t->id);
+		*taken = t->new_ref != NULL;
+		json_object_object_add(refinfo, "taken", json_object_new_boolean(*taken));
+		json_object_object_add(refinfo, "message", json_object_new_string(mode == CH_MODE_IR ?
+																		  "a new ir reference frame was taken" :
+																		  "a new day reference frame was taken"));
+		return NULL;
+	}
+	json_object_object_add(refinfo, "taken", json_object_new_boolean(0));
+	json_object_object_add(refinfo, "reason", json_object_new_string(reason ? reason : "unsuitable frame"));
+
+	/*
+	 * A black or uniformly covered picture has no colour: it looks infrared
+	 * whatever the camera's mode.  Judged against the other mode's
+	 * reference, a covered camera is still one.
+	 */
+	other = decode_reference(t, mode == CH_MODE_IR ? CH_MODE_DAY : CH_MODE_IR, &malformed);
+	if (other)
+		json_object_object_add(refinfo, "judged_against", json_object_new_string(ch_mode_name(other->mode)));
+	return other;
+}
+
+/*
+ * Analyse grabbed frames into meta; returns the status.  The frame is
+ * judged against the reference of its own lighting mode (day, infrared);
+ * a frame that becomes that mode's reference (it had none, or a malformed
+ * one) is put in t->new_ref.
  */
 static const char *
 analyse(VisionTask *t, const GrabResult *g, json_object *meta)
 {
+	int			mode = g->frame->mode;
 	bool		malformed;
-	GreyImage  *ref = decode_reference(t, &malformed);
+	bool		taken = false;
+	GreyImage  *ref = decode_reference(t, mode, &malformed);
 	VisionInput in;
 	json_object *analysis;
 	json_object *refinfo = json_object_new_object();
 	const char *status;
 
 	t->replace_ref = malformed;
+	json_object_object_add(meta, "mode", json_object_new_string(ch_mode_name(mode)));
+	if (g->frame->chroma >= 0)
+		json_object_object_add(meta, "chroma", json_object_new_double(g->frame->chroma));
+	json_object_object_add(refinfo, "mode", json_object_new_string(ch_mode_name(mode)));
 	if (malformed)
 		json_object_object_add(refinfo, "replaced_malformed", json_object_new_boolean(1));
-	if (ref == NULL)
+	if (ref == NULL && (ref = no_reference_yet(t, g, refinfo, &taken)) == NULL && !taken)
 	{
-		const char *reason = NULL;
-
-		if (!vision_good_reference(g->frame, &reason))
-		{
-			json_object_object_add(refinfo, "taken", json_object_new_boolean(0));
-			json_object_object_add(refinfo, "reason", json_object_new_string(reason ? reason : "unsuitable frame"));
-			json_object_object_add(meta, "reference", refinfo);
-			json_object_object_add(meta, "message",
-								   json_object_new_string("no reference frame yet: the frames so far are unsuitable"));
-			return "warning";
-		}
-		t->new_ref = grey_encode(g->frame, &t->new_ref_len);
-		if (t->new_ref == NULL)
-			vlog("task %s: out of memory encoding the reference", t->id);
-		json_object_object_add(refinfo, "taken", json_object_new_boolean(t->new_ref != NULL));
+		json_object_object_add(meta, "reference", refinfo);
+		json_object_object_add(meta, "message",
+							   json_object_new_string("no reference frame yet: the frames so far are unsuitable"));
+		return "warning";
 	}
 	json_object_object_add(meta, "reference", refinfo);
 
@@ -138,6 +180,8 @@ analyse(VisionTask *t, const GrabResult *g, json_object *meta)
 			json_object_object_add(meta, key, json_object_get(val));
 	}
 	json_object_put(analysis);
+	if (taken && json_object_object_get(meta, "message") == NULL)
+		json_object_object_add(meta, "message", json_object_get(json_object_object_get(refinfo, "message")));
 	return status;
 }
 
@@ -227,7 +271,8 @@ task_free(VisionTask *t)
 	if (t == NULL)
 		return;
 	free(t->url);
-	free(t->ref_bytes);
+	for (int m = 0; m < CH_MODE_COUNT; m++)
+		free(t->ref_bytes[m]);
 	free(t->new_ref);
 	free(t->jpeg);
 	if (t->result)

@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "camera_mode.h"
 #include "config.h"
 
 #define TASK_ID_MAX 64			/* a stream entry id: "<ms>-<seq>" */
@@ -33,16 +34,17 @@ typedef struct VisionTask
 	bool		claimed;		/* taken over from a worker that died */
 	const char *consumer;		/* the worker's name, for the result */
 
-	/* the camera's reference as Redis holds it */
-	uint8_t    *ref_bytes;		/* malloc'd copy of the value, or NULL */
-	size_t		ref_len;
-	bool		ref_unreadable; /* a value that is not a string */
+	/* the camera's references, one per lighting mode, as Redis holds them */
+	uint8_t    *ref_bytes[CH_MODE_COUNT];	/* malloc'd copy of the value, or NULL */
+	size_t		ref_len[CH_MODE_COUNT];
+	bool		ref_unreadable[CH_MODE_COUNT];	/* a value that is not a string */
 
 	/* set by task_run */
 	int64_t		start_ms;		/* when the grab started */
 	struct json_object *result; /* NULL: leave the task pending (shutdown) */
 	uint8_t    *new_ref;		/* GREY bytes of a frame that becomes the reference */
 	size_t		new_ref_len;
+	int			new_ref_mode;	/* ... of this mode */
 	bool		replace_ref;	/* it replaces a malformed value (SET, not SET NX) */
 	uint8_t    *jpeg;			/* the analysed frame's picture (jpeg.h), or NULL */
 	size_t		jpeg_len;

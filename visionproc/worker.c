@@ -19,7 +19,12 @@
  * The first good frame of a camera becomes its reference: it is set in
  * Redis at once (reference:{id}, so that the next task compares with it)
  * and travels with the result to the ingest worker, which stores it in
- * PostgreSQL, the source of truth.
+ * PostgreSQL, the source of truth.  There is one reference per lighting
+ * mode (common/camera_mode.h): a frame is judged against the reference of
+ * its own mode (frame.c tells colour from infrared), and the first good
+ * frame of a mode becomes that mode's (reference:{id}:ir, field ref_mode of
+ * the result).  Both are fetched before the grab, since the mode is known
+ * only after it.
  *
  * Everything read from Redis is checked before use (common/redis_reply.h):
  * replies of the wrong type or size are dropped, and a task whose fields do
@@ -100,17 +105,18 @@ finish_task(Worker *w, const char *id)
 }
 
 /*
- * The camera's reference, as Redis holds it, into the task: a copy of the
- * bytes (decoded on the grab thread), nothing when there is none or Redis
- * is in trouble (the frame is then judged against itself), or
- * ref_unreadable for a value that is not a string (replaced by the next
- * good frame).
+ * The camera's reference of a lighting mode, as Redis holds it, into the
+ * task: a copy of the bytes (decoded on the grab thread), nothing when
+ * there is none or Redis is in trouble (the frame is then judged against
+ * itself), or ref_unreadable for a value that is not a string (replaced by
+ * the next good frame).
  */
 static void
-fetch_reference(Worker *w, VisionTask *t)
+fetch_reference(Worker *w, VisionTask *t, int mode)
 {
 	char		key[256];
-	const char *argv[] = {"GET", vredis_key(&w->redis, key, sizeof(key), "reference:%s", t->camera_id)};
+	const char *argv[] = {"GET", vredis_key(&w->redis, key, sizeof(key), "reference:%s%s", t->camera_id,
+											ch_mode_key_suffix(mode))};
 	redisReply *reply = vredis_cmdv(&w->redis, 2, argv, NULL);
 	const char *bytes;
 	size_t		len = 0;
@@ -120,23 +126,27 @@ fetch_reference(Worker *w, VisionTask *t)
 		;						/* none, or Redis in trouble: nothing to replace */
 	else if (reply->type == REDIS_REPLY_STRING &&
 			 (bytes = ch_reply_str(reply, SIZE_MAX, &len)) != NULL &&
-			 (t->ref_bytes = malloc(len ? len : 1)) != NULL)
+			 (t->ref_bytes[mode] = malloc(len ? len : 1)) != NULL)
 	{
-		memcpy(t->ref_bytes, bytes, len);
-		t->ref_len = len;
+		memcpy(t->ref_bytes[mode], bytes, len);
+		t->ref_len[mode] = len;
 	}
 	else
-		t->ref_unreadable = reply->type != REDIS_REPLY_STRING;
+		t->ref_unreadable[mode] = reply->type != REDIS_REPLY_STRING;
 	if (reply)
 		freeReplyObject(reply);
 }
 
-/* SET reference:{id} to a new reference: NX (the first wins) unless it replaces a malformed one. */
+/*
+ * SET the new reference of its mode: NX (the first wins) unless it
+ * replaces a malformed one.
+ */
 static void
 set_reference(Worker *w, const VisionTask *t)
 {
 	char		key[256];
-	const char *set[] = {"SET", vredis_key(&w->redis, key, sizeof(key), "reference:%s", t->camera_id),
+	const char *set[] = {"SET", vredis_key(&w->redis, key, sizeof(key), "reference:%s%s", t->camera_id,
+										   ch_mode_key_suffix(t->new_ref_mode)),
 	(const char *) t->new_ref, "NX"};
 	size_t		lens[] = {3, strlen(key), t->new_ref_len, 2};
 
@@ -151,8 +161,8 @@ static void
 post_result(Worker *w, const VisionTask *t, json_object *result)
 {
 	const char *json = json_object_to_json_string_ext(result, JSON_C_TO_STRING_PLAIN);
-	const char *argv[14] = {"XADD", w->results_key, "MAXLEN", "~", RESULTS_MAXLEN, "*", "r", json};
-	size_t		lens[14] = {4, strlen(w->results_key), 6, 1, strlen(RESULTS_MAXLEN), 1, 1, strlen(json)};
+	const char *argv[16] = {"XADD", w->results_key, "MAXLEN", "~", RESULTS_MAXLEN, "*", "r", json};
+	size_t		lens[16] = {4, strlen(w->results_key), 6, 1, strlen(RESULTS_MAXLEN), 1, 1, strlen(json)};
 	int			argc = 8;
 	redisReply *reply;
 
@@ -167,6 +177,11 @@ post_result(Worker *w, const VisionTask *t, json_object *result)
 		lens[argc++] = 3;
 		argv[argc] = (const char *) t->new_ref;
 		lens[argc++] = t->new_ref_len;
+		argv[argc] = "ref_mode";
+		lens[argc++] = 8;
+		argv[argc] = ch_mode_name(t->new_ref_mode);
+		lens[argc] = strlen(argv[argc]);
+		argc++;
 	}
 	/* the analysed frame's picture: the snapshot, and the reference's when ref is there */
 	if (t->jpeg)
@@ -292,7 +307,8 @@ start_task(Worker *w, const char *id, const redisReply *fields, bool claimed)
 	}
 	else
 	{
-		fetch_reference(w, t);
+		for (int mode = 0; mode < CH_MODE_COUNT; mode++)
+			fetch_reference(w, t, mode);
 		if (pool_submit(w->pool, t))
 			return;
 		/* cannot happen (we read no more than there are idle threads): run it later */

@@ -2322,8 +2322,40 @@ GRANT EXECUTE ON FUNCTION
 	TO camera_health_writer;
 
 /* ------------------------------------------------------------------------
+ * Day and night (issue 11): a reference frame per lighting mode
+ *
+ * A camera that switches to infrared at night sees a grey, noisier,
+ * differently lit picture: judged against its colour reference it would
+ * look blurred, covered or moved every evening.  So a camera keeps one
+ * reference per mode; visionproc tells the mode of each frame from its
+ * colour, judges it against the reference of that mode, and takes the
+ * first good frame of a mode as that mode's reference.  The scheduler
+ * mirrors every mode into Redis: reference:{id} for day (the key of 1.0),
+ * reference:{id}:ir for infrared.  References of 1.0 become day ones.
+ * ------------------------------------------------------------------------ */
+
+CREATE DOMAIN camera_health.camera_mode AS text
+	CHECK (VALUE IN ('day', 'ir'));
+COMMENT ON DOMAIN camera_health.camera_mode IS
+'A camera''s lighting mode: day (a colour picture) or ir (infrared, a grey picture: at night). Each mode has a reference frame of its own.';
+
+ALTER TABLE camera_health.camera_references
+	ADD COLUMN mode camera_health.camera_mode NOT NULL DEFAULT 'day';
+ALTER TABLE camera_health.camera_references
+	DROP CONSTRAINT camera_references_pkey,
+	ADD CONSTRAINT camera_references_pkey PRIMARY KEY (camera_id, mode);
+COMMENT ON TABLE camera_health.camera_references IS
+'The reference frames of each camera, one per lighting mode, against which blur, obstruction and displacement of the frames of that mode are judged.';
+COMMENT ON COLUMN camera_health.camera_references.mode IS
+'The lighting mode the frame was taken in (day or ir); the references of version 1.0 are day ones.';
+
+COMMENT ON FUNCTION camera_health.reset_reference(bigint) IS
+'Drops the camera''s reference frames of every lighting mode (day and ir): the next good frame of each mode becomes its new one (after re-aiming or re-focusing a camera). True when there was at least one.';
+COMMENT ON FUNCTION camera_health_api.reset_reference(bigint) IS
+'Drops the camera''s reference frames of every lighting mode (day and ir), so that the next good frame of each mode becomes its new one (after re-aiming or re-focusing); reference_dropped says whether there was at least one.';
+
  * Evidence (issue 11): small JPEG pictures of snapshots, references and
- * vision alerts (sql/12_evidence.sql)
+ * vision alerts (sql/13_evidence.sql)
  * ------------------------------------------------------------------------ */
 
 /* ------------------------------------------------------------------------
@@ -2373,14 +2405,14 @@ COMMENT ON COLUMN camera_health.snapshots.taken_at IS 'When the check that grabb
 COMMENT ON COLUMN camera_health.snapshots.jpeg IS 'The frame, about 320 pixels wide, as JPEG.';
 
 /*
- * The picture of each camera's reference frame.  mode is the hook for
- * references per lighting mode (day and night): today every reference is
- * 'day'.  A reference dropped (reset_reference) takes its picture with it
- * (trigger reference_pictures_follow); a new one brings its own.
+ * The picture of each camera's reference frame, one per lighting mode as
+ * the references themselves (camera_references.mode).  A reference dropped
+ * (reset_reference) takes its picture with it (trigger
+ * reference_pictures_follow); a new one brings its own.
  */
 CREATE TABLE camera_health.reference_pictures (
 	camera_id bigint NOT NULL REFERENCES camera_health.cameras (id) ON DELETE CASCADE,
-	mode text NOT NULL DEFAULT 'day' CHECK (mode IN ('day', 'night')),
+	mode camera_health.camera_mode NOT NULL DEFAULT 'day',
 	taken_at timestamptz NOT NULL,
 	jpeg camera_health.jpeg NOT NULL,
 	PRIMARY KEY (camera_id, mode)
@@ -2388,7 +2420,7 @@ CREATE TABLE camera_health.reference_pictures (
 ALTER TABLE camera_health.reference_pictures ALTER COLUMN jpeg SET STORAGE EXTERNAL;
 COMMENT ON TABLE camera_health.reference_pictures IS 'The picture of each camera''s reference frame, per lighting mode (read it with reference_picture()).';
 COMMENT ON COLUMN camera_health.reference_pictures.camera_id IS 'The camera.';
-COMMENT ON COLUMN camera_health.reference_pictures.mode IS 'The lighting mode of the reference: day (colour) or night (infrared); day until references per mode exist.';
+COMMENT ON COLUMN camera_health.reference_pictures.mode IS 'The lighting mode of the reference: day (colour) or ir (infrared).';
 COMMENT ON COLUMN camera_health.reference_pictures.taken_at IS 'When the reference frame was grabbed.';
 COMMENT ON COLUMN camera_health.reference_pictures.jpeg IS 'The reference frame, about 320 pixels wide, as JPEG.';
 
@@ -2410,14 +2442,14 @@ COMMENT ON COLUMN camera_health.alert_evidence.jpeg IS 'The frame, about 320 pix
 
 REVOKE ALL ON camera_health.snapshots, camera_health.reference_pictures, camera_health.alert_evidence FROM PUBLIC;
 
-/* A dropped reference takes its picture along (all modes until references have one). */
+/* A dropped reference takes its picture along (the picture of the same mode). */
 CREATE FUNCTION camera_health.reference_pictures_follow()
 RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-	DELETE FROM camera_health.reference_pictures p WHERE p.camera_id = OLD.camera_id;
+	DELETE FROM camera_health.reference_pictures p WHERE p.camera_id = OLD.camera_id AND p.mode = OLD.mode;
 	RETURN NULL;
 END
 $$;
@@ -2463,8 +2495,9 @@ BEGIN
 	WHERE s.taken_at <= excluded.taken_at;
 
 	IF is_reference THEN
-		INSERT INTO camera_health.reference_pictures AS p (camera_id, taken_at, jpeg)
-		VALUES (cam, at, jpeg)
+		-- the mode the result's reference was taken in (visionproc says; anything else is day)
+		INSERT INTO camera_health.reference_pictures AS p (camera_id, mode, taken_at, jpeg)
+		VALUES (cam, CASE WHEN result #>> '{metadata,reference,mode}' = 'ir' THEN 'ir' ELSE 'day' END, at, jpeg)
 		ON CONFLICT (camera_id, mode) DO UPDATE SET taken_at = excluded.taken_at, jpeg = excluded.jpeg;
 	END IF;
 
@@ -2512,9 +2545,9 @@ DECLARE
 	picture bytea;
 BEGIN
 	PERFORM camera_health.require_camera(camera_id);
-	IF mode IS NOT NULL AND mode NOT IN ('day', 'night') THEN
+	IF mode IS NOT NULL AND mode NOT IN ('day', 'ir') THEN
 		RAISE EXCEPTION 'invalid mode: %', mode
-			USING ERRCODE = 'invalid_parameter_value', HINT = 'The modes are day and night; NULL for the newest reference.';
+			USING ERRCODE = 'invalid_parameter_value', HINT = 'The modes are day and ir; NULL for the newest reference.';
 	END IF;
 	SELECT p.jpeg INTO picture FROM camera_health.reference_pictures p
 	WHERE p.camera_id = reference_picture.camera_id AND (reference_picture.mode IS NULL OR p.mode = reference_picture.mode)
@@ -2529,7 +2562,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION camera_health.reference_picture(bigint, text) IS
-'The picture (JPEG) of the camera''s reference frame: of one mode (day, night), or the newest when mode is NULL. Raises no_data_found (P0002) for an unknown camera or one without a reference picture.';
+'The picture (JPEG) of the camera''s reference frame: of one mode (day, ir), or the newest when mode is NULL. Raises no_data_found (P0002) for an unknown camera or one without a reference picture.';
 
 CREATE FUNCTION camera_health.alert_evidence(alert_id bigint, camera_id bigint DEFAULT NULL)
 RETURNS bytea

@@ -3,6 +3,9 @@
 -- does after record_results), read by readers through functions only, and
 -- deleted with their alert, reference or camera.
 \set SHOW_CONTEXT never
+-- the errors name camera and alert ids, which depend on what ran before:
+-- only their SQLSTATEs are compared
+\set VERBOSITY sqlstate
 SET search_path = camera_health, public;
 SELECT id AS cam FROM register_camera('10.11.0.1', rtsp_url => 'rtsp://10.11.0.1/live') \gset
 
@@ -39,7 +42,7 @@ SELECT pg_temp.check(2, false);
 SELECT camera_snapshot(:cam) = pg_temp.pic(2) AS snapshot_is_latest,
 	   reference_picture(:cam) = pg_temp.pic(1) AS reference_is_first,
 	   reference_picture(:cam, 'day') = pg_temp.pic(1) AS day_reference;
-SELECT reference_picture(:cam, 'night');
+SELECT reference_picture(:cam, 'ir');
 \echo :SQLSTATE
 SELECT reference_picture(:cam, 'dusk');
 \echo :SQLSTATE

@@ -56,13 +56,25 @@ SELECT * FROM pg_temp.record(
 SELECT * FROM pg_temp.alerts_now;
 SELECT alert_type, failing, streak FROM alert_state WHERE camera_id = :cam ORDER BY 1;
 
--- reference frames: one per camera, kept in the database; reset drops it
+-- reference frames: one per camera and lighting mode (day when not said),
+-- kept in the database; reset drops every mode
 INSERT INTO camera_references (camera_id, image) VALUES (:cam, convert_to('GREY 4 4' || chr(10), 'UTF8') || '\x00112233445566778899aabbccddeeff'::bytea);
 \set VERBOSITY terse
 INSERT INTO camera_references (camera_id, image) VALUES (:cam, '\x00');
 \echo :SQLSTATE
+INSERT INTO camera_references (camera_id, image) VALUES (:cam, convert_to('GREY 4 4' || chr(10) || 'abcdefghijklmnop', 'UTF8'));
+\echo :SQLSTATE
+INSERT INTO camera_references (camera_id, mode, image) VALUES (:cam, 'night', convert_to('GREY 4 4' || chr(10) || 'abcdefghijklmnop', 'UTF8'));
+\echo :SQLSTATE
+INSERT INTO camera_references (camera_id, mode, image) VALUES (:cam, NULL, convert_to('GREY 4 4' || chr(10) || 'abcdefghijklmnop', 'UTF8'));
+\echo :SQLSTATE
 \set VERBOSITY default
+INSERT INTO camera_references (camera_id, mode, image) VALUES (:cam, 'ir', convert_to('GREY 4 4' || chr(10) || 'abcdefghijklmnop', 'UTF8'));
+SELECT mode, length(image) FROM camera_references WHERE camera_id = :cam ORDER BY mode;
 SELECT reset_reference(:cam) AS dropped;
+SELECT count(*) AS left_over FROM camera_references WHERE camera_id = :cam;
+INSERT INTO camera_references (camera_id, mode, image) VALUES (:cam, 'ir', convert_to('GREY 4 4' || chr(10) || 'abcdefghijklmnop', 'UTF8'));
+SELECT reset_reference(:cam) AS dropped_ir_only;
 SELECT reset_reference(:cam) AS dropped;
 SELECT reset_reference(999999);
 \echo :SQLSTATE

@@ -45,14 +45,14 @@ COMMENT ON COLUMN camera_health.snapshots.taken_at IS 'When the check that grabb
 COMMENT ON COLUMN camera_health.snapshots.jpeg IS 'The frame, about 320 pixels wide, as JPEG.';
 
 /*
- * The picture of each camera's reference frame.  mode is the hook for
- * references per lighting mode (day and night): today every reference is
- * 'day'.  A reference dropped (reset_reference) takes its picture with it
- * (trigger reference_pictures_follow); a new one brings its own.
+ * The picture of each camera's reference frame, one per lighting mode as
+ * the references themselves (camera_references.mode).  A reference dropped
+ * (reset_reference) takes its picture with it (trigger
+ * reference_pictures_follow); a new one brings its own.
  */
 CREATE TABLE camera_health.reference_pictures (
 	camera_id bigint NOT NULL REFERENCES camera_health.cameras (id) ON DELETE CASCADE,
-	mode text NOT NULL DEFAULT 'day' CHECK (mode IN ('day', 'night')),
+	mode camera_health.camera_mode NOT NULL DEFAULT 'day',
 	taken_at timestamptz NOT NULL,
 	jpeg camera_health.jpeg NOT NULL,
 	PRIMARY KEY (camera_id, mode)
@@ -60,7 +60,7 @@ CREATE TABLE camera_health.reference_pictures (
 ALTER TABLE camera_health.reference_pictures ALTER COLUMN jpeg SET STORAGE EXTERNAL;
 COMMENT ON TABLE camera_health.reference_pictures IS 'The picture of each camera''s reference frame, per lighting mode (read it with reference_picture()).';
 COMMENT ON COLUMN camera_health.reference_pictures.camera_id IS 'The camera.';
-COMMENT ON COLUMN camera_health.reference_pictures.mode IS 'The lighting mode of the reference: day (colour) or night (infrared); day until references per mode exist.';
+COMMENT ON COLUMN camera_health.reference_pictures.mode IS 'The lighting mode of the reference: day (colour) or ir (infrared).';
 COMMENT ON COLUMN camera_health.reference_pictures.taken_at IS 'When the reference frame was grabbed.';
 COMMENT ON COLUMN camera_health.reference_pictures.jpeg IS 'The reference frame, about 320 pixels wide, as JPEG.';
 
@@ -82,14 +82,14 @@ COMMENT ON COLUMN camera_health.alert_evidence.jpeg IS 'The frame, about 320 pix
 
 REVOKE ALL ON camera_health.snapshots, camera_health.reference_pictures, camera_health.alert_evidence FROM PUBLIC;
 
-/* A dropped reference takes its picture along (all modes until references have one). */
+/* A dropped reference takes its picture along (the picture of the same mode). */
 CREATE FUNCTION camera_health.reference_pictures_follow()
 RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-	DELETE FROM camera_health.reference_pictures p WHERE p.camera_id = OLD.camera_id;
+	DELETE FROM camera_health.reference_pictures p WHERE p.camera_id = OLD.camera_id AND p.mode = OLD.mode;
 	RETURN NULL;
 END
 $$;
@@ -135,8 +135,9 @@ BEGIN
 	WHERE s.taken_at <= excluded.taken_at;
 
 	IF is_reference THEN
-		INSERT INTO camera_health.reference_pictures AS p (camera_id, taken_at, jpeg)
-		VALUES (cam, at, jpeg)
+		-- the mode the result's reference was taken in (visionproc says; anything else is day)
+		INSERT INTO camera_health.reference_pictures AS p (camera_id, mode, taken_at, jpeg)
+		VALUES (cam, CASE WHEN result #>> '{metadata,reference,mode}' = 'ir' THEN 'ir' ELSE 'day' END, at, jpeg)
 		ON CONFLICT (camera_id, mode) DO UPDATE SET taken_at = excluded.taken_at, jpeg = excluded.jpeg;
 	END IF;
 
@@ -184,9 +185,9 @@ DECLARE
 	picture bytea;
 BEGIN
 	PERFORM camera_health.require_camera(camera_id);
-	IF mode IS NOT NULL AND mode NOT IN ('day', 'night') THEN
+	IF mode IS NOT NULL AND mode NOT IN ('day', 'ir') THEN
 		RAISE EXCEPTION 'invalid mode: %', mode
-			USING ERRCODE = 'invalid_parameter_value', HINT = 'The modes are day and night; NULL for the newest reference.';
+			USING ERRCODE = 'invalid_parameter_value', HINT = 'The modes are day and ir; NULL for the newest reference.';
 	END IF;
 	SELECT p.jpeg INTO picture FROM camera_health.reference_pictures p
 	WHERE p.camera_id = reference_picture.camera_id AND (reference_picture.mode IS NULL OR p.mode = reference_picture.mode)
@@ -201,7 +202,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION camera_health.reference_picture(bigint, text) IS
-'The picture (JPEG) of the camera''s reference frame: of one mode (day, night), or the newest when mode is NULL. Raises no_data_found (P0002) for an unknown camera or one without a reference picture.';
+'The picture (JPEG) of the camera''s reference frame: of one mode (day, ir), or the newest when mode is NULL. Raises no_data_found (P0002) for an unknown camera or one without a reference picture.';
 
 CREATE FUNCTION camera_health.alert_evidence(alert_id bigint, camera_id bigint DEFAULT NULL)
 RETURNS bytea
