@@ -106,7 +106,7 @@ note "meanwhile every stream camera was checked at least $got times in 20 s"
 # a worker killed mid-task: its task is taken over, not lost
 victim=""
 for _ in $(seq 100); do
-	victim=$(rcli XPENDING queue:vision visionproc - + 10 | paste - - - - | awk '{print $1, $2}' | head -1)
+	victim=$(rcli XPENDING queue:vision visionproc - + 10 | paste - - - - | awk 'NF >= 2 {print $1, $2}' | head -1)
 	[ -n "$victim" ] && break
 	sleep 0.1
 done

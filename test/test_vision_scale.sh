@@ -71,7 +71,7 @@ t0=$(q "SELECT now()")
 sleep $((3 * INTERVAL))
 t1=$(q "SELECT now()")
 sleep 3
-WINDOW="created_at >= '$t0' AND created_at < '$t1' AND check_type = 'vision'"
+WINDOW="l.created_at >= '$t0' AND l.created_at < '$t1' AND l.check_type = 'vision'"
 got=$(q "SELECT count(*), count(DISTINCT camera_id), max((metadata ->> 'lateness_ms')::int),
 	percentile_disc(0.5) WITHIN GROUP (ORDER BY (metadata ->> 'lateness_ms')::int),
 	string_agg(DISTINCT status, ',')

@@ -2354,6 +2354,7 @@ COMMENT ON FUNCTION camera_health.reset_reference(bigint) IS
 COMMENT ON FUNCTION camera_health_api.reset_reference(bigint) IS
 'Drops the camera''s reference frames of every lighting mode (day and ir), so that the next good frame of each mode becomes its new one (after re-aiming or re-focusing); reference_dropped says whether there was at least one.';
 
+/* ------------------------------------------------------------------------
  * Evidence (issue 11): small JPEG pictures of snapshots, references and
  * vision alerts (sql/13_evidence.sql)
  * ------------------------------------------------------------------------ */
