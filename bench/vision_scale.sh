@@ -56,7 +56,8 @@ mkdir -p "$WORK/clips"
 for i in $(seq "$N"); do ln -s "$TESTDATA/clips/vtest.mp4" "$WORK/clips/cam$i"; done
 RTSP_PORT=$(free_port)
 "$ROOT/test/bin/rtsp_server" --port "$RTSP_PORT" --dir "$WORK/clips" >"$WORK/rtsp.log" 2>&1 &
-PIDS+=($!)
+RTSP_PID=$!
+PIDS+=("$RTSP_PID")
 until grep -q ready "$WORK/rtsp.log"; do sleep 0.1; done
 cores=$(nproc)
 
@@ -84,8 +85,12 @@ measure() {
 	sleep "$WARMUP"
 	t0=$(psql -XAtq -c "SELECT now()")
 	c0=$(python3 bench/proc_tree.py cpu "$pid")
+	r0=$(python3 bench/proc_tree.py cpu "$RTSP_PID")
+	p0=$(python3 bench/proc_tree.py cpu "$(head -1 "$STACK_DIR/pgdata/postmaster.pid")")
 	sleep "$WINDOW"
 	c1=$(python3 bench/proc_tree.py cpu "$pid")
+	r1=$(python3 bench/proc_tree.py cpu "$RTSP_PID")
+	p1=$(python3 bench/proc_tree.py cpu "$(head -1 "$STACK_DIR/pgdata/postmaster.pid")")
 	t1=$(psql -XAtq -c "SELECT now()")
 	mem=$(python3 bench/proc_tree.py mem "$pid" | awk '{printf "%s%d/%d MB", sep, $2/1024, $3/1024; sep=", "}')
 	kill -TERM "$pid"
@@ -105,6 +110,12 @@ measure() {
 	FROM camera_health.health_logs WHERE check_type = 'vision' AND created_at >= '$t0' AND created_at < '$t1';
 	SQL
 	grep -m1 "grabs in flight" "$WORK/$name.log" | sed 's/^.*]: /          sizing: /' || true
+	awk -v r="$(echo "$r1 - $r0" | bc)" -v p="$(echo "$p1 - $p0" | bc)" -v w="$WINDOW" -v l="$(cut -d' ' -f1 /proc/loadavg)" 'BEGIN {
+		printf "          meanwhile: the RTSP server %.0f%% of a core, PostgreSQL %.0f%%; load average %s\n", 100 * r / w, 100 * p / w, l }'
+	psql -XAtq -c "SELECT format('          first frame after %s ms on average, %s%% of the grabs settled after one pair of frames',
+		round(avg((metadata #>> '{stream,first_frame_ms}')::numeric)),
+		round(100.0 * count(*) FILTER (WHERE (metadata #>> '{stream,settled_early}')::boolean) / greatest(count(*), 1)))
+		FROM camera_health.health_logs WHERE check_type = 'vision' AND created_at >= '$t0' AND created_at < '$t1'"
 }
 
 registered=""

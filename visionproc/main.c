@@ -54,7 +54,7 @@
  * slot for about a second and costs some 30 to 80 ms of CPU: a few dozen
  * in flight per core keep the core busy, the rest is waiting.
  */
-#define GRABS_PER_CORE 24
+#define GRABS_PER_CORE 48
 /* The share of the host's memory all workers' grabs may take by default. */
 #define MEMORY_SHARE 4
 #define MAX_GRABS 1024
