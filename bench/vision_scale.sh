@@ -129,7 +129,7 @@ fi
 psql -XAtq -c "SELECT camera_health.set_camera_enabled(id, false) FROM camera_health.cameras" >/dev/null
 urls=()
 for i in $(seq "$N"); do urls+=("rtsp://127.0.0.1:$RTSP_PORT/cam$i"); done
-read -r done failed cpu secs < <(python3 bench/naive_grabs.py "$cores" "$WINDOW" "${urls[@]}")
-awk -v d="$done" -v f="$failed" -v c="$cpu" -v s="$secs" -v p="$cores" 'BEGIN {
+read -r ndone failed cpu secs < <(python3 bench/naive_grabs.py "$cores" "$WINDOW" "${urls[@]}")
+awk -v d="$ndone" -v f="$failed" -v c="$cpu" -v s="$secs" -v p="$cores" 'BEGIN {
 	printf "naive     %d checks (%d failed) in %.0f s: %.2f/s with %d in parallel; CPU %.0f ms per check\n",
 		d, f, s, d / s, p, 1000 * c / (d + f > 0 ? d + f : 1) }'

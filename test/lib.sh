@@ -165,3 +165,18 @@ cleanup_receivers() {
 	for p in "${RX_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
 	RX_PIDS=()
 }
+
+# start_bg LOG CMD...: start a helper that prints "ready" and wait for it;
+# its pid goes into the test's PIDS array, which the test's cleanup stops
+start_bg() {
+	local log=$1 _
+	shift
+	"$@" >"$log" 2>&1 &
+	PIDS+=($!)
+	for _ in $(seq 100); do
+		grep -q ready "$log" && return 0
+		kill -0 "${PIDS[-1]}" 2>/dev/null || fail "$1 died: $(cat "$log")"
+		sleep 0.1
+	done
+	fail "$1 did not start: $(cat "$log")"
+}

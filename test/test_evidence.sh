@@ -36,21 +36,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# start_bg LOG CMD...: start a helper that prints "ready", wait for it
-start_bg() {
-	local log=$1
-	shift
-	"$@" >"$log" 2>&1 &
-	PIDS+=($!)
-	local _
-	for _ in $(seq 100); do
-		grep -q ready "$log" && return 0
-		kill -0 "${PIDS[-1]}" 2>/dev/null || fail "$1 died: $(cat "$log")"
-		sleep 0.1
-	done
-	fail "$1 did not start: $(cat "$log")"
-}
-
 # as_reader SQL: run SQL as the reader role (PostgREST's anonymous role reads as it)
 as_reader() {
 	psql -XAtq -v ON_ERROR_STOP=1 -c "SET ROLE camera_health_anon" -c "$1"

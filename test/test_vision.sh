@@ -26,21 +26,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# start_bg LOG CMD...: start a helper that prints "ready", wait for it
-start_bg() {
-	local log=$1
-	shift
-	"$@" >"$log" 2>&1 &
-	PIDS+=($!)
-	local _
-	for _ in $(seq 100); do
-		grep -q ready "$log" && return 0
-		kill -0 "${PIDS[-1]}" 2>/dev/null || fail "$1 died: $(cat "$log")"
-		sleep 0.1
-	done
-	fail "$1 did not start: $(cat "$log")"
-}
-
 for m in blurred covered shifted frozen; do ln -sfn "$CLIPS/vtest.mp4" "$DIR/$m"; done
 ln -sfn "$CLIPS/building.mp4" "$DIR/still"
 start_bg "$STACK_DIR/rtsp.log" "$ROOT/test/bin/rtsp_server" --port "$RTSP_PORT" --dir "$DIR"

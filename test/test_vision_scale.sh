@@ -30,19 +30,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-start_bg() { # LOG CMD...: start a helper that prints "ready", wait for it
-	local log=$1 _
-	shift
-	"$@" >"$log" 2>&1 &
-	PIDS+=($!)
-	for _ in $(seq 100); do
-		grep -q ready "$log" && return 0
-		kill -0 "${PIDS[-1]}" 2>/dev/null || fail "$1 died: $(cat "$log")"
-		sleep 0.1
-	done
-	fail "$1 did not start: $(cat "$log")"
-}
-
 for i in $(seq $HEALTHY); do ln -sfn "$CLIPS/vtest.mp4" "$DIR/cam$i"; done
 start_bg "$STACK_DIR/scale-rtsp.log" "$ROOT/test/bin/rtsp_server" --port "$RTSP_PORT" --dir "$DIR"
 start_bg "$STACK_DIR/scale-hang.log" python3 "$ROOT/test/rtsp_hang.py" "$HANG_PORT"
