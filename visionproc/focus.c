@@ -36,6 +36,8 @@
 
 /* contrast energy (grey levels^2 per sample) below which a tile is too flat */
 #define FOCUS_MIN_CONTRAST 1.0
+/* rows of the plane the detail is taken on: one in this many */
+#define FOCUS_ROW_STEP 2
 /* smallest plane a map is made of: a few binned samples per tile */
 #define FOCUS_MIN_SIDE 64
 
@@ -56,50 +58,108 @@ focus_value(uint16_t code)
 	return code ? exp2(code / 1024.0 - 32) : 0;
 }
 
-/* plane binned k x k (its sides rounded down), as floats */
-static float *
-bin_plane(const uint8_t *luma, int stride, int width, int height, int k, int *bw, int *bh)
+/*
+ * Per tile, the mean of (second difference along x)^2 + (along y)^2 of
+ * the plane as decoded, in integers over the bytes themselves (no copy:
+ * this runs on every grabbed frame at its full size), on every
+ * FOCUS_ROW_STEP-th row: a tile has thousands of pixels, and half of its
+ * rows judge it as well as all of them for half the time.  The plane's border
+ * rows and columns are skipped; a tile spans [t * w / grid, (t + 1) * w /
+ * grid).
+ */
+static void
+tile_detail(const uint8_t *luma, int stride, int w, int h, int gx, int gy, double *out)
 {
-	int			w = width / k;
-	int			h = height / k;
-	float	   *out = malloc((size_t) w * h * sizeof(float));
-	float		norm = 1.0f / (k * k);
+	for (int ty = 0; ty < gy; ty++)
+	{
+		int			y0 = ty * h / gy,
+					y1 = (ty + 1) * h / gy;
 
-	if (out == NULL)
+		if (y0 < 1)
+			y0 = 1;
+		if (y1 > h - 1)
+			y1 = h - 1;
+		for (int tx = 0; tx < gx; tx++)
+		{
+			int			x0 = tx * w / gx,
+						x1 = (tx + 1) * w / gx;
+			uint64_t	s = 0;
+			int			rows = 0;
+
+			if (x0 < 1)
+				x0 = 1;
+			if (x1 > w - 1)
+				x1 = w - 1;
+			for (int y = y0; y < y1; y += FOCUS_ROW_STEP, rows++)
+			{
+				const uint8_t *c = luma + (size_t) y * stride;
+				const uint8_t *u = c - stride;
+				const uint8_t *d = c + stride;
+				/* 32-bit sums over runs short enough not to overflow: 2 * 1020^2 a pixel */
+				for (int xs = x0; xs < x1; xs += 1024)
+				{
+					int			xe = xs + 1024 < x1 ? xs + 1024 : x1;
+					uint32_t	run = 0;
+
+					for (int x = xs; x < xe; x++)
+					{
+						int			lx = c[x - 1] + c[x + 1] - 2 * c[x];
+						int			ly = u[x] + d[x] - 2 * c[x];
+
+						run += (uint32_t) (lx * lx + ly * ly);
+					}
+					s += run;
+				}
+			}
+			out[ty * gx + tx] = rows && x1 > x0 ? (double) s / ((double) rows * (x1 - x0)) : 0;
+		}
+	}
+}
+
+/* The plane binned 8 x 8 (its sides rounded down), as floats. */
+static float *
+bin8(const uint8_t *luma, int stride, int width, int height, int *bw, int *bh)
+{
+	int			w = width / 8;
+	int			h = height / 8;
+	float	   *out = malloc((size_t) (w > 0 ? w : 1) * (h > 0 ? h : 1) * sizeof(float));
+	uint32_t   *acc = malloc((size_t) (w > 0 ? w : 1) * sizeof(uint32_t));
+
+	if (out == NULL || acc == NULL)
+	{
+		free(out);
+		free(acc);
 		return NULL;
+	}
 	for (int y = 0; y < h; y++)
 	{
-		float	   *o = out + (size_t) y * w;
-
-		memset(o, 0, w * sizeof(float));
-		for (int j = 0; j < k; j++)
+		memset(acc, 0, w * sizeof(uint32_t));
+		for (int j = 0; j < 8; j++)
 		{
-			const uint8_t *r = luma + (size_t) (y * k + j) * stride;
+			const uint8_t *r = luma + (size_t) (y * 8 + j) * stride;
 
 			for (int x = 0; x < w; x++)
 			{
-				unsigned	s = 0;
+				const uint8_t *q = r + x * 8;
 
-				for (int i = 0; i < k; i++)
-					s += r[x * k + i];
-				o[x] += s;
+				acc[x] += q[0] + q[1] + q[2] + q[3] + q[4] + q[5] + q[6] + q[7];
 			}
 		}
 		for (int x = 0; x < w; x++)
-			o[x] *= norm;
+			out[(size_t) y * w + x] = acc[x] / 64.0f;
 	}
+	free(acc);
 	*bw = w;
 	*bh = h;
 	return out;
 }
 
 /*
- * Per tile, the mean squared difference of p (w x h): second (1 -2 1) or
- * first (central, halved) along x plus along y.  The plane's border is
- * skipped; a tile spans [t * w / grid, (t + 1) * w / grid).
+ * Per tile, the mean of (central difference along x)^2 + (along y)^2,
+ * halved, of p (w x h floats); borders skipped, tiles as above.
  */
 static void
-tile_energy(const float *p, int w, int h, int gx, int gy, bool second, double *out)
+tile_contrast(const float *p, int w, int h, int gx, int gy, double *out)
 {
 	for (int ty = 0; ty < gy; ty++)
 	{
@@ -119,19 +179,9 @@ tile_energy(const float *p, int w, int h, int gx, int gy, bool second, double *o
 
 				for (int x = x0 > 0 ? x0 : 1; x < x1 && x < w - 1; x++)
 				{
-					float		dx,
-								dy;
+					float		dx = (r[x + 1] - r[x - 1]) * 0.5f;
+					float		dy = (r[x + w] - r[x - w]) * 0.5f;
 
-					if (second)
-					{
-						dx = r[x - 1] - 2 * r[x] + r[x + 1];
-						dy = r[x - w] - 2 * r[x] + r[x + w];
-					}
-					else
-					{
-						dx = (r[x + 1] - r[x - 1]) * 0.5f;
-						dy = (r[x + w] - r[x - w]) * 0.5f;
-					}
 					s += dx * dx + dy * dy;
 					n++;
 				}
@@ -145,11 +195,8 @@ FocusMap *
 focus_map_from_luma(const uint8_t *luma, int stride, int width, int height)
 {
 	FocusMap   *map;
-	float	   *fine = NULL,
-			   *coarse = NULL;
-	int			fw,
-				fh,
-				cw,
+	float	   *coarse;
+	int			cw,
 				ch;
 	double		detail[FOCUS_GRID_X * FOCUS_GRID_Y];
 	double		contrast[FOCUS_GRID_X * FOCUS_GRID_Y];
@@ -157,16 +204,16 @@ focus_map_from_luma(const uint8_t *luma, int stride, int width, int height)
 	if (luma == NULL || width < FOCUS_MIN_SIDE || height < FOCUS_MIN_SIDE || stride < width)
 		return NULL;
 	map = focus_map_new(width, height, FOCUS_GRID_X, FOCUS_GRID_Y);
-	fine = bin_plane(luma, stride, width, height, 1, &fw, &fh);	/* as floats */
-	coarse = bin_plane(luma, stride, width, height, 8, &cw, &ch);
-	if (map == NULL || fine == NULL || coarse == NULL)
+	coarse = bin8(luma, stride, width, height, &cw, &ch);
+	if (map == NULL || coarse == NULL)
 	{
 		focus_map_free(map);
-		map = NULL;
-		goto done;
+		free(coarse);
+		return NULL;
 	}
-	tile_energy(fine, fw, fh, FOCUS_GRID_X, FOCUS_GRID_Y, true, detail);
-	tile_energy(coarse, cw, ch, FOCUS_GRID_X, FOCUS_GRID_Y, false, contrast);
+	tile_detail(luma, stride, width, height, FOCUS_GRID_X, FOCUS_GRID_Y, detail);
+	tile_contrast(coarse, cw, ch, FOCUS_GRID_X, FOCUS_GRID_Y, contrast);
+	free(coarse);
 	for (int i = 0; i < FOCUS_GRID_X * FOCUS_GRID_Y; i++)
 	{
 		bool		flat = contrast[i] < FOCUS_MIN_CONTRAST || detail[i] <= 0;
@@ -174,9 +221,5 @@ focus_map_from_luma(const uint8_t *luma, int stride, int width, int height)
 		map->detail[i] = flat ? 0 : focus_code(detail[i] / contrast[i]);
 		map->contrast[i] = flat ? 0 : focus_code(contrast[i]);
 	}
-
-done:
-	free(fine);
-	free(coarse);
 	return map;
 }

@@ -62,6 +62,12 @@ INSERT INTO camera_references (camera_id, image) VALUES (:cam, convert_to('GREY 
 INSERT INTO camera_references (camera_id, image) VALUES (:cam, '\x00');
 \echo :SQLSTATE
 \set VERBOSITY default
+-- a reference with the focus map after its pixels (1.1), or without (1.0): both valid
+SELECT valid_reference(convert_to('GREY 1 1' || chr(10), 'UTF8') || '\x80'::bytea) AS without_map,
+	valid_reference(convert_to('GREY 1 1' || chr(10), 'UTF8') || '\x80'::bytea ||
+		convert_to('FOCUS 8 8 1 1' || chr(10), 'UTF8') || '\x80017002'::bytea) AS with_map,
+	valid_reference(convert_to('GREY 1 1' || chr(10), 'UTF8') || '\x80'::bytea ||
+		convert_to('FOCUS 8 8 1 1' || chr(10), 'UTF8') || '\x800170'::bytea) AS truncated_map;
 SELECT reset_reference(:cam) AS dropped;
 SELECT reset_reference(:cam) AS dropped;
 SELECT reset_reference(999999);
