@@ -27,6 +27,16 @@
  * less of it, in proportion (squared) to its brightness, as noise shrinks
  * in the dark (shot noise), and so that a darkened corner is not emptied
  * of detail by subtracting more noise than it holds.
+ *
+ * The analysis image is a few times smaller than the camera's picture, and
+ * a slight defocus (a Gaussian of a pixel or two at the source) is all but
+ * gone from it.  So when the frame and its reference both carry a focus
+ * map of the same source size (focus.c: fine detail over coarse contrast
+ * per tile, at the native resolution), it judges too: the contrast-
+ * weighted median of the tiles' ratios over the reference's more textured
+ * half, where a slight defocus shows best and a dull tile's compression
+ * noise matters least.  Either measure below its threshold is blur.  A
+ * reference from before 1.1 has no map and is judged as it always was.
  */
 #include <math.h>
 #include <stdlib.h>

@@ -82,6 +82,14 @@ blur_json(const BlurResult *b, const char *suppressed_by)
 		if (strcmp(suppressed_by, "displacement") == 0)
 			add_number(o, "threshold_when_moved", MOVED_SHARPNESS_THRESHOLD, 3);
 	}
+	else if (b->detected && !(b->measurable && b->sharpness < b->threshold))
+	{
+		/* only the focus map saw it: a slight defocus */
+		snprintf(msg, sizeof(msg),
+				 "the picture is slightly out of focus: fine detail at the camera's resolution %.0f%% of the reference",
+				 100 * b->focus_sharpness);
+		add_string(o, "message", msg);
+	}
 	else if (b->detected)
 	{
 		snprintf(msg, sizeof(msg), "the picture is out of focus: sharpness %.0f%% of the reference",
