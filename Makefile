@@ -89,7 +89,7 @@ UNIT_TESTS = test/unit/test_url test/unit/test_netprobe test/unit/test_vision te
 
 # visionproc's image analysis, plain C over FFmpeg's libraries
 VISION_PKGS = libavformat libavcodec libavutil libswscale json-c
-VISION_SRCS = $(addprefix visionproc/,image.c frame.c jpeg.c imgmath.c blur.c obstruction.c displacement.c frozen.c vision.c) \
+VISION_SRCS = $(addprefix visionproc/,image.c focus.c frame.c jpeg.c imgmath.c blur.c obstruction.c displacement.c frozen.c vision.c) \
 	common/grey_format.c common/jpeg_check.c common/camera_mode.c
 VISION_BUILD = $(CC) -O2 -Wall -Wextra -Werror -Ivisionproc -Icommon $(shell pkg-config --cflags $(VISION_PKGS))
 VISION_LIBS = $(shell pkg-config --libs $(VISION_PKGS)) -lm

@@ -18,8 +18,8 @@ if [ ! -x "$BENCH" ]; then
 	pkgs="libavformat libavcodec libavutil libswscale json-c"
 	# shellcheck disable=SC2046
 	cc -O2 -Wall -Wextra -Werror -Ivisionproc -o "$BENCH" bench/vision_bench.c \
-		visionproc/image.c visionproc/frame.c visionproc/imgmath.c visionproc/blur.c \
-		visionproc/obstruction.c visionproc/displacement.c visionproc/frozen.c visionproc/vision.c \
+		visionproc/image.c visionproc/focus.c visionproc/frame.c visionproc/imgmath.c visionproc/blur.c \
+		visionproc/obstruction.c visionproc/displacement.c visionproc/frozen.c visionproc/vision.c common/grey_format.c -Icommon \
 		$(pkg-config --cflags --libs $pkgs) -lm
 fi
 

@@ -163,7 +163,7 @@ RETURNS boolean
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'ch_valid_reference';
 COMMENT ON FUNCTION camera_health.valid_reference(bytea) IS
-'True for one well-formed grey analysis image ("GREY <width> <height>", a newline, width*height bytes; sides 1 to 8192): the check of camera_references.image.';
+'True for one well-formed grey analysis image ("GREY <width> <height>", a newline, width*height bytes; sides 1 to 8192), with or without the focus map that may follow the pixels (since 1.1: "FOCUS <source width> <source height> <grid x> <grid y>", a newline, 4 bytes a tile): the check of camera_references.image.';
 
 CREATE TABLE camera_health.camera_references (
 	camera_id bigint PRIMARY KEY REFERENCES camera_health.cameras (id) ON DELETE CASCADE,
@@ -173,7 +173,7 @@ CREATE TABLE camera_health.camera_references (
 );
 COMMENT ON TABLE camera_health.camera_references IS 'The reference frame of each camera, against which blur, obstruction and displacement are judged.';
 COMMENT ON COLUMN camera_health.camera_references.camera_id IS 'The camera.';
-COMMENT ON COLUMN camera_health.camera_references.image IS 'The grey analysis image: "GREY <width> <height>" and a newline, then one byte per pixel.';
+COMMENT ON COLUMN camera_health.camera_references.image IS 'The grey analysis image: "GREY <width> <height>" and a newline, then one byte per pixel; since 1.1 usually followed by the focus map measured at the camera''s own resolution (see valid_reference).';
 COMMENT ON COLUMN camera_health.camera_references.taken_at IS 'When the frame was grabbed.';
 
 /* What each retention pass did (pg_cron's job_run_details, but pruned). */

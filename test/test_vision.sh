@@ -52,6 +52,12 @@ wait_for 60 "reference frames of the five streams" \
 for m in blurred covered shifted frozen still; do
 	[ "$(rcli EXISTS reference:${cam[$m]})" = 1 ] || fail "no reference:${cam[$m]} in Redis"
 done
+# each carries its focus map, taken from the stream at its own size (issue 11)
+assert_eq "$(q "SELECT count(*) FROM camera_health.camera_references WHERE
+	(camera_id IN (${cam[blurred]}, ${cam[covered]}, ${cam[shifted]}, ${cam[frozen]})
+	 AND position(convert_to('FOCUS 768 576 ', 'UTF8') IN image) > 0) OR
+	(camera_id = ${cam[still]} AND position(convert_to('FOCUS 864 600 ', 'UTF8') IN image) > 0)")" 5 \
+	"references stored with their focus map"
 got=$(q "SELECT string_agg(DISTINCT format('%s %sx%s', metadata -> 'stream' ->> 'codec', metadata -> 'stream' ->> 'width', metadata -> 'stream' ->> 'height'), ',') FROM camera_health.health_logs WHERE camera_id = ${cam[blurred]} AND check_type = 'vision' AND status <> 'error'")
 assert_eq "$got" "h264 768x576" "stream facts"
 note "references taken; stream: $got, first frame after $(q "SELECT round(avg((metadata -> 'stream' ->> 'first_frame_ms')::numeric)) FROM camera_health.health_logs WHERE camera_id = ${cam[blurred]} AND check_type = 'vision' AND status <> 'error'") ms"

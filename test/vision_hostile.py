@@ -141,7 +141,17 @@ def grey_size(data):
     if not sep or len(parts) != 3 or not all(p.isdigit() for p in parts[1:]):
         return None
     w, h = int(parts[1]), int(parts[2])
-    return f'{w}x{h}' if w > 0 and h > 0 and len(pixels) == w * h else None
+    if w <= 0 or h <= 0 or len(pixels) < w * h:
+        return None
+    # an optional focus map: "FOCUS sw sh gx gy\n" and gx*gy 4-byte tiles
+    focus = pixels[w * h:]
+    if focus:
+        head, sep, tiles = focus.partition(b'\n')
+        parts = head.split(b' ')
+        if (not sep or len(parts) != 5 or parts[0] != b'FOCUS' or not all(p.isdigit() for p in parts[1:])
+                or len(tiles) != int(parts[3]) * int(parts[4]) * 4):
+            return None
+    return f'{w}x{h}'
 
 
 def result(port, password, task, timeout):

@@ -27,11 +27,22 @@
  * less of it, in proportion (squared) to its brightness, as noise shrinks
  * in the dark (shot noise), and so that a darkened corner is not emptied
  * of detail by subtracting more noise than it holds.
+ *
+ * The analysis image is a few times smaller than the camera's picture, and
+ * a slight defocus (a Gaussian of a pixel or two at the source) is all but
+ * gone from it.  So when the frame and its reference both carry a focus
+ * map of the same source size (focus.c: fine detail over coarse contrast
+ * per tile, at the native resolution), it judges too: the contrast-
+ * weighted median of the tiles' ratios over the reference's more textured
+ * half, where a slight defocus shows best and a dull tile's compression
+ * noise matters least.  Either measure below its threshold is blur.  A
+ * reference from before 1.1 has no map and is judged as it always was.
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "grey_format.h"
 #include "metrics.h"
 
 /* detected when the frame keeps less than this share of the detail (amplitude) */
@@ -42,6 +53,12 @@
 #define MIN_COARSE_ENERGY 0.25
 /* blocks that must be judged for a verdict */
 #define MIN_BLOCKS 6
+
+/* the same at the native resolution (focus maps, focus.c) */
+#define FOCUS_SHARPNESS_THRESHOLD 0.70
+#define FOCUS_MIN_TILES 24
+/* the share of the reference's tiles, the most contrasted, that are judged */
+#define FOCUS_TEXTURED_SHARE 0.5
 
 typedef struct WeightedRatio
 {
@@ -171,9 +188,86 @@ median_ratio(const Picture *ref, const Picture *frame, bool along_x, int *blocks
 	return q[n - 1].ratio;
 }
 
-void
-blur_measure(const Picture *ref, const Picture *frame, BlurResult *res)
+static int
+cmp_code(const void *a, const void *b)
 {
+	return (int) *(const uint16_t *) a - (int) *(const uint16_t *) b;
+}
+
+/*
+ * The reference's contrast code that its more textured tiles reach:
+ * the FOCUS_TEXTURED_SHARE quantile of its judged tiles.
+ */
+static uint16_t
+textured_floor(const FocusMap *ref)
+{
+	uint16_t	c[CH_FOCUS_MAX_GRID * CH_FOCUS_MAX_GRID];
+	int			n = 0;
+
+	for (int i = 0; i < ref->grid_x * ref->grid_y; i++)
+		if (ref->contrast[i])
+			c[n++] = ref->contrast[i];
+	if (n == 0)
+		return 0;
+	qsort(c, n, sizeof(uint16_t), cmp_code);
+	return c[(int) (n * (1 - FOCUS_TEXTURED_SHARE))];
+}
+
+/*
+ * The frame's detail over the reference's at the native resolution, tile
+ * by tile, as blocks are compared above: the contrast-weighted median of
+ * the tiles both can judge, -1 when too few can (or the maps are not of
+ * the same picture size: a reference from a snapshot, frames from a
+ * stream of another resolution).  A tile in the frame gone flat (covered,
+ * a person's plain coat) is not judged; the median keeps a few tiles that
+ * people walk through from tipping it.
+ */
+static double
+focus_ratio(const FocusMap *ref, const FocusMap *frame, int *tiles)
+{
+	WeightedRatio q[CH_FOCUS_MAX_GRID * CH_FOCUS_MAX_GRID];
+	int			n = 0;
+	double		total = 0,
+				acc = 0;
+
+	uint16_t	floor_code = 0;
+
+	*tiles = 0;
+	if (ref == NULL || frame == NULL || ref->source_width != frame->source_width ||
+		ref->source_height != frame->source_height || ref->grid_x != frame->grid_x ||
+		ref->grid_y != frame->grid_y)
+		return -1;
+	floor_code = textured_floor(ref);
+	for (int i = 0; i < ref->grid_x * ref->grid_y; i++)
+	{
+		if (ref->detail[i] == 0 || frame->detail[i] == 0 || ref->contrast[i] < floor_code)
+			continue;
+		/* codes are base-2 logarithms: their difference is the ratio's */
+		q[n].ratio = exp2((frame->detail[i] - (int) ref->detail[i]) / 1024.0);
+		q[n].weight = focus_value(ref->contrast[i] < frame->contrast[i] ?
+								  ref->contrast[i] : frame->contrast[i]);
+		total += q[n].weight;
+		n++;
+	}
+	*tiles = n;
+	if (n < FOCUS_MIN_TILES)
+		return -1;
+	qsort(q, n, sizeof(WeightedRatio), cmp_ratio);
+	for (int i = 0; i < n; i++)
+	{
+		acc += q[i].weight;
+		if (acc >= total / 2)
+			return q[i].ratio;
+	}
+	return q[n - 1].ratio;
+}
+
+void
+blur_measure(const Picture *ref, const Picture *frame, const FocusMap *ref_focus,
+			 const FocusMap *frame_focus, BlurResult *res)
+{
+	double		qf;
+
 	double		qx,
 				qy;
 	int			nx,
@@ -192,4 +286,11 @@ blur_measure(const Picture *ref, const Picture *frame, BlurResult *res)
 	res->measurable = qx >= 0 || qy >= 0;
 	res->sharpness = res->sharpness_x < res->sharpness_y ? res->sharpness_x : res->sharpness_y;
 	res->detected = res->measurable && res->sharpness < SHARPNESS_THRESHOLD;
+
+	res->focus_threshold = FOCUS_SHARPNESS_THRESHOLD;
+	qf = focus_ratio(ref_focus, frame_focus, &res->focus_tiles);
+	res->focus_measurable = qf >= 0;
+	res->focus_sharpness = qf >= 0 ? sqrt(qf) : 1;
+	if (res->focus_measurable && res->focus_sharpness < FOCUS_SHARPNESS_THRESHOLD)
+		res->detected = true;
 }

@@ -35,7 +35,7 @@
 #include "metrics.h"
 
 /* Verdict */
-#define MOTION_THRESHOLD_PX 5.0		/* rms motion, analysis px: 1.5% of 320 */
+#define MOTION_THRESHOLD_PX 3.0		/* rms motion, analysis px: 1% of 320 */
 #define MIN_CONFIDENCE 0.5
 
 /*

@@ -331,6 +331,40 @@ set_frame_mode(GreyImage *img, const AVFrame *frame, const AVPixFmtDescriptor *d
 	img->mode = chroma >= 0 && chroma < CHROMA_IR_MAX ? CH_MODE_IR : CH_MODE_DAY;
 }
 
+/*
+ * The focus map of the frame at its native resolution (focus.c), from its
+ * luma plane as decoded, or from a grey copy of it at the same size when
+ * it has none (RGB, palette).  Limited-range luma needs no stretching:
+ * the map holds ratios, which a gain does not change.  Without a map
+ * (out of memory, a tiny picture) the frame is judged on the analysis
+ * image alone, as a reference from before 1.1 is.
+ */
+static void
+attach_focus_map(GreyImage *img, const AVFrame *frame, int luma)
+{
+	struct SwsContext *sws;
+	uint8_t    *dst[4] = {NULL};
+	int			dst_stride[4] = {0};
+
+	if (luma)
+	{
+		if (frame->linesize[0] >= frame->width)
+			img->focus = focus_map_from_luma(frame->data[0], frame->linesize[0],
+											 frame->width, frame->height);
+		return;
+	}
+	sws = sws_getContext(frame->width, frame->height, (enum AVPixelFormat) frame->format,
+						 frame->width, frame->height, AV_PIX_FMT_GRAY8,
+						 SWS_POINT, NULL, NULL, NULL);
+	dst[0] = sws ? malloc((size_t) frame->width * frame->height) : NULL;
+	dst_stride[0] = frame->width;
+	if (dst[0] && sws_scale(sws, (const uint8_t *const *) frame->data, frame->linesize,
+							0, frame->height, dst, dst_stride) == frame->height)
+		img->focus = focus_map_from_luma(dst[0], frame->width, frame->width, frame->height);
+	free(dst[0]);
+	sws_freeContext(sws);
+}
+
 GreyImage *
 frame_to_grey(const AVFrame *frame)
 {
@@ -374,6 +408,7 @@ frame_to_grey(const AVFrame *frame)
 	if (luma && limited_range(frame, desc))
 		stretch_limited_range(img);
 	set_frame_mode(img, frame, desc);
+	attach_focus_map(img, frame, luma);
 	return img;
 }
 

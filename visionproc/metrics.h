@@ -99,9 +99,20 @@ typedef struct BlurResult
 	double		frame_noise;	/* noise sigma, grey levels */
 	double		reference_noise;
 	double		threshold;		/* detected when sharpness < threshold */
+	/* at the native resolution, when both have a comparable focus map */
+	bool		focus_measurable;
+	double		focus_sharpness;	/* as sharpness, over the map's tiles */
+	int			focus_tiles;	/* tiles compared */
+	double		focus_threshold;	/* detected when focus_sharpness < it */
 } BlurResult;
 
-extern void blur_measure(const Picture *ref, const Picture *frame, BlurResult *res);
+/*
+ * ref_focus, frame_focus: the pictures' focus maps (image.h), or NULL;
+ * with both, of the same source size, the native-resolution measure
+ * judges too.
+ */
+extern void blur_measure(const Picture *ref, const Picture *frame, const FocusMap *ref_focus,
+						 const FocusMap *frame_focus, BlurResult *res);
 
 /* ---- obstruction.c ------------------------------------------------------ */
 

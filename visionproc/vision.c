@@ -72,11 +72,23 @@ blur_json(const BlurResult *b, const char *suppressed_by)
 	json_object_object_add(o, "blocks", json_object_new_int(b->blocks));
 	add_number(o, "noise", b->frame_noise, 2);
 	add_number(o, "reference_noise", b->reference_noise, 2);
+	add_bool(o, "focus_measurable", b->focus_measurable);
+	add_number(o, "focus_sharpness", b->focus_sharpness, 3);
+	add_number(o, "focus_threshold", b->focus_threshold, 3);
+	json_object_object_add(o, "focus_tiles", json_object_new_int(b->focus_tiles));
 	if (b->detected && suppressed_by)
 	{
 		add_string(o, "suppressed_by", suppressed_by);
 		if (strcmp(suppressed_by, "displacement") == 0)
 			add_number(o, "threshold_when_moved", MOVED_SHARPNESS_THRESHOLD, 3);
+	}
+	else if (b->detected && !(b->measurable && b->sharpness < b->threshold))
+	{
+		/* only the focus map saw it: a slight defocus */
+		snprintf(msg, sizeof(msg),
+				 "the picture is slightly out of focus: fine detail at the camera's resolution %.0f%% of the reference",
+				 100 * b->focus_sharpness);
+		add_string(o, "message", msg);
 	}
 	else if (b->detected)
 	{
@@ -262,7 +274,7 @@ vision_analyze(const VisionInput *in)
 		goto oom;
 
 	obstruction_measure(&ref, &frame, disp.reliable ? &disp.transform : NULL, &obst);
-	blur_measure(&ref, &frame, &blur);
+	blur_measure(&ref, &frame, in->reference->focus, in->frame->focus, &blur);
 	if (blur.detected && obst.detected)
 		blur_suppressed_by = "obstruction";
 	else if (blur.detected && disp.detected && blur.sharpness >= MOVED_SHARPNESS_THRESHOLD)

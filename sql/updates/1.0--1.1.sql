@@ -105,7 +105,7 @@ RETURNS boolean
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'ch_valid_reference';
 COMMENT ON FUNCTION camera_health.valid_reference(bytea) IS
-'True for one well-formed grey analysis image ("GREY <width> <height>", a newline, width*height bytes; sides 1 to 8192): the check of camera_references.image.';
+'True for one well-formed grey analysis image ("GREY <width> <height>", a newline, width*height bytes; sides 1 to 8192), with or without the focus map that may follow the pixels (since 1.1: "FOCUS <source width> <source height> <grid x> <grid y>", a newline, 4 bytes a tile): the check of camera_references.image.';
 REVOKE ALL ON FUNCTION camera_health.valid_reference(bytea) FROM PUBLIC;
 
 -- malformed references were stored and never replaced: drop them, so the
@@ -2728,3 +2728,5 @@ GRANT EXECUTE ON FUNCTION
 	camera_health_api.alert_evidence(bigint, bigint),
 	camera_health_api.camera_pictures(bigint)
 	TO camera_health_reader;
+-- issue 11: references carry a focus map after their pixels
+COMMENT ON COLUMN camera_health.camera_references.image IS 'The grey analysis image: "GREY <width> <height>" and a newline, then one byte per pixel; since 1.1 usually followed by the focus map measured at the camera''s own resolution (see valid_reference).';

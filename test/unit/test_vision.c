@@ -13,6 +13,7 @@
 #include <libavutil/log.h>
 
 #include "frame.h"
+#include "grey_format.h"
 #include "image.h"
 #include "metrics.h"
 #include "vision.h"
@@ -217,9 +218,121 @@ test_encode_decode(void)
 	}
 	CHECK(grey_decode(NULL, 0) == NULL, "decode NULL");
 	CHECK(grey_new(0, 5) == NULL && grey_new(5, -1) == NULL, "grey_new refuses empty sizes");
+	CHECK(back->focus == NULL, "an image without a focus map decodes without one");
 	free(data);
 	grey_free(img);
 	grey_free(back);
+}
+
+/* The focus map after the pixels: round trip, and the old form still read. */
+static void
+test_focus_format(void)
+{
+	GreyImage  *img = make_scene(200, 150, 3);
+	GreyImage  *back;
+	uint8_t    *data;
+	size_t		len = 0;
+	ChGreyLayout l;
+	const char *bad[] = {"GREY 2 2\nabcdF", "GREY 2 2\nabcdFOCUS 4 4 1 1\n", "GREY 2 2\nabcdFOCUS 4 4 1 1\nabc",
+		"GREY 2 2\nabcdFOCUS 4 4 1 1\nabcde", "GREY 2 2\nabcdFOCUS 4 4 0 1\n",
+		"GREY 2 2\nabcdFOCUS 4 4 65 1\n", "GREY 2 2\nabcdFOCUS 04 4 1 1\nabcd",
+	"GREY 2 2\nabcdFOCUS 4 4 1\nabcd", "GREY 2 2\nabcdFOCUS 4 4 1 1 \nabcd", "GREY 2 2\nabcd\nFOCUS 4 4 1 1\nabcd"};
+
+	img->focus = focus_map_from_luma(img->pixels, img->width, img->width, img->height);
+	CHECK(img->focus && img->focus->grid_x == FOCUS_GRID_X && img->focus->source_width == 200,
+		  "a focus map of a 200x150 plane");
+	data = grey_encode(img, &len);
+	CHECK(data && ch_grey_parse_layout(data, len, &l) && l.has_focus && l.grid_y == FOCUS_GRID_Y &&
+		  l.source_height == 150, "the encoded map parses");
+	back = grey_decode(data, len);
+	CHECK(back && back->focus && memcmp(back->focus->detail, img->focus->detail,
+										FOCUS_GRID_X * FOCUS_GRID_Y * sizeof(uint16_t)) == 0 &&
+		  memcmp(back->focus->contrast, img->focus->contrast,
+				 FOCUS_GRID_X * FOCUS_GRID_Y * sizeof(uint16_t)) == 0 &&
+		  memcmp(back->pixels, img->pixels, 200 * 150) == 0, "the map survives a round trip");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+	{
+		GreyImage  *g = grey_decode((const uint8_t *) bad[i], strlen(bad[i]));
+
+		CHECK(g == NULL, "decode accepted malformed \"%s\"", bad[i]);
+		grey_free(g);
+	}
+	{
+		const char *ok = "GREY 2 2\nabcdFOCUS 4 4 1 1\n\x10\x00\x20\x00";
+		GreyImage  *g = grey_decode((const uint8_t *) ok, 13 + 14 + 4);
+
+		CHECK(g && g->focus && g->focus->detail[0] == 0x1000 && g->focus->contrast[0] == 0x2000,
+			  "decode of a 2x2 with a 1x1 map");
+		grey_free(g);
+	}
+	CHECK(focus_value(focus_code(0.37)) > 0.369 && focus_value(focus_code(0.37)) < 0.371 &&
+		  focus_code(0) == 0 && focus_code(-1) == 0, "focus codes");
+	CHECK(focus_map_from_luma(img->pixels, img->width, 40, 40) == NULL, "no map of a tiny plane");
+	free(data);
+	grey_free(img);
+	grey_free(back);
+}
+
+/* A slight blur at the source size: the focus map sees it, brightness does not fool it. */
+static void
+test_focus_blur(void)
+{
+	GreyImage  *ref = make_scene(640, 480, 5);
+	GreyImage  *soft = grey_new(640, 480);
+	GreyImage  *dim = grey_new(640, 480);
+	GreyImage  *ref_a = grey_resample(ref, ANALYSIS_WIDTH, ANALYSIS_HEIGHT);
+	GreyImage  *soft_a,
+			   *dim_a;
+	Picture		a,
+				b,
+				c;
+	BlurResult	r;
+
+	/* a 3-tap binomial blur twice (sigma about 1), and the scene at 60 % brightness */
+	for (int pass = 0; pass < 2; pass++)
+		for (int y = 0; y < 480; y++)
+			for (int x = 0; x < 640; x++)
+			{
+				const GreyImage *src = pass ? soft : ref;
+				int			xl = x > 0 ? x - 1 : x,
+							xr = x < 639 ? x + 1 : x,
+							yu = y > 0 ? y - 1 : y,
+							yd = y < 479 ? y + 1 : y;
+				const uint8_t *p = src->pixels;
+				int			v = 4 * p[y * 640 + x] + 2 * (p[y * 640 + xl] + p[y * 640 + xr] +
+														  p[yu * 640 + x] + p[yd * 640 + x]) +
+					p[yu * 640 + xl] + p[yu * 640 + xr] + p[yd * 640 + xl] + p[yd * 640 + xr];
+
+				(pass ? dim : soft)->pixels[y * 640 + x] = (v + 8) / 16;
+			}
+	memcpy(soft->pixels, dim->pixels, 640 * 480);
+	for (int i = 0; i < 640 * 480; i++)
+		dim->pixels[i] = ref->pixels[i] * 6 / 10;
+	ref->focus = focus_map_from_luma(ref->pixels, 640, 640, 480);
+	soft->focus = focus_map_from_luma(soft->pixels, 640, 640, 480);
+	dim->focus = focus_map_from_luma(dim->pixels, 640, 640, 480);
+	soft_a = grey_resample(soft, ANALYSIS_WIDTH, ANALYSIS_HEIGHT);
+	dim_a = grey_resample(dim, ANALYSIS_WIDTH, ANALYSIS_HEIGHT);
+	picture_init(&a, ref_a);
+	picture_init(&b, soft_a);
+	picture_init(&c, dim_a);
+	blur_measure(&a, &b, ref->focus, soft->focus, &r);
+	CHECK(r.focus_measurable && r.detected && r.focus_sharpness < r.focus_threshold,
+		  "slight blur: focus sharpness %.2f, sharpness %.2f", r.focus_sharpness, r.sharpness);
+	blur_measure(&a, &c, ref->focus, dim->focus, &r);
+	CHECK(r.focus_measurable && !r.detected && fabs(r.focus_sharpness - 1) < 0.1,
+		  "dimmer: focus sharpness %.2f", r.focus_sharpness);
+	blur_measure(&a, &b, NULL, soft->focus, &r);
+	CHECK(!r.focus_measurable, "no map on the reference: judged the old way");
+	picture_free(&a);
+	picture_free(&b);
+	picture_free(&c);
+	grey_free(ref);
+	grey_free(soft);
+	grey_free(dim);
+	grey_free(ref_a);
+	grey_free(soft_a);
+	grey_free(dim_a);
 }
 
 /* ---- frame.c -------------------------------------------------------- */
@@ -354,7 +467,7 @@ check_blur(const GreyImage *ref, const GreyImage *img, bool want, const char *wh
 
 	picture_init(&a, ref);
 	picture_init(&b, img);
-	blur_measure(&a, &b, &r);
+	blur_measure(&a, &b, NULL, NULL, &r);
 	CHECK(r.detected == want, "blur %s: sharpness %.2f (threshold %.2f)", what, r.sharpness, r.threshold);
 	picture_free(&a);
 	picture_free(&b);
@@ -643,10 +756,12 @@ main(void)
 {
 	av_log_set_level(AV_LOG_QUIET);
 	test_encode_decode();
+	test_focus_format();
 	test_frames();
 	test_snapshot_limits();
 	test_noise();
 	test_blur();
+	test_focus_blur();
 	test_displacement();
 	test_obstruction();
 	test_frozen();

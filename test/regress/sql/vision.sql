@@ -71,6 +71,12 @@ INSERT INTO camera_references (camera_id, mode, image) VALUES (:cam, NULL, conve
 \set VERBOSITY default
 INSERT INTO camera_references (camera_id, mode, image) VALUES (:cam, 'ir', convert_to('GREY 4 4' || chr(10) || 'abcdefghijklmnop', 'UTF8'));
 SELECT mode, length(image) FROM camera_references WHERE camera_id = :cam ORDER BY mode;
+-- a reference with the focus map after its pixels (1.1), or without (1.0): both valid
+SELECT valid_reference(convert_to('GREY 1 1' || chr(10), 'UTF8') || '\x80'::bytea) AS without_map,
+	valid_reference(convert_to('GREY 1 1' || chr(10), 'UTF8') || '\x80'::bytea ||
+		convert_to('FOCUS 8 8 1 1' || chr(10), 'UTF8') || '\x80017002'::bytea) AS with_map,
+	valid_reference(convert_to('GREY 1 1' || chr(10), 'UTF8') || '\x80'::bytea ||
+		convert_to('FOCUS 8 8 1 1' || chr(10), 'UTF8') || '\x800170'::bytea) AS truncated_map;
 SELECT reset_reference(:cam) AS dropped;
 SELECT count(*) AS left_over FROM camera_references WHERE camera_id = :cam;
 INSERT INTO camera_references (camera_id, mode, image) VALUES (:cam, 'ir', convert_to('GREY 4 4' || chr(10) || 'abcdefghijklmnop', 'UTF8'));
