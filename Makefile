@@ -12,7 +12,7 @@ EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" camera_health.c
 
 OBJS = \
 	bgworker/ingest.o \
-	bgworker/netprobe.o \
+	common/netprobe.o \
 	bgworker/notifier.o \
 	bgworker/prober.o \
 	bgworker/redis.o \
@@ -20,6 +20,7 @@ OBJS = \
 	bgworker/scheduler.o \
 	bgworker/worker.o \
 	common/grey_format.o \
+	common/redis_keys.o \
 	common/redis_reply.o \
 	common/redis_url.o \
 	common/url.o \
@@ -98,8 +99,8 @@ test/unit/test_vlog: test/unit/test_vlog.c visionproc/log.c visionproc/log.h com
 test/unit/test_reply: test/unit/test_reply.c common/redis_reply.c common/redis_reply.h
 	$(CC) -O2 -Wall -Wextra -Werror -Icommon -o $@ test/unit/test_reply.c common/redis_reply.c -lhiredis
 
-test/unit/test_netprobe: test/unit/test_netprobe.c bgworker/netprobe.c bgworker/netprobe.h
-	$(CC) -O2 -Wall -Wextra -Werror -Ibgworker -o $@ test/unit/test_netprobe.c bgworker/netprobe.c
+test/unit/test_netprobe: test/unit/test_netprobe.c common/netprobe.c common/netprobe.h
+	$(CC) -O2 -Wall -Wextra -Werror -Icommon -o $@ test/unit/test_netprobe.c common/netprobe.c
 
 test/unit/test_vision: test/unit/test_vision.c $(VISION_SRCS) $(wildcard visionproc/*.h)
 	$(VISION_BUILD) -o $@ test/unit/test_vision.c $(VISION_SRCS) $(VISION_LIBS)
@@ -107,8 +108,8 @@ test/unit/test_vision: test/unit/test_vision.c $(VISION_SRCS) $(wildcard visionp
 bench/vision_bench: bench/vision_bench.c $(VISION_SRCS) $(wildcard visionproc/*.h)
 	$(VISION_BUILD) -o $@ bench/vision_bench.c $(VISION_SRCS) $(VISION_LIBS)
 
-bench/netprobe_bench: bench/netprobe_bench.c bgworker/netprobe.c bgworker/netprobe.h
-	$(CC) -O2 -Wall -Wextra -Werror -Ibgworker -o $@ bench/netprobe_bench.c bgworker/netprobe.c
+bench/netprobe_bench: bench/netprobe_bench.c common/netprobe.c common/netprobe.h
+	$(CC) -O2 -Wall -Wextra -Werror -Icommon -o $@ bench/netprobe_bench.c common/netprobe.c
 
 test/bin/rtsp_server: test/rtsp_server.c
 	mkdir -p test/bin
@@ -152,9 +153,9 @@ $(SAN_DIR)/test_url: test/unit/test_url.c common/url.c common/url.h common/redis
 	@mkdir -p $(SAN_DIR)
 	$(SAN_CC) $(SAN_FLAGS) -Icommon -o $@ test/unit/test_url.c common/url.c common/redis_url.c
 
-$(SAN_DIR)/test_netprobe: test/unit/test_netprobe.c bgworker/netprobe.c bgworker/netprobe.h
+$(SAN_DIR)/test_netprobe: test/unit/test_netprobe.c common/netprobe.c common/netprobe.h
 	@mkdir -p $(SAN_DIR)
-	$(SAN_CC) $(SAN_FLAGS) -Ibgworker -o $@ test/unit/test_netprobe.c bgworker/netprobe.c
+	$(SAN_CC) $(SAN_FLAGS) -Icommon -o $@ test/unit/test_netprobe.c common/netprobe.c
 
 $(SAN_DIR)/test_vision: test/unit/test_vision.c $(VISION_SRCS) $(wildcard visionproc/*.h)
 	@mkdir -p $(SAN_DIR)

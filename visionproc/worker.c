@@ -68,7 +68,7 @@ typedef struct Worker
 	volatile sig_atomic_t *stop;
 	VRedis		redis;
 	char		consumer[128];
-	char		queue_key[256];
+	char		queue_key[VISION_KEY_MAX];	/* the queue read now: cfg->vision_queues */
 	char		results_key[256];
 	bool		bad_reply_logged;	/* one log line per run for malformed replies */
 } Worker;
@@ -291,6 +291,8 @@ add_task_facts(Worker *w, json_object *meta, const char *id, bool claimed, int64
 {
 	json_object_object_add(meta, "task_id", json_object_new_string(id));
 	json_object_object_add(meta, "worker", json_object_new_string(w->consumer));
+	if (w->cfg->agent_name)		/* a site agent's worker */
+		json_object_object_add(meta, "agent", json_object_new_string(w->cfg->agent_name));
 	if (claimed)
 		json_object_object_add(meta, "claimed", json_object_new_boolean(1));
 	json_object_object_add(meta, "lateness_ms", json_object_new_int64(start - due));
@@ -559,6 +561,7 @@ worker_main(const VisionConfig *cfg, volatile sig_atomic_t *stop)
 	const char *reason;
 	char		host[64];
 	int64_t		next_claim = 0;
+	int			turn = 0;
 
 	memset(&w, 0, sizeof(w));
 	limit_memory(cfg);
@@ -572,7 +575,6 @@ worker_main(const VisionConfig *cfg, volatile sig_atomic_t *stop)
 	gethostname(host, sizeof(host));
 	host[sizeof(host) - 1] = '\0';
 	snprintf(w.consumer, sizeof(w.consumer), "%s-%d", host, (int) getpid());
-	vredis_key(&w.redis, w.queue_key, sizeof(w.queue_key), "queue:vision");
 	vredis_key(&w.redis, w.results_key, sizeof(w.results_key), "results:vision");
 
 	while (!*stop)
@@ -582,14 +584,20 @@ worker_main(const VisionConfig *cfg, volatile sig_atomic_t *stop)
 			usleep(100 * 1000);
 			continue;
 		}
-		if (epoch_ms() >= next_claim)
+		/* the queues in turn (one, or a site agent's sites): each is claimed from */
+		vredis_key(&w.redis, w.queue_key, sizeof(w.queue_key), "%s", cfg->vision_queues[turn++ % cfg->nvision_queues]);
+		if (epoch_ms() >= next_claim || cfg->nvision_queues > 1)
 		{
 			claim_stale(&w);
 			next_claim = epoch_ms() + CLAIM_EVERY_MS;
 		}
 		read_new(&w);
 	}
-	forget_consumer(&w);
+	for (int q = 0; q < cfg->nvision_queues; q++)
+	{
+		vredis_key(&w.redis, w.queue_key, sizeof(w.queue_key), "%s", cfg->vision_queues[q]);
+		forget_consumer(&w);
+	}
 	if (w.redis.ctx)
 		redisFree(w.redis.ctx);
 	return 0;
