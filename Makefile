@@ -81,7 +81,8 @@ visionproc/visionproc:
 install-visionproc: visionproc/visionproc
 	$(MAKE) -C visionproc install
 
-UNIT_TESTS = test/unit/test_url test/unit/test_netprobe test/unit/test_vision test/unit/test_vlog test/unit/test_reply
+UNIT_TESTS = test/unit/test_url test/unit/test_netprobe test/unit/test_vision test/unit/test_vlog test/unit/test_reply \
+	test/unit/test_keys
 
 # visionproc's image analysis, plain C over FFmpeg's libraries
 VISION_PKGS = libavformat libavcodec libavutil libswscale json-c
@@ -98,6 +99,9 @@ test/unit/test_vlog: test/unit/test_vlog.c visionproc/log.c visionproc/log.h com
 
 test/unit/test_reply: test/unit/test_reply.c common/redis_reply.c common/redis_reply.h
 	$(CC) -O2 -Wall -Wextra -Werror -Icommon -o $@ test/unit/test_reply.c common/redis_reply.c -lhiredis
+
+test/unit/test_keys: test/unit/test_keys.c common/redis_keys.c common/redis_keys.h
+	$(CC) -O2 -Wall -Wextra -Werror -Icommon -o $@ test/unit/test_keys.c common/redis_keys.c
 
 test/unit/test_netprobe: test/unit/test_netprobe.c common/netprobe.c common/netprobe.h
 	$(CC) -O2 -Wall -Wextra -Werror -Icommon -o $@ test/unit/test_netprobe.c common/netprobe.c
@@ -145,13 +149,17 @@ SAN_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-fra
 SAN_DIR = test/unit/san
 SAN_ENV = ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-SAN_UNIT_TESTS = $(addprefix $(SAN_DIR)/,test_url test_netprobe test_vision test_vlog test_reply)
+SAN_UNIT_TESTS = $(addprefix $(SAN_DIR)/,test_url test_netprobe test_vision test_vlog test_reply test_keys)
 FUZZ_TARGETS = fuzz_url fuzz_redis_url fuzz_redis_reply fuzz_grey
 SAN_REPLAYS = $(addprefix $(SAN_DIR)/,$(FUZZ_TARGETS))
 
 $(SAN_DIR)/test_url: test/unit/test_url.c common/url.c common/url.h common/redis_url.c common/redis_url.h
 	@mkdir -p $(SAN_DIR)
 	$(SAN_CC) $(SAN_FLAGS) -Icommon -o $@ test/unit/test_url.c common/url.c common/redis_url.c
+
+$(SAN_DIR)/test_keys: test/unit/test_keys.c common/redis_keys.c common/redis_keys.h
+	@mkdir -p $(SAN_DIR)
+	$(SAN_CC) $(SAN_FLAGS) -Icommon -o $@ test/unit/test_keys.c common/redis_keys.c
 
 $(SAN_DIR)/test_netprobe: test/unit/test_netprobe.c common/netprobe.c common/netprobe.h
 	@mkdir -p $(SAN_DIR)
