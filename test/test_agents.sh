@@ -122,7 +122,8 @@ wait_for 40 "vision checks of the east camera, by its agent" \
 	 JOIN camera_health.cameras c ON c.id = l.camera_id WHERE c.name = 'agents vision' AND l.check_type = 'vision'"
 note "vision of the east camera: $(q "SELECT string_agg(DISTINCT l.status || ' by ' || (l.metadata ->> 'agent'), ', ') FROM camera_health.health_logs l
 	JOIN camera_health.cameras c ON c.id = l.camera_id WHERE c.name = 'agents vision' AND l.check_type = 'vision'")"
-assert_eq "$(rcli XLEN queue:vision)" "0" "tasks on the database's vision queue"
+assert_eq "$(rcli XRANGE queue:vision - + | grep -c "^rtsp://127.0.0.1:$RTSP_PORT/cam\$" || true)" "0" \
+	"tasks of the east camera on the database's vision queue"
 
 # ---- takeover: a second agent of east, then the first killed while it holds tasks
 agent east-2 agents_east2.log --sites "$SITE_A" --agent-name east-2

@@ -48,6 +48,8 @@
 #define MIN_EXPIRY_MS 10000
 #define RESULTS_MAXLEN "1000000"
 #define RESULT_BATCH 256
+#define ICMP_RETRY_MS 60000		/* ping_group_range may have changed */
+#define EXPIRY_LOG_MS 60000
 #define NUMBER_MAX 32
 #define DEFAULT_IP_TIMEOUT_MS 1000	/* camera_health.ip_timeout's default */
 #define DEFAULT_PORT_TIMEOUT_MS 2000	/* camera_health.port_timeout's */
@@ -628,7 +630,9 @@ agent_main(const VisionConfig *cfg, volatile sig_atomic_t *stop)
 	bool		ready = false;
 	int64_t		next_beat = 0,
 				next_claim = 0,
-				next_prune = 0;
+				next_prune = 0,
+				next_icmp_retry = epoch_ms() + ICMP_RETRY_MS,
+				last_expiry_log = 0;
 
 	if (!agent_init(&a, cfg, stop))
 		return 2;
@@ -671,10 +675,17 @@ agent_main(const VisionConfig *cfg, volatile sig_atomic_t *stop)
 				next_prune = now + PRUNE_EVERY_MS;
 			post_results(&a);
 		}
-		if (a.expired > 0 && now % 60000 < POLL_MS)
+		if (a.expired > 0 && now - last_expiry_log >= EXPIRY_LOG_MS)
 		{
-			vlog("agent: skipped %" PRId64 " stale tasks (a newer check was already due)", a.expired);
+			vlog("agent: skipped %" PRId64 " stale tasks (a newer check was already due: the agent is behind)",
+				 a.expired);
 			a.expired = 0;
+			last_expiry_log = now;
+		}
+		if (now >= next_icmp_retry)
+		{
+			ch_netprobe_retry_icmp(a.np);
+			next_icmp_retry = now + ICMP_RETRY_MS;
 		}
 		timeout = ch_netprobe_timeout_ms(a.np);
 		timeout = started >= FETCH_BATCH && a.nfree > 0 ? 0 :
