@@ -35,7 +35,7 @@ cleanup() {
 	local p
 	for p in "${PIDS[@]}"; do kill -KILL -- "-$p" 2>/dev/null || kill -KILL "$p" 2>/dev/null || true; done
 	cleanup_network
-	wait "${PIDS[@]}" 2>/dev/null || true
+	{ wait "${PIDS[@]}"; } 2>/dev/null || true
 	q "DELETE FROM camera_health.cameras WHERE site IN ('$SITE_A', '$SITE_B', '$SITE_C')" >/dev/null 2>&1 || true
 	rcli DEL "agents:$KA" "agents:$KB" "queue:network:site:$KA" "queue:network:site:$KB" \
 		"queue:vision:site:$KA" "queue:vision:site:$KB" >/dev/null 2>&1 || true

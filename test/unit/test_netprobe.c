@@ -1,6 +1,6 @@
 /*
  * test_netprobe.c
- *	  Unit tests of bgworker/netprobe.c, with real sockets on loopback.
+ *	  Unit tests of common/netprobe.c, with real sockets on loopback.
  *
  * As root the test first moves into a network namespace of its own, so that
  * what it changes (net.ipv4.ping_group_range, firewall rules, forged
