@@ -125,6 +125,31 @@ note "vision of the east camera: $(q "SELECT string_agg(DISTINCT l.status || ' b
 assert_eq "$(rcli XRANGE queue:vision - + | grep -c "^rtsp://127.0.0.1:$RTSP_PORT/cam\$" || true)" "0" \
 	"tasks of the east camera on the database's vision queue"
 
+# ---- hostile tasks on east's queue: each dropped (acknowledged, deleted), none probed
+now_ms=$(date +%s%3N)
+bad=()
+while read -r fields; do
+	# shellcheck disable=SC2086  # the fields are words on purpose
+	bad+=("$(rcli XADD "queue:network:site:$KA" '*' $fields)")
+done <<EOF
+camera_id 999999 check port ip $A.1 port 70000 due_ms $now_ms interval_ms 1000
+camera_id 999999 check port ip $A.1 port 554abc due_ms $now_ms interval_ms 1000
+camera_id 999999 check port ip $A.1 port $PORT due_ms $now_ms interval_ms 1000 timeout_ms 0
+camera_id 999999 check ip ip $A.1 port $PORT due_ms $now_ms interval_ms 1000 threshold_ms nan
+camera_id 999999 check vision ip $A.1 port $PORT due_ms $now_ms interval_ms 1000
+camera_id -5 check ip ip $A.1 port $PORT due_ms $now_ms interval_ms 1000
+camera_id 999999 check ip ip $A.1 port $PORT interval_ms 1000
+EOF
+for _ in $(seq 50); do
+	left=$(for id in "${bad[@]}"; do rcli XRANGE "queue:network:site:$KA" "$id" "$id"; done | grep -c . || true)
+	[ "$left" = 0 ] && break
+	sleep 0.1
+done
+assert_eq "$left" 0 "lines of hostile tasks left in east's queue"
+grep -q "dropping a malformed Redis reply or task" "$STACK_DIR/agents_east1.log" || fail "east-1 did not log the malformed tasks"
+kill -0 "$EAST1" || fail "east-1 died of hostile tasks"
+note "${#bad[@]} hostile tasks (port 70000, 554abc, timeout 0, threshold nan, check vision, camera -5, no due time): dropped"
+
 # ---- takeover: a second agent of east, then the first killed while it holds tasks
 agent east-2 agents_east2.log --sites "$SITE_A" --agent-name east-2
 EAST2=$AGENT
