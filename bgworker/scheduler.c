@@ -28,10 +28,10 @@
 #include "postgres.h"
 
 #include "executor/spi.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "storage/ipc.h"
-#include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
@@ -57,7 +57,6 @@ PGDLLEXPORT void ch_scheduler_main(Datum main_arg);
 #define AGENTS_EVERY_MS CH_AGENT_HEARTBEAT_MS	/* how often the sites' agents are looked at */
 #define AGENTS_BATCH 500		/* sites per EXISTS script */
 #define MOVE_BATCH "5000"		/* entries moved per script run */
-#define MAX_MOVE_ROUNDS 20
 
 /* A site of some camera, and whether an agent serves it. */
 typedef struct Site

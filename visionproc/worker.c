@@ -585,7 +585,8 @@ worker_main(const VisionConfig *cfg, volatile sig_atomic_t *stop)
 			continue;
 		}
 		/* the queues in turn (one, or a site agent's sites): each is claimed from */
-		vredis_key(&w.redis, w.queue_key, sizeof(w.queue_key), "%s", cfg->vision_queues[turn++ % cfg->nvision_queues]);
+		vredis_key(&w.redis, w.queue_key, sizeof(w.queue_key), "%s", cfg->vision_queues[turn]);
+		turn = (turn + 1) % cfg->nvision_queues;
 		if (epoch_ms() >= next_claim || cfg->nvision_queues > 1)
 		{
 			claim_stale(&w);
