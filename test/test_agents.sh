@@ -33,9 +33,10 @@ assert_eq "$KB" "west%20wing%2F%CE%B2" "the key-safe form of site B"
 
 cleanup() {
 	local p
-	for p in "${PIDS[@]}"; do kill -KILL -- "-$p" 2>/dev/null || kill -KILL "$p" 2>/dev/null || true; done
+	for p in "${PIDS[@]}"; do
+		{ kill -KILL -- "-$p" || kill -KILL "$p"; wait "$p"; } 2>/dev/null || true
+	done
 	cleanup_network
-	{ wait "${PIDS[@]}"; } 2>/dev/null || true
 	q "DELETE FROM camera_health.cameras WHERE site IN ('$SITE_A', '$SITE_B', '$SITE_C')" >/dev/null 2>&1 || true
 	rcli DEL "agents:$KA" "agents:$KB" "queue:network:site:$KA" "queue:network:site:$KB" \
 		"queue:vision:site:$KA" "queue:vision:site:$KB" >/dev/null 2>&1 || true
