@@ -12,7 +12,7 @@ EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" camera_health.c
 
 OBJS = \
 	bgworker/ingest.o \
-	bgworker/netprobe.o \
+	common/netprobe.o \
 	bgworker/notifier.o \
 	bgworker/prober.o \
 	bgworker/redis.o \
@@ -22,6 +22,7 @@ OBJS = \
 	common/camera_mode.o \
 	common/grey_format.o \
 	common/jpeg_check.o \
+	common/redis_keys.o \
 	common/redis_reply.o \
 	common/redis_url.o \
 	common/url.o \
@@ -85,7 +86,8 @@ install-visionproc: visionproc/visionproc
 
 UNIT_TESTS = test/unit/test_url test/unit/test_netprobe test/unit/test_vision test/unit/test_vlog test/unit/test_reply \
 	test/unit/test_jpeg \
-	test/unit/test_mode
+	test/unit/test_mode \
+	test/unit/test_keys
 
 # visionproc's image analysis, plain C over FFmpeg's libraries
 VISION_PKGS = libavformat libavcodec libavutil libswscale json-c
@@ -103,8 +105,11 @@ test/unit/test_vlog: test/unit/test_vlog.c visionproc/log.c visionproc/log.h com
 test/unit/test_reply: test/unit/test_reply.c common/redis_reply.c common/redis_reply.h
 	$(CC) -O2 -Wall -Wextra -Werror -Icommon -o $@ test/unit/test_reply.c common/redis_reply.c -lhiredis
 
-test/unit/test_netprobe: test/unit/test_netprobe.c bgworker/netprobe.c bgworker/netprobe.h
-	$(CC) -O2 -Wall -Wextra -Werror -Ibgworker -o $@ test/unit/test_netprobe.c bgworker/netprobe.c
+test/unit/test_keys: test/unit/test_keys.c common/redis_keys.c common/redis_keys.h
+	$(CC) -O2 -Wall -Wextra -Werror -Icommon -o $@ test/unit/test_keys.c common/redis_keys.c
+
+test/unit/test_netprobe: test/unit/test_netprobe.c common/netprobe.c common/netprobe.h
+	$(CC) -O2 -Wall -Wextra -Werror -Icommon -o $@ test/unit/test_netprobe.c common/netprobe.c
 
 test/unit/test_vision: test/unit/test_vision.c $(VISION_SRCS) $(wildcard visionproc/*.h)
 	$(VISION_BUILD) -o $@ test/unit/test_vision.c $(VISION_SRCS) $(VISION_LIBS)
@@ -118,8 +123,8 @@ test/unit/test_mode: test/unit/test_mode.c common/camera_mode.h $(VISION_SRCS) $
 bench/vision_bench: bench/vision_bench.c $(VISION_SRCS) $(wildcard visionproc/*.h)
 	$(VISION_BUILD) -o $@ bench/vision_bench.c $(VISION_SRCS) $(VISION_LIBS)
 
-bench/netprobe_bench: bench/netprobe_bench.c bgworker/netprobe.c bgworker/netprobe.h
-	$(CC) -O2 -Wall -Wextra -Werror -Ibgworker -o $@ bench/netprobe_bench.c bgworker/netprobe.c
+bench/netprobe_bench: bench/netprobe_bench.c common/netprobe.c common/netprobe.h
+	$(CC) -O2 -Wall -Wextra -Werror -Icommon -o $@ bench/netprobe_bench.c common/netprobe.c
 
 test/bin/rtsp_server: test/rtsp_server.c
 	mkdir -p test/bin
@@ -155,7 +160,7 @@ SAN_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-fra
 SAN_DIR = test/unit/san
 SAN_ENV = ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-SAN_UNIT_TESTS = $(addprefix $(SAN_DIR)/,test_url test_netprobe test_vision test_vlog test_reply test_jpeg test_mode)
+SAN_UNIT_TESTS = $(addprefix $(SAN_DIR)/,test_url test_netprobe test_vision test_vlog test_reply test_jpeg test_mode test_keys)
 FUZZ_TARGETS = fuzz_url fuzz_redis_url fuzz_redis_reply fuzz_grey
 SAN_REPLAYS = $(addprefix $(SAN_DIR)/,$(FUZZ_TARGETS))
 
@@ -163,9 +168,13 @@ $(SAN_DIR)/test_url: test/unit/test_url.c common/url.c common/url.h common/redis
 	@mkdir -p $(SAN_DIR)
 	$(SAN_CC) $(SAN_FLAGS) -Icommon -o $@ test/unit/test_url.c common/url.c common/redis_url.c
 
-$(SAN_DIR)/test_netprobe: test/unit/test_netprobe.c bgworker/netprobe.c bgworker/netprobe.h
+$(SAN_DIR)/test_keys: test/unit/test_keys.c common/redis_keys.c common/redis_keys.h
 	@mkdir -p $(SAN_DIR)
-	$(SAN_CC) $(SAN_FLAGS) -Ibgworker -o $@ test/unit/test_netprobe.c bgworker/netprobe.c
+	$(SAN_CC) $(SAN_FLAGS) -Icommon -o $@ test/unit/test_keys.c common/redis_keys.c
+
+$(SAN_DIR)/test_netprobe: test/unit/test_netprobe.c common/netprobe.c common/netprobe.h
+	@mkdir -p $(SAN_DIR)
+	$(SAN_CC) $(SAN_FLAGS) -Icommon -o $@ test/unit/test_netprobe.c common/netprobe.c
 
 $(SAN_DIR)/test_vision: test/unit/test_vision.c $(VISION_SRCS) $(wildcard visionproc/*.h)
 	@mkdir -p $(SAN_DIR)

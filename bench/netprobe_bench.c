@@ -232,7 +232,7 @@ main(int argc, char **argv)
 	if (max_inflight > t.n)
 		max_inflight = t.n;
 
-	np = netprobe_create(max_inflight, err, sizeof(err));
+	np = ch_netprobe_create(max_inflight, err, sizeof(err));
 	if (np == NULL)
 	{
 		fprintf(stderr, "netprobe_bench: %s\n", err);
@@ -244,14 +244,14 @@ main(int argc, char **argv)
 	{
 		int			n;
 
-		while (started < t.n && netprobe_start(np, &t.reqs[started]) == 0)
+		while (started < t.n && ch_netprobe_start(np, &t.reqs[started]) == 0)
 			started++;
-		n = netprobe_collect(np, results, 256);
+		n = ch_netprobe_collect(np, results, 256);
 		if (n == 0)
 		{
-			struct pollfd pfd = {netprobe_fd(np), POLLIN, 0};
+			struct pollfd pfd = {ch_netprobe_fd(np), POLLIN, 0};
 
-			(void) poll(&pfd, 1, netprobe_timeout_ms(np));
+			(void) poll(&pfd, 1, ch_netprobe_timeout_ms(np));
 			continue;
 		}
 		for (i = 0; i < n; i++)
@@ -264,7 +264,7 @@ main(int argc, char **argv)
 						 t.names[r->tag], r->detail);
 			if (verbose)
 				printf("%s %s %.3f ms %s\n", t.names[r->tag],
-					   probe_outcome_name(r->outcome), r->rtt_ms, r->detail);
+					   ch_probe_outcome_name(r->outcome), r->rtt_ms, r->detail);
 		}
 		finished += n;
 	}
@@ -276,7 +276,7 @@ main(int argc, char **argv)
 	if (first_error[0] != '\0')
 		fprintf(stderr, "netprobe_bench: first error: %s\n", first_error);
 
-	netprobe_destroy(np);
+	ch_netprobe_destroy(np);
 	for (i = 0; i < t.n; i++)
 		free(t.names[i]);
 	free(t.names);

@@ -1,8 +1,10 @@
 /*
  * prober.c
  *	  The network prober worker: takes ip and port tasks from queue:network,
- *	  runs thousands of probes at once (netprobe.c), and posts each result
- *	  to results:network for the ingest worker.
+ *	  runs thousands of probes at once (common/netprobe.c), and posts each
+ *	  result to results:network for the ingest worker.  The cameras of a
+ *	  site served by agents are probed there (visionproc/agent.c, with the
+ *	  same engine and rules), not here.
  *
  * The prober never touches the database: it needs only Redis, so more of
  * them could run anywhere.  It waits on one WaitEventSet holding its latch
@@ -34,6 +36,7 @@
 #include "netprobe.h"
 #include "redis.h"
 #include "schedule.h"
+#include "redis_keys.h"
 #include "redis_reply.h"
 #include "worker.h"
 
@@ -90,37 +93,13 @@ raise_fd_limit(void)
 static void
 ack(const char *entry_id)
 {
-	redisReply *reply = redis_run(redis, "XACK %s probers %s", redis_key("queue:network"), entry_id);
+	redisReply *reply = redis_run(redis, "XACK %s probers %s", redis_key(CH_KEY_QUEUE_NETWORK), entry_id);
 
 	if (reply)
 		freeReplyObject(reply);
-	reply = redis_run(redis, "XDEL %s %s", redis_key("queue:network"), entry_id);
+	reply = redis_run(redis, "XDEL %s %s", redis_key(CH_KEY_QUEUE_NETWORK), entry_id);
 	if (reply)
 		freeReplyObject(reply);
-}
-
-static bool
-fill_address(const char *ip, int port, struct sockaddr_storage *ss, socklen_t *len)
-{
-	struct sockaddr_in *sin = (struct sockaddr_in *) ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *) ss;
-
-	memset(ss, 0, sizeof(*ss));
-	if (inet_pton(AF_INET, ip, &sin->sin_addr) == 1)
-	{
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(port);
-		*len = sizeof(*sin);
-		return true;
-	}
-	if (inet_pton(AF_INET6, ip, &sin6->sin6_addr) == 1)
-	{
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(port);
-		*len = sizeof(*sin6);
-		return true;
-	}
-	return false;
 }
 
 /*
@@ -202,13 +181,13 @@ start_task(const char *entry_id, const redisReply *fields, int64 now)
 	{
 		req.timeout_ms = camera_health_ip_timeout;
 		req.kind = PROBE_ICMP;
-		if (!netprobe_icmp_available(np, strchr(t->ip, ':') ? AF_INET6 : AF_INET))
+		if (!ch_netprobe_icmp_available(np, strchr(t->ip, ':') ? AF_INET6 : AF_INET))
 			req.kind = PROBE_TCP_HOST;
 	}
 	t->kind = req.kind;
-	if (!fill_address(t->ip, t->port, &req.addr, &req.addrlen))
+	if (!ch_probe_fill_address(t->ip, t->port, &req.addr, &req.addrlen))
 		req.addrlen = 0;		/* netprobe reports the bad address */
-	if (netprobe_start(np, &req) != 0)
+	if (ch_netprobe_start(np, &req) != 0)
 	{
 		/* cannot happen: a slot was free */
 		t->used = false;
@@ -269,14 +248,14 @@ fetch_tasks(const char *from)
 	if (nfree == 0)
 		return 0;
 	reply = redis_run(redis, "XREADGROUP GROUP probers %s COUNT %d STREAMS %s %s",
-					  consumer, count, redis_key("queue:network"), from);
+					  consumer, count, redis_key(CH_KEY_QUEUE_NETWORK), from);
 	if (reply == NULL)
 		return 0;
 	if (redis_is_error(reply, "NOGROUP"))
 	{
 		/* Redis lost its data; the scheduler is rebuilding */
 		freeReplyObject(reply);
-		reply = redis_run(redis, "XGROUP CREATE %s probers $ MKSTREAM", redis_key("queue:network"));
+		reply = redis_run(redis, "XGROUP CREATE %s probers $ MKSTREAM", redis_key(CH_KEY_QUEUE_NETWORK));
 		if (reply)
 			freeReplyObject(reply);
 		return 0;
@@ -298,7 +277,7 @@ static void
 autoclaim(void)
 {
 	redisReply *reply = redis_run(redis, "XAUTOCLAIM %s probers %s %s 0-0 COUNT %d",
-								  redis_key("queue:network"), consumer, AUTOCLAIM_IDLE_MS,
+								  redis_key(CH_KEY_QUEUE_NETWORK), consumer, AUTOCLAIM_IDLE_MS,
 								  Min(Max(nfree, 1), FETCH_BATCH));
 
 	if (reply == NULL)
@@ -311,21 +290,11 @@ autoclaim(void)
 	freeReplyObject(reply);
 }
 
-/* The health-log status of a probe outcome. */
+/* The health-log status of a probe outcome (the rule the site agents share). */
 static const char *
 status_of(const Task *t, const ProbeResult *r)
 {
-	bool		up;
-
-	if (r->outcome == PROBE_ERROR)
-		return "error";
-	if (t->check == CHECK_PORT)
-		return r->outcome == PROBE_UP ? "ok" : "critical";
-	/* a refused TCP handshake still proves the host is up */
-	up = r->outcome == PROBE_UP || (t->kind == PROBE_TCP_HOST && r->outcome == PROBE_REFUSED);
-	if (!up)
-		return "critical";
-	return r->rtt_ms > camera_health_high_latency ? "warning" : "ok";
+	return ch_probe_status(t->check == CHECK_PORT, t->kind, r, camera_health_high_latency);
 }
 
 static void
@@ -341,7 +310,7 @@ append_result_json(StringInfo buf, const Task *t, const ProbeResult *r, int64 no
 	if (has_latency)
 		appendStringInfo(buf, ",\"latency_ms\":%.3f", r->rtt_ms);
 	appendStringInfo(buf, ",\"metadata\":{\"method\":\"%s\",\"outcome\":\"%s\",\"detail\":",
-					 t->kind == PROBE_ICMP ? "icmp" : "tcp", probe_outcome_name(r->outcome));
+					 t->kind == PROBE_ICMP ? "icmp" : "tcp", ch_probe_outcome_name(r->outcome));
 	escape_json(buf, r->detail);
 	appendStringInfoString(buf, ",\"address\":");
 	escape_json(buf, t->ip);
@@ -353,6 +322,9 @@ append_result_json(StringInfo buf, const Task *t, const ProbeResult *r, int64 no
 		appendStringInfo(buf, ",\"threshold_ms\":%g", camera_health_high_latency);
 	if (r->error != 0)
 		appendStringInfo(buf, ",\"errno\":%d", r->error);
+	/* who ran it: the database's prober (a site agent names itself) */
+	appendStringInfoString(buf, ",\"worker\":");
+	escape_json(buf, consumer);
 	appendStringInfo(buf, ",\"lateness_ms\":" INT64_FORMAT ",\"duration_ms\":" INT64_FORMAT "}}",
 					 t->started_ms - t->due_ms, now - t->started_ms);
 }
@@ -368,7 +340,7 @@ post_results(void)
 	int			n;
 	int			total = 0;
 
-	while ((n = netprobe_collect(np, results, lengthof(results))) > 0)
+	while ((n = ch_netprobe_collect(np, results, lengthof(results))) > 0)
 	{
 		const char **ack_argv = palloc((n + 3) * sizeof(char *));
 		int			nack = 3;
@@ -376,7 +348,7 @@ post_results(void)
 		int			nqueued = 0;
 
 		ack_argv[0] = "XACK";
-		ack_argv[1] = redis_key("queue:network");
+		ack_argv[1] = redis_key(CH_KEY_QUEUE_NETWORK);
 		ack_argv[2] = "probers";
 		for (int i = 0; i < n; i++)
 		{
@@ -387,7 +359,7 @@ post_results(void)
 			initStringInfo(&json);
 			append_result_json(&json, t, &results[i], now);
 			argv[0] = "XADD";
-			argv[1] = redis_key("results:network");
+			argv[1] = redis_key(CH_KEY_RESULTS_NETWORK);
 			argv[2] = "MAXLEN";
 			argv[3] = "~";
 			argv[4] = RESULTS_MAXLEN;
@@ -404,7 +376,7 @@ post_results(void)
 		redis_queuev(redis, nack, ack_argv, NULL);
 		/* XDEL takes the same ids: the stream holds only open tasks */
 		ack_argv[1] = "XDEL";
-		ack_argv[2] = redis_key("queue:network");
+		ack_argv[2] = redis_key(CH_KEY_QUEUE_NETWORK);
 		redis_queuev(redis, nack - 1, ack_argv + 1, NULL);
 		nqueued += 2;
 		redis_drain(redis, nqueued, NULL);
@@ -416,7 +388,7 @@ post_results(void)
 static void
 report_icmp(bool *was_available)
 {
-	bool		now_available = netprobe_icmp_available(np, AF_INET);
+	bool		now_available = ch_netprobe_icmp_available(np, AF_INET);
 
 	if (now_available == *was_available)
 		return;
@@ -449,7 +421,7 @@ ch_prober_main(Datum main_arg)
 		ereport(ERROR,
 				(errmsg("camera_health prober: too few file descriptors for network probes"),
 				 errhint("Raise the open files limit (ulimit -n) of the PostgreSQL server.")));
-	np = netprobe_create(max_inflight, err, sizeof(err));
+	np = ch_netprobe_create(max_inflight, err, sizeof(err));
 	if (np == NULL)
 		ereport(ERROR, (errmsg("camera_health prober: cannot start the probe engine: %s", err)));
 	tasks = MemoryContextAllocZero(TopMemoryContext, max_inflight * sizeof(Task));
@@ -467,7 +439,7 @@ ch_prober_main(Datum main_arg)
 	wes = CreateWaitEventSet(TopMemoryContext, 3);
 	AddWaitEventToSet(wes, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
 	AddWaitEventToSet(wes, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
-	AddWaitEventToSet(wes, WL_SOCKET_READABLE, netprobe_fd(np), NULL, NULL);
+	AddWaitEventToSet(wes, WL_SOCKET_READABLE, ch_netprobe_fd(np), NULL, NULL);
 	loop_context = AllocSetContextCreate(TopMemoryContext, "camera_health prober loop",
 										 ALLOCSET_DEFAULT_SIZES);
 
@@ -486,7 +458,7 @@ ch_prober_main(Datum main_arg)
 		now = ch_now_ms();
 		if (now >= next_icmp_retry)
 		{
-			netprobe_retry_icmp(np);
+			ch_netprobe_retry_icmp(np);
 			report_icmp(&icmp_available);
 			next_icmp_retry = now + ICMP_RETRY_MS;
 		}
@@ -516,7 +488,7 @@ ch_prober_main(Datum main_arg)
 		}
 		if (now - last_activity >= 1000)
 		{
-			int			inflight = netprobe_inflight(np);
+			int			inflight = ch_netprobe_inflight(np);
 
 			if (inflight > 0)
 				pgstat_report_activity(STATE_RUNNING, psprintf("probing: %d in flight", inflight));
@@ -533,7 +505,7 @@ ch_prober_main(Datum main_arg)
 			timeout = 0;
 		else
 		{
-			int			deadline = netprobe_timeout_ms(np);
+			int			deadline = ch_netprobe_timeout_ms(np);
 
 			timeout = deadline >= 0 ? Min(deadline, POLL_MS) : POLL_MS;
 		}

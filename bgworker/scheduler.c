@@ -11,6 +11,14 @@
  * the next due time is the previous one plus the interval, so it never
  * drifts; slots missed during an outage are skipped, not replayed.
  *
+ * A camera of a site that has a live agent (agents:{site} exists: see
+ * common/redis_keys.h) has its tasks queued on that site's queues, for the
+ * agents there; every other camera's go to queue:network / queue:vision.
+ * The scheduler looks at the sites' agents every second; when the last
+ * agent of a site is gone (its heartbeats expired), the tasks left in the
+ * site's queues, those the dead agents held included, are moved to the
+ * database's queues, and the site's next checks go there too.
+ *
  * The scheduler keeps every enabled camera in a local hash table (the
  * schedule members and the task fields come from it).  It learns about
  * changes from the cameras_changed trigger, which wakes it at commit, and
@@ -20,6 +28,7 @@
 #include "postgres.h"
 
 #include "executor/spi.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "storage/ipc.h"
@@ -30,6 +39,7 @@
 #include "camera_mode.h"
 #include "guc.h"
 #include "redis.h"
+#include "redis_keys.h"
 #include "redis_reply.h"
 #include "schedule.h"
 #include "shmem.h"
@@ -45,6 +55,17 @@ PGDLLEXPORT void ch_scheduler_main(Datum main_arg);
 #define MAX_SCHEDULE_MEMBERS (1024 * 1024)	/* per ZRANGE of a schedule */
 #define MEMBER_MAX 64			/* "<id>:<interval ms>" */
 #define MAX_CLAIM_ROUNDS 50		/* of CLAIM_BATCH per check type and tick */
+#define AGENTS_EVERY_MS CH_AGENT_HEARTBEAT_MS	/* how often the sites' agents are looked at */
+#define AGENTS_BATCH 500		/* sites per EXISTS script */
+#define MOVE_BATCH "5000"		/* entries moved per script run */
+
+/* A site of some camera, and whether an agent serves it. */
+typedef struct Site
+{
+	char		key[CH_SITE_KEY_MAX + 1];	/* hash key: the encoded name (redis_keys.h) */
+	bool		live;			/* agents:{key} existed at the last look */
+	bool		orphaned;		/* its last agent is gone: tasks to move */
+} Site;
 
 typedef struct Camera
 {
@@ -54,6 +75,8 @@ typedef struct Camera
 	char	   *rtsp_url;		/* in the table's context, NULL for none */
 	char	   *name;
 	int			interval_s[NUM_CHECKS];
+	char	   *site_key;		/* encoded site, NULL for none (loaded: tick context) */
+	Site	   *site;			/* in the table: its entry in sites */
 } Camera;
 
 /*
@@ -62,6 +85,8 @@ typedef struct Camera
  * a table outlives it and TopMemoryContext never holds camera data.
  */
 static HTAB *cameras = NULL;
+static HTAB *sites = NULL;		/* the sites of the cameras, in cameras_context too */
+static bool new_sites = false;	/* sites added: look for their agents before dispatching */
 static MemoryContext cameras_context = NULL;
 static RedisLink *redis = NULL;
 static MemoryContext tick_context = NULL;
@@ -91,6 +116,29 @@ static const char *claim_script =
 "end\n"
 "return due\n";
 
+/* EXISTS of each key: the sites' agents in one round trip. */
+static const char *exists_script =
+"local r = {}\n"
+"for i, k in ipairs(KEYS) do r[i] = redis.call('EXISTS', k) end\n"
+"return r\n";
+
+/*
+ * Moves up to ARGV[1] tasks of a site's queue (KEYS[1]), pending or not,
+ * to the database's queue (KEYS[2], MAXLEN ~ ARGV[2]): the site has no
+ * agent any more.  An entry of another shape is dropped.  Returns how many
+ * entries were looked at.
+ */
+static const char *move_script =
+"local entries = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', tonumber(ARGV[1]))\n"
+"for _, e in ipairs(entries) do\n"
+"  local f = e[2]\n"
+"  if type(f) == 'table' and #f > 0 and #f <= 64 and #f % 2 == 0 then\n"
+"    redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', unpack(f))\n"
+"  end\n"
+"  redis.call('XDEL', KEYS[1], e[1])\n"
+"end\n"
+"return #entries\n";
+
 static void
 scheduler_detach(int code, Datum arg)
 {
@@ -109,13 +157,59 @@ free_camera_strings(Camera *cam)
 	cam->rtsp_url = cam->name = NULL;
 }
 
+/* The entry of a site in a site table, added (no agent yet) when new. */
+static Site *
+site_entry(HTAB *table, const char *key)
+{
+	bool		found;
+	Site	   *site = hash_search(table, key, HASH_ENTER, &found);
+
+	if (!found)
+	{
+		site->live = false;
+		site->orphaned = false;
+		new_sites = true;
+	}
+	return site;
+}
+
 /* Copy a camera loaded this tick into an entry of a camera table. */
 static void
-keep_camera(Camera *entry, const Camera *cam, MemoryContext table_context)
+keep_camera(Camera *entry, const Camera *cam, HTAB *site_table, MemoryContext table_context)
 {
 	*entry = *cam;
 	entry->rtsp_url = cam->rtsp_url ? MemoryContextStrdup(table_context, cam->rtsp_url) : NULL;
 	entry->name = cam->name ? MemoryContextStrdup(table_context, cam->name) : NULL;
+	entry->site = cam->site_key ? site_entry(site_table, cam->site_key) : NULL;
+	entry->site_key = entry->site ? entry->site->key : NULL;
+}
+
+/* A new, empty site table in the context of a camera table. */
+static HTAB *
+create_site_table(MemoryContext table_context)
+{
+	HASHCTL		ctl;
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = CH_SITE_KEY_MAX + 1;
+	ctl.entrysize = sizeof(Site);
+	ctl.hcxt = table_context;
+	return hash_create("camera_health sites", 16, &ctl, HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+}
+
+/*
+ * The key-safe form of a site name (redis_keys.h), palloc'd; sites are
+ * encoded as UTF-8, as agents encode the names they are given.
+ */
+static char *
+encode_site(const char *site)
+{
+	char	   *utf8 = pg_server_to_any(site, strlen(site), PG_UTF8);
+	char	   *key = palloc(CH_SITE_KEY_MAX + 1);
+
+	if (!ch_site_encode(utf8, strlen(utf8), key, CH_SITE_KEY_MAX + 1))
+		elog(ERROR, "camera_health scheduler: a site name of %zu bytes cannot be encoded", strlen(utf8));
+	return key;
 }
 
 /* A new, empty camera table in a new context of its own. */
@@ -192,14 +286,14 @@ load_cameras(const int64 *ids, int nids)
 	ch_spi_begin("camera_health scheduler: loading cameras");
 	if (ids == NULL)
 		ret = SPI_execute("SELECT id, pg_catalog.host(ip_address), port, rtsp_url, name, interval_ip, interval_port, "
-						  "interval_vision FROM camera_health.cameras WHERE enabled", true, 0);
+						  "interval_vision, site FROM camera_health.cameras WHERE enabled", true, 0);
 	else
 	{
 		Oid			argtypes[1] = {INT8ARRAYOID};
 		Datum		values[1] = {int8_array(ids, nids)};
 
 		ret = SPI_execute_with_args("SELECT id, pg_catalog.host(ip_address), port, rtsp_url, name, interval_ip, "
-									"interval_port, interval_vision FROM camera_health.cameras "
+									"interval_port, interval_vision, site FROM camera_health.cameras "
 									"WHERE enabled AND id = ANY($1)",
 									1, argtypes, values, NULL, true, 0);
 	}
@@ -222,6 +316,11 @@ load_cameras(const int64 *ids, int nids)
 		cam->name = SPI_getvalue(tup, desc, 5);
 		for (int c = 0; c < NUM_CHECKS; c++)
 			cam->interval_s[c] = DatumGetInt32(SPI_getbinval(tup, desc, 6 + c, &isnull));
+		{
+			char	   *site = SPI_getvalue(tup, desc, 6 + NUM_CHECKS);
+
+			cam->site_key = site ? encode_site(site) : NULL;
+		}
 		result = lappend(result, cam);
 		MemoryContextSwitchTo(old);
 	}
@@ -442,10 +541,10 @@ static void
 ensure_groups(int *nqueued)
 {
 	const char *groups[][2] = {
-		{"queue:network", "probers"},
-		{"queue:vision", "visionproc"},
-		{"results:network", "ingest"},
-		{"results:vision", "ingest"},
+		{CH_KEY_QUEUE_NETWORK, CH_GROUP_PROBERS},
+		{CH_KEY_QUEUE_VISION, CH_GROUP_VISION},
+		{CH_KEY_RESULTS_NETWORK, "ingest"},
+		{CH_KEY_RESULTS_VISION, "ingest"},
 	};
 
 	for (int i = 0; i < lengthof(groups); i++)
@@ -458,6 +557,115 @@ ensure_groups(int *nqueued)
 }
 
 /*
+ * Move the tasks left in the queues of sites without an agent to the
+ * database's queues: of the sites whose last agent just went (orphaned),
+ * or of every site without one (at a full resync: after a restart, tasks
+ * of an agent that died meanwhile are found there).  One pipelined round
+ * of MOVE_BATCH entries per queue; what is left, the next resync moves.
+ */
+static bool
+move_orphaned_tasks(bool only_orphaned)
+{
+	HASH_SEQ_STATUS seq;
+	Site	   *site;
+	int			nqueued = 0;
+
+	hash_seq_init(&seq, sites);
+	while ((site = hash_seq_search(&seq)) != NULL)
+	{
+		if (site->live || (only_orphaned && !site->orphaned))
+			continue;
+		site->orphaned = false;
+		for (int v = 0; v < 2; v++)
+		{
+			const char *argv[] = {"EVAL", move_script, "2",
+				redis_key(v ? CH_KEY_SITE_QUEUE_VISION : CH_KEY_SITE_QUEUE_NETWORK, site->key),
+				redis_key(v ? CH_KEY_QUEUE_VISION : CH_KEY_QUEUE_NETWORK), MOVE_BATCH, QUEUE_MAXLEN};
+
+			queue_command(lengthof(argv), argv);
+			nqueued++;
+		}
+	}
+	return drain_replies(nqueued);
+}
+
+/* Note the sites whose agents came or went; false on Redis failure. */
+static bool
+note_agents(Site **list, int n, const redisReply *reply)
+{
+	if (!ch_reply_is_array(reply, n, n))
+	{
+		const char *error = ch_reply_error(reply, 1000);
+
+		if (error)
+			ereport(LOG, (errmsg("camera_health scheduler: looking for site agents failed: %s", error)));
+		else
+			redis_malformed(redis, "EVAL (agents): not one integer per site");
+		return false;
+	}
+	for (int i = 0; i < n; i++)
+	{
+		long long	exists = 0;
+		bool		live;
+
+		/* anything but 1 is no agent: the database's prober is the safe side */
+		if (!ch_reply_int(ch_reply_elem(reply, i), 0, 1, &exists))
+			redis_malformed(redis, "EVAL (agents): not 0 or 1");
+		live = exists == 1;
+		if (live != list[i]->live)
+			ereport(LOG,
+					(errmsg(live ? "camera_health scheduler: site \"%s\" is served by its agents now" :
+							"camera_health scheduler: site \"%s\" has no live agent any more; the database's prober takes its checks",
+							list[i]->key),
+					 errdetail("The site is named by its key-safe encoding.")));
+		if (list[i]->live && !live)
+			list[i]->orphaned = true;
+		list[i]->live = live;
+	}
+	return true;
+}
+
+/*
+ * Which sites have a live agent (agents:{site} exists)?  A batch of sites
+ * per round trip; then the tasks of sites that lost their last agent go to
+ * the database's queues.
+ */
+static bool
+refresh_agents(void)
+{
+	long		n = hash_get_num_entries(sites);
+	Site	  **list = palloc(Max(n, 1) * sizeof(Site *));
+	HASH_SEQ_STATUS seq;
+	Site	   *site;
+	long		i = 0;
+
+	hash_seq_init(&seq, sites);
+	while ((site = hash_seq_search(&seq)) != NULL)
+		list[i++] = site;
+	for (long from = 0; from < n; from += AGENTS_BATCH)
+	{
+		int			nkeys = (int) Min(AGENTS_BATCH, n - from);
+		const char **argv = palloc((3 + nkeys) * sizeof(char *));
+		redisReply *reply;
+		bool		ok;
+
+		argv[0] = "EVAL";
+		argv[1] = exists_script;
+		argv[2] = psprintf("%d", nkeys);
+		for (int k = 0; k < nkeys; k++)
+			argv[3 + k] = redis_key(CH_KEY_SITE_AGENTS, list[from + k]->key);
+		reply = redis_runv(redis, 3 + nkeys, argv, NULL);
+		if (reply == NULL)
+			return false;
+		ok = note_agents(list + from, nkeys, reply);
+		freeReplyObject(reply);
+		if (!ok)
+			return false;
+	}
+	return move_orphaned_tasks(true);
+}
+
+/*
  * Make Redis agree with the database: every enabled camera in its
  * schedules (keeping the due time of members already there), nothing else.
  */
@@ -467,6 +675,7 @@ full_sync(bool redis_lost_data)
 	List	   *list = load_cameras(NULL, 0);
 	MemoryContext fresh_context;
 	HTAB	   *fresh;
+	HTAB	   *fresh_sites;
 	ListCell   *lc;
 	int64		now = ch_now_ms();
 	int			nqueued = 0;
@@ -477,11 +686,25 @@ full_sync(bool redis_lost_data)
 	pgstat_report_activity(STATE_RUNNING, "camera_health scheduler: resynchronising Redis");
 
 	fresh = create_camera_table(list_length(list), &fresh_context);
+	fresh_sites = create_site_table(fresh_context);
 	foreach(lc, list)
 	{
 		Camera	   *cam = lfirst(lc);
 
-		keep_camera(hash_search(fresh, &cam->id, HASH_ENTER, NULL), cam, fresh_context);
+		keep_camera(hash_search(fresh, &cam->id, HASH_ENTER, NULL), cam, fresh_sites, fresh_context);
+	}
+	/* what was known of the sites' agents stays known */
+	if (sites != NULL)
+	{
+		Site	   *site;
+
+		hash_seq_init(&seq, fresh_sites);
+		while ((site = hash_seq_search(&seq)) != NULL)
+		{
+			Site	   *was = hash_search(sites, site->key, HASH_FIND, NULL);
+
+			site->live = was != NULL && was->live;
+		}
 	}
 
 	/*
@@ -574,8 +797,12 @@ full_sync(bool redis_lost_data)
 	if (cameras_context != NULL)
 		MemoryContextDelete(cameras_context);
 	cameras = fresh;
+	sites = fresh_sites;
 	cameras_context = fresh_context;
 	elog(DEBUG1, "camera_health scheduler: %ld cameras scheduled", hash_get_num_entries(cameras));
+	/* tasks left in the queues of sites without an agent (a restart, an outage) */
+	if (!move_orphaned_tasks(false))
+		return false;
 	/* references change rarely and are big: copied only when Redis lost them */
 	return !redis_lost_data || mirror_references(NULL, 0);
 
@@ -637,7 +864,7 @@ sync_cameras(const int64 *ids, int nids)
 				free_camera_strings(have);
 			else
 				have = hash_search(cameras, &ids[i], HASH_ENTER, NULL);
-			keep_camera(have, want, cameras_context);
+			keep_camera(have, want, sites, cameras_context);
 		}
 		else
 		{
@@ -655,15 +882,23 @@ sync_cameras(const int64 *ids, int nids)
 	return drain_replies(nqueued) && mirror_references(ids, nids);
 }
 
-/* Queue one task on the stream of its check type. */
+/*
+ * Queue one task on the stream of its check type: the site's, when an
+ * agent serves the camera's site, else the database's.
+ */
 static void
 queue_task(const Camera *cam, CheckType c, const char *due)
 {
-	const char *argv[24];
+	const char *argv[28];
 	int			n = 0;
+	bool		at_site = cam->site != NULL && cam->site->live;
 
 	argv[n++] = "XADD";
-	argv[n++] = redis_key("%s", c == CHECK_VISION ? "queue:vision" : "queue:network");
+	if (at_site)
+		argv[n++] = redis_key(c == CHECK_VISION ? CH_KEY_SITE_QUEUE_VISION : CH_KEY_SITE_QUEUE_NETWORK,
+							  cam->site_key);
+	else
+		argv[n++] = redis_key("%s", c == CHECK_VISION ? CH_KEY_QUEUE_VISION : CH_KEY_QUEUE_NETWORK);
 	argv[n++] = "MAXLEN";
 	argv[n++] = "~";
 	argv[n++] = QUEUE_MAXLEN;
@@ -684,6 +919,14 @@ queue_task(const Camera *cam, CheckType c, const char *due)
 	{
 		argv[n++] = "url";
 		argv[n++] = cam->rtsp_url;
+	}
+	else if (at_site)
+	{
+		/* an agent probes with the database's settings */
+		argv[n++] = "timeout_ms";
+		argv[n++] = psprintf("%d", c == CHECK_IP ? camera_health_ip_timeout : camera_health_port_timeout);
+		argv[n++] = "threshold_ms";
+		argv[n++] = psprintf("%g", camera_health_high_latency);
 	}
 	redis_queuev(redis, n, argv, NULL);
 }
@@ -768,6 +1011,7 @@ ch_scheduler_main(Datum main_arg)
 	bool		need_resync = true;
 	bool		first_sync = true;
 	int64		last_resync = 0;
+	int64		next_agents = 0;
 
 	ch_worker_start("scheduler");
 
@@ -815,6 +1059,12 @@ ch_scheduler_main(Datum main_arg)
 			}
 			else if (n > 0)
 				ok = sync_cameras(ids, n);
+			if (ok && sites != NULL && (new_sites || ch_now_ms() >= next_agents))
+			{
+				new_sites = false;
+				ok = refresh_agents();
+				next_agents = ch_now_ms() + AGENTS_EVERY_MS;
+			}
 
 			for (int c = 0; ok && c < NUM_CHECKS; c++)
 				ok = dispatch_due(c);

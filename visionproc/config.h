@@ -9,6 +9,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#define VISION_MAX_SITES 64		/* --sites: served by one agent */
+#define VISION_KEY_MAX 2600		/* a key: prefix + name + encoded site (redis_keys.h) */
+
 typedef struct VisionConfig
 {
 	const char *redis_url;		/* --redis, --redis-url-file or $VISIONPROC_REDIS_URL */
@@ -23,12 +26,24 @@ typedef struct VisionConfig
 	int64_t		max_pixels;		/* --max-pixels: the largest frame decoded */
 	int			max_memory_mb;	/* --max-memory: each worker's address space (RLIMIT_AS); 0 none */
 	bool		allow_files;	/* --allow-files: task URLs may be local paths (tests) */
+	/* a site agent (--sites): its sites, its name, its network probes */
+	const char *sites[VISION_MAX_SITES];
+	int			nsites;
+	const char *agent_name;		/* --agent-name: consumer and heartbeat name */
+	int			agent_claim_idle_ms;	/* --agent-claim-idle: network tasks of a dead agent */
+	int			max_probes;		/* --max-probes: network probes at once */
+	/* the queues the vision workers read (no prefix): queue:vision, or the sites' */
+	const char *vision_queues[VISION_MAX_SITES];
+	int			nvision_queues;
 } VisionConfig;
 
 /* The worker process: takes vision tasks until *stop is set. */
 extern int	worker_main(const VisionConfig *cfg, volatile sig_atomic_t *stop);
 
-/* Forks cfg->workers workers, restarts any that dies, stops on SIGTERM. */
+/* The site agent process (agent.c): the sites' ip and port checks until *stop is set. */
+extern int	agent_main(const VisionConfig *cfg, volatile sig_atomic_t *stop);
+
+/* Forks cfg->workers workers (and the agent, with --sites), restarts any that dies, stops on SIGTERM. */
 extern int	supervise(const VisionConfig *cfg);
 
 /* visionproc analyze --reference REF IMAGE [--later IMAGE] */

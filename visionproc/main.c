@@ -5,6 +5,8 @@
  *	  visionproc [--redis URL | --redis-url-file FILE] [--workers N] [--grabs N] [--key-prefix P]
  *	             [--grab-timeout MS] [--io-timeout MS] [--frozen-gap MS] [--frozen-frames N]
  *	             [--claim-idle MS] [--max-pixels N] [--max-memory MB] [--allow-files]
+ *	             [--sites S1,S2 | --site S ...] [--agent-name NAME] [--agent-claim-idle MS]
+ *	             [--max-probes N]
  *	  visionproc analyze --reference REF IMAGE [--later IMAGE]
  *
  * The Redis URL can hold a password, and a process's command line is
@@ -12,6 +14,10 @@
  * (--redis-url-file, mode 0600) or in $VISIONPROC_REDIS_URL (the
  * environment is readable by the owner only).  A password given with
  * --redis is accepted, but overwritten in argv at once, which the log says.
+ *
+ * With --sites (or --site), visionproc is the agent of those sites: its
+ * workers take the sites' vision tasks (queue:vision:site:{site}), and an
+ * agent process (agent.c) their ip and port checks; see redis_keys.h.
  */
 #include <curl/curl.h>
 #include <errno.h>
@@ -23,6 +29,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "redis_keys.h"
 #include "frame.h"
 #include "log.h"
 #include "redis_url.h"
@@ -85,8 +92,19 @@ usage(FILE *out)
 			"  --max-memory MB      each worker's address-space limit (RLIMIT_AS); a grab that\n"
 			"                       needs more fails, the worker goes on; 0: none (default\n"
 			"                       %d + %d per grab in flight)\n"
-			"  --allow-files        task URLs may be absolute paths of local files (tests only)\n",
-			GRABS_PER_CORE, GRAB_MEMORY_MB, WORKER_BASE_MB, GRAB_MEMORY_MB);
+			"  --allow-files        task URLs may be absolute paths of local files (tests only)\n"
+			"\n"
+			"site agent (cameras the database host cannot reach):\n"
+			"  --sites S1,S2,...    serve these sites (camera_health.cameras.site): their ip, port\n"
+			"                       and vision checks, instead of the database's prober and\n"
+			"                       queue:vision (up to %d sites)\n"
+			"  --site S             one site, taken as it is (a name holding a comma); repeatable\n"
+			"  --agent-name NAME    this agent's name in results and heartbeats (default\n"
+			"                       HOST-PID); two agents of a site need two names\n"
+			"  --agent-claim-idle MS  take over network tasks pending this long at an agent that\n"
+			"                       died (default 10000; at least the longest probe timeout + 5 s)\n"
+			"  --max-probes N       network probes at once (default 1024)\n",
+			GRABS_PER_CORE, GRAB_MEMORY_MB, WORKER_BASE_MB, GRAB_MEMORY_MB, VISION_MAX_SITES);
 }
 
 /*
@@ -195,6 +213,81 @@ hide_password(char *arg)
 	return copy;
 }
 
+/*
+ * Add a site to serve: 1 to 200 characters (as camera_health.cameras.site),
+ * encodable as a key; a site given twice is served once.
+ */
+static void
+add_site(VisionConfig *cfg, const char *site)
+{
+	char		enc[CH_SITE_KEY_MAX + 1];
+	size_t		chars = 0;
+
+	for (const unsigned char *p = (const unsigned char *) site; *p; p++)
+		chars += (*p & 0xC0) != 0x80;	/* UTF-8: count the lead bytes */
+	if (chars < 1 || chars > 200 || !ch_site_encode(site, strlen(site), enc, sizeof(enc)))
+	{
+		fprintf(stderr, "visionproc: a site is 1 to 200 characters, not \"%s\"\n", site);
+		exit(2);
+	}
+	for (int i = 0; i < cfg->nsites; i++)
+		if (strcmp(cfg->sites[i], site) == 0)
+			return;
+	if (cfg->nsites == VISION_MAX_SITES)
+	{
+		fprintf(stderr, "visionproc: at most %d sites per agent\n", VISION_MAX_SITES);
+		exit(2);
+	}
+	cfg->sites[cfg->nsites++] = site;
+}
+
+/* --sites S1,S2: names separated by commas (a name with a comma: --site) */
+static void
+add_sites(VisionConfig *cfg, char *list)
+{
+	char	   *save = NULL;
+
+	for (char *s = strtok_r(list, ",", &save); s; s = strtok_r(NULL, ",", &save))
+		add_site(cfg, s);
+}
+
+/* The agent's name, and the queues its vision workers read. */
+static void
+set_up_agent(VisionConfig *cfg)
+{
+	static char default_name[128];
+	char		host[64];
+
+	if (cfg->nsites == 0)
+	{
+		cfg->vision_queues[0] = CH_KEY_QUEUE_VISION;
+		cfg->nvision_queues = 1;
+		return;
+	}
+	if (cfg->agent_name == NULL)
+	{
+		gethostname(host, sizeof(host));
+		host[sizeof(host) - 1] = '\0';
+		snprintf(default_name, sizeof(default_name), "%s-%d", host, (int) getpid());
+		cfg->agent_name = default_name;
+	}
+	for (int i = 0; i < cfg->nsites; i++)
+	{
+		char		enc[CH_SITE_KEY_MAX + 1];
+		char	   *key = malloc(VISION_KEY_MAX);
+
+		if (key == NULL)
+		{
+			fprintf(stderr, "visionproc: out of memory\n");
+			exit(1);
+		}
+		ch_site_encode(cfg->sites[i], strlen(cfg->sites[i]), enc, sizeof(enc));
+		snprintf(key, VISION_KEY_MAX, CH_KEY_SITE_QUEUE_VISION, enc);
+		cfg->vision_queues[i] = key;
+	}
+	cfg->nvision_queues = cfg->nsites;
+}
+
 static int64_t
 parse_max_pixels(const char *arg)
 {
@@ -242,11 +335,17 @@ main(int argc, char **argv)
 		{"max-pixels", required_argument, NULL, 'p'},
 		{"max-memory", required_argument, NULL, 'm'},
 		{"allow-files", no_argument, NULL, 'a'},
+		{"sites", required_argument, NULL, 'S'},
+		{"site", required_argument, NULL, 's'},
+		{"agent-name", required_argument, NULL, 'A'},
+		{"agent-claim-idle", required_argument, NULL, 'C'},
+		{"max-probes", required_argument, NULL, 'P'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}
 	};
-	VisionConfig cfg = {NULL, "", 0, 0, 8000, 3000, 1000, 2, 30000,
-	FRAME_DEFAULT_MAX_PIXELS, 0, false};
+	VisionConfig cfg = {.redis_url = NULL, .key_prefix = "", .workers = 0, .grabs = 0, .grab_timeout_ms = 8000,
+		.io_timeout_ms = 3000, .frozen_gap_ms = 1000, .frozen_frames = 2, .claim_idle_ms = 30000,
+	.max_pixels = FRAME_DEFAULT_MAX_PIXELS, .max_memory_mb = 0};
 	bool		memory_given = false;
 	RedisUrl	parsed;
 	const char *reason;
@@ -276,6 +375,26 @@ main(int argc, char **argv)
 				break;
 			case 'a':
 				cfg.allow_files = true;
+				break;
+			case 'S':
+				add_sites(&cfg, optarg);
+				break;
+			case 's':
+				add_site(&cfg, optarg);
+				break;
+			case 'A':
+				if (optarg[0] == '\0' || strlen(optarg) > 100)
+				{
+					fprintf(stderr, "visionproc: --agent-name is 1 to 100 bytes\n");
+					return 2;
+				}
+				cfg.agent_name = optarg;
+				break;
+			case 'C':
+				cfg.agent_claim_idle_ms = positive("--agent-claim-idle", optarg);
+				break;
+			case 'P':
+				cfg.max_probes = positive("--max-probes", optarg);
 				break;
 			case 'k':
 				cfg.key_prefix = optarg;
@@ -357,6 +476,11 @@ main(int argc, char **argv)
 	if (cfg.workers < 1)
 		cfg.workers = 1;
 	size_grabs(&cfg, memory_given);
+	if (cfg.agent_claim_idle_ms == 0)
+		cfg.agent_claim_idle_ms = 10000;
+	if (cfg.max_probes == 0)
+		cfg.max_probes = 1024;
+	set_up_agent(&cfg);
 
 	/* once, before fork: both keep global state */
 	avformat_network_init();

@@ -1,8 +1,9 @@
 /*
  * supervisor.c
- *	  visionproc's parent process: forks the workers, restarts any that
- *	  dies (a crash in FFmpeg on a broken stream costs one task, which
- *	  another worker claims again), and stops them all on SIGTERM.
+ *	  visionproc's parent process: forks the workers (and, for a site
+ *	  agent, the agent process of agent.c), restarts any that dies (a crash
+ *	  in FFmpeg on a broken stream costs one task, which another worker
+ *	  claims again), and stops them all on SIGTERM.
  *
  * The parent keeps SIGTERM, SIGINT and SIGCHLD blocked and takes them with
  * sigtimedwait(): a signal that arrives while it is busy (reaping,
@@ -15,6 +16,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -67,8 +69,9 @@ install_signals(sigset_t *waited, sigset_t *old)
 }
 
 static pid_t
-start_worker(const VisionConfig *cfg, const sigset_t *worker_mask)
+start_worker(const VisionConfig *cfg, const sigset_t *worker_mask, bool agent)
 {
+	pid_t		parent = getpid();
 	pid_t		pid = fork();
 
 	if (pid == 0)
@@ -80,6 +83,17 @@ start_worker(const VisionConfig *cfg, const sigset_t *worker_mask)
 		sa.sa_handler = SIG_DFL;
 		sigaction(SIGCHLD, &sa, NULL);
 		sigprocmask(SIG_SETMASK, worker_mask, NULL);
+		if (agent)
+		{
+			/*
+			 * An agent outliving its supervisor would heartbeat with no one
+			 * to restart it: it dies with it, and the site's other agents
+			 * (or the database) take its tasks over.
+			 */
+			if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+				_exit(1);
+			_exit(agent_main(cfg, &stop_requested));
+		}
 		_exit(worker_main(cfg, &stop_requested));
 	}
 	if (pid < 0)
@@ -88,13 +102,15 @@ start_worker(const VisionConfig *cfg, const sigset_t *worker_mask)
 }
 
 static void
-describe_exit(pid_t pid, int status)
+describe_exit(pid_t pid, int status, bool agent)
 {
+	const char *what = agent ? "agent" : "worker";
+
 	if (WIFSIGNALED(status))
-		vlog("worker %d was killed by signal %d (%s); restarting it", (int) pid,
+		vlog("%s %d was killed by signal %d (%s); restarting it", what, (int) pid,
 			 WTERMSIG(status), strsignal(WTERMSIG(status)));
 	else
-		vlog("worker %d exited with code %d; restarting it", (int) pid, WEXITSTATUS(status));
+		vlog("%s %d exited with code %d; restarting it", what, (int) pid, WEXITSTATUS(status));
 }
 
 typedef struct Slot
@@ -102,6 +118,7 @@ typedef struct Slot
 	pid_t		pid;			/* 0: to be started at start_at */
 	double		started_ms;
 	double		start_at_ms;
+	bool		agent;			/* the site agent's slot (the last one) */
 } Slot;
 
 static void
@@ -151,7 +168,7 @@ reap(Slot *slots, int n)
 		for (int i = 0; i < n; i++)
 			if (slots[i].pid == pid)
 			{
-				describe_exit(pid, status);
+				describe_exit(pid, status, slots[i].agent);
 				slots[i].pid = 0;
 				slots[i].start_at_ms = now_ms() - slots[i].started_ms < FAST_CRASH_MS ?
 					now_ms() + RESTART_PAUSE_MS : 0;
@@ -170,7 +187,7 @@ start_due(const VisionConfig *cfg, Slot *slots, int n, const sigset_t *worker_ma
 			continue;
 		if (now_ms() >= slots[i].start_at_ms)
 		{
-			pid_t		pid = start_worker(cfg, worker_mask);
+			pid_t		pid = start_worker(cfg, worker_mask, slots[i].agent);
 
 			slots[i].pid = pid > 0 ? pid : 0;
 			slots[i].started_ms = now_ms();
@@ -185,7 +202,8 @@ start_due(const VisionConfig *cfg, Slot *slots, int n, const sigset_t *worker_ma
 int
 supervise(const VisionConfig *cfg)
 {
-	Slot	   *slots = calloc(cfg->workers, sizeof(Slot));
+	int			nslots = cfg->workers + (cfg->nsites > 0);
+	Slot	   *slots = calloc(nslots, sizeof(Slot));
 	sigset_t	waited,
 				worker_mask;
 	int			running = 0;
@@ -195,11 +213,15 @@ supervise(const VisionConfig *cfg)
 		vlog("out of memory");
 		return 1;
 	}
+	if (cfg->nsites > 0)
+		slots[nslots - 1].agent = true;
 	install_signals(&waited, &worker_mask);
-	start_due(cfg, slots, cfg->workers, &worker_mask);
+	start_due(cfg, slots, nslots, &worker_mask);
 	for (int i = 0; i < cfg->workers; i++)
 		running += slots[i].pid > 0;
 	vlog("started %d workers", running);
+	if (cfg->nsites > 0)
+		vlog("started the agent of %d sites (%s)", cfg->nsites, cfg->agent_name);
 
 	for (;;)
 	{
@@ -207,8 +229,8 @@ supervise(const VisionConfig *cfg)
 		struct timespec ts;
 		int			sig;
 
-		reap(slots, cfg->workers);
-		wait_ms = start_due(cfg, slots, cfg->workers, &worker_mask);
+		reap(slots, nslots);
+		wait_ms = start_due(cfg, slots, nslots, &worker_mask);
 		ts.tv_sec = (time_t) (wait_ms / 1000);
 		ts.tv_nsec = (long) ((wait_ms - ts.tv_sec * 1000.0) * 1e6);
 		sig = sigtimedwait(&waited, NULL, &ts);
@@ -216,7 +238,7 @@ supervise(const VisionConfig *cfg)
 			break;
 	}
 	vlog("stopping");
-	stop_workers(slots, cfg->workers);
+	stop_workers(slots, nslots);
 	free(slots);
 	vlog("stopped");
 	return 0;

@@ -191,6 +191,8 @@ add_task_facts(const VisionTask *t, json_object *meta, int64_t start)
 {
 	json_object_object_add(meta, "task_id", json_object_new_string(t->id));
 	json_object_object_add(meta, "worker", json_object_new_string(t->consumer));
+	if (t->agent)				/* a site agent's worker */
+		json_object_object_add(meta, "agent", json_object_new_string(t->agent));
 	if (t->claimed)
 		json_object_object_add(meta, "claimed", json_object_new_boolean(1));
 	json_object_object_add(meta, "lateness_ms", json_object_new_int64(start - t->due_ms));

@@ -31,8 +31,10 @@ typedef struct VisionTask
 	int64_t		camera;
 	int64_t		due_ms;
 	char	   *url;			/* malloc'd */
+	int			queue;			/* which of the worker's queues it came from */
 	bool		claimed;		/* taken over from a worker that died */
 	const char *consumer;		/* the worker's name, for the result */
+	const char *agent;			/* the site agent's name (--agent-name), or NULL */
 
 	/* the camera's references, one per lighting mode, as Redis holds them */
 	uint8_t    *ref_bytes[CH_MODE_COUNT];	/* malloc'd copy of the value, or NULL */

@@ -70,7 +70,9 @@ typedef struct Worker
 	VRedis		redis;
 	Pool	   *pool;
 	char		consumer[128];
-	char		queue_key[256];
+	/* the queues read: queue:vision, or a site agent's sites' (cfg->vision_queues) */
+	char		queue_keys[VISION_MAX_SITES][VISION_KEY_MAX];
+	int			nqueues;
 	char		results_key[256];
 	bool		bad_reply_logged;	/* one log line per run for malformed replies */
 } Worker;
@@ -93,12 +95,12 @@ run(Worker *w, int argc, const char **argv, const size_t *lens)
 		freeReplyObject(reply);
 }
 
-/* Done with a task: acknowledge and delete it. */
+/* Done with a task of queue q: acknowledge and delete it. */
 static void
-finish_task(Worker *w, const char *id)
+finish_task(Worker *w, int q, const char *id)
 {
-	const char *ack[] = {"XACK", w->queue_key, "visionproc", id};
-	const char *del[] = {"XDEL", w->queue_key, id};
+	const char *ack[] = {"XACK", w->queue_keys[q], "visionproc", id};
+	const char *del[] = {"XDEL", w->queue_keys[q], id};
 
 	run(w, 4, ack, NULL);
 	run(w, 3, del, NULL);
@@ -202,7 +204,7 @@ post_result(Worker *w, const VisionTask *t, json_object *result)
 		return;
 	}
 	freeReplyObject(reply);
-	finish_task(w, t->id);
+	finish_task(w, t->queue, t->id);
 }
 
 /* Answer a task with an error and no grab: the camera gets an error result. */
@@ -221,9 +223,9 @@ give_up_task(Worker *w, VisionTask *t, const char *stage, const char *msg)
  * count), or -1 when Redis does not say.
  */
 static long long
-deliveries(Worker *w, const char *id)
+deliveries(Worker *w, int q, const char *id)
 {
-	const char *argv[] = {"XPENDING", w->queue_key, "visionproc", id, id, "1"};
+	const char *argv[] = {"XPENDING", w->queue_keys[q], "visionproc", id, id, "1"};
 	redisReply *reply = vredis_cmdv(&w->redis, 6, argv, NULL);
 	const redisReply *entry = ch_reply_elem(reply, 0);
 	long long	n = -1;
@@ -243,7 +245,7 @@ deliveries(Worker *w, const char *id)
  * with a NUL of its own is refused.
  */
 static VisionTask *
-parse_task(Worker *w, const char *id, const redisReply *fields, bool claimed)
+parse_task(Worker *w, int q, const char *id, const redisReply *fields, bool claimed)
 {
 	const char *camera_id = ch_stream_field(fields, "camera_id", TASK_CAMERA_ID_MAX, NULL);
 	size_t		url_len = 0;
@@ -256,8 +258,10 @@ parse_task(Worker *w, const char *id, const redisReply *fields, bool claimed)
 	if (strlen(id) > TASK_ID_MAX || (t = calloc(1, sizeof(VisionTask))) == NULL)
 		return NULL;
 	snprintf(t->id, sizeof(t->id), "%s", id);
+	t->queue = q;
 	t->claimed = claimed;
 	t->consumer = w->consumer;
+	t->agent = w->cfg->agent_name;
 	if (!camera_id || !url || !due_s || !interval_s || strlen(url) != url_len ||
 		!ch_parse_int64(camera_id, 1, INT64_MAX, &t->camera) ||
 		!ch_parse_int64(due_s, 0, INT64_MAX / 2, &t->due_ms) ||
@@ -283,15 +287,15 @@ parse_task(Worker *w, const char *id, const redisReply *fields, bool claimed)
  * run (a refused URL, a task that keeps killing its workers).
  */
 static void
-start_task(Worker *w, const char *id, const redisReply *fields, bool claimed)
+start_task(Worker *w, int q, const char *id, const redisReply *fields, bool claimed)
 {
-	VisionTask *t = parse_task(w, id, fields, claimed);
+	VisionTask *t = parse_task(w, q, id, fields, claimed);
 	const char *reason = NULL;
 	char		msg[256];
 
 	if (t == NULL)
 	{
-		finish_task(w, id);
+		finish_task(w, q, id);
 		return;
 	}
 	if (!grab_url_allowed(t->url, w->cfg->allow_files, &reason))
@@ -299,7 +303,7 @@ start_task(Worker *w, const char *id, const redisReply *fields, bool claimed)
 		snprintf(msg, sizeof(msg), "refused URL: %s", reason ? reason : "not a camera URL");
 		give_up_task(w, t, "refused", msg);
 	}
-	else if (claimed && deliveries(w, id) > MAX_DELIVERIES)
+	else if (claimed && deliveries(w, q, id) > MAX_DELIVERIES)
 	{
 		snprintf(msg, sizeof(msg), "given up: the task was run %d times and each time its worker died",
 				 MAX_DELIVERIES);
@@ -317,9 +321,9 @@ start_task(Worker *w, const char *id, const redisReply *fields, bool claimed)
 	task_free(t);
 }
 
-/* Start the tasks of an entry list: [[id, [field, value...]], ...] */
+/* Start the tasks of an entry list of queue q: [[id, [field, value...]], ...] */
 static void
-start_entries(Worker *w, const redisReply *entries, bool claimed)
+start_entries(Worker *w, int q, const redisReply *entries, bool claimed)
 {
 	if (!ch_reply_is_array(entries, 0, MAX_READ))
 	{
@@ -335,13 +339,13 @@ start_entries(Worker *w, const redisReply *entries, bool claimed)
 		{
 			bad_reply(w, "a stream read (entry)");
 			if (id)
-				finish_task(w, id); /* unreadable: never retried */
+				finish_task(w, q, id);	/* unreadable: never retried */
 			continue;
 		}
 		if (fields == NULL)
-			finish_task(w, id); /* trimmed while pending */
+			finish_task(w, q, id);	/* trimmed while pending */
 		else
-			start_task(w, id, fields, claimed);
+			start_task(w, q, id, fields, claimed);
 	}
 }
 
@@ -354,49 +358,95 @@ idle_slots(Worker *w)
 	return n > MAX_READ ? MAX_READ : n;
 }
 
-/* Take over tasks left pending too long by a worker that died. */
+/* Take over tasks of each queue left pending too long by a worker that died. */
 static void
 claim_stale(Worker *w)
 {
 	char		idle[16];
 	char		count[16];
-	const char *argv[] = {"XAUTOCLAIM", w->queue_key, "visionproc", w->consumer, idle, "0-0", "COUNT", count};
-	redisReply *reply;
 
 	snprintf(idle, sizeof(idle), "%d", w->cfg->claim_idle_ms);
-	snprintf(count, sizeof(count), "%d", idle_slots(w));
-	reply = vredis_cmdv(&w->redis, 8, argv, NULL);
-	/* [next id, entries] and, since Redis 7, [deleted ids] */
-	if (ch_reply_is_array(reply, 2, 3))
-		start_entries(w, ch_reply_elem(reply, 1), true);
-	else if (reply && reply->type != REDIS_REPLY_ERROR)
-		bad_reply(w, "XAUTOCLAIM");
-	if (reply)
-		freeReplyObject(reply);
+	for (int q = 0; q < w->nqueues && idle_slots(w) > 0 && !*w->stop; q++)
+	{
+		const char *argv[] = {"XAUTOCLAIM", w->queue_keys[q], "visionproc", w->consumer, idle, "0-0",
+		"COUNT", count};
+		redisReply *reply;
+
+		snprintf(count, sizeof(count), "%d", idle_slots(w));
+		reply = vredis_cmdv(&w->redis, 8, argv, NULL);
+		/* [next id, entries] and, since Redis 7, [deleted ids] */
+		if (ch_reply_is_array(reply, 2, 3))
+			start_entries(w, q, ch_reply_elem(reply, 1), true);
+		else if (reply && reply->type != REDIS_REPLY_ERROR)
+			bad_reply(w, "XAUTOCLAIM");
+		if (reply)
+			freeReplyObject(reply);
+	}
 }
 
+/* Which of our queues a stream read names; -1 for none of them. */
+static int
+queue_of(Worker *w, const redisReply *name)
+{
+	size_t		len;
+	const char *key = ch_reply_str(name, VISION_KEY_MAX, &len);
+
+	for (int q = 0; key && q < w->nqueues; q++)
+		if (strlen(w->queue_keys[q]) == len && memcmp(w->queue_keys[q], key, len) == 0)
+			return q;
+	return -1;
+}
+
+static void
+create_groups(Worker *w)
+{
+	for (int q = 0; q < w->nqueues; q++)
+	{
+		const char *create[] = {"XGROUP", "CREATE", w->queue_keys[q], "visionproc", "$", "MKSTREAM"};
+
+		run(w, 6, create, NULL);	/* BUSYGROUP for those that have it */
+	}
+}
+
+/*
+ * Read new tasks from all queues at once.  COUNT holds for each stream:
+ * with several queues, each is asked for its share of the idle threads.
+ */
 static void
 read_new(Worker *w)
 {
 	char		count[16];
 	char		block[16];
-	const char *argv[] = {"XREADGROUP", "GROUP", "visionproc", w->consumer, "COUNT", count,
-	"BLOCK", block, "STREAMS", w->queue_key, ">"};
+	const char *argv[8 + 2 * VISION_MAX_SITES] = {"XREADGROUP", "GROUP", "visionproc", w->consumer, "COUNT", count,
+	"BLOCK", block, "STREAMS"};
+	int			argc = 9;
+	int			share = idle_slots(w) / w->nqueues;
 	redisReply *reply;
 
-	snprintf(count, sizeof(count), "%d", idle_slots(w));
+	for (int q = 0; q < w->nqueues; q++)
+		argv[argc++] = w->queue_keys[q];
+	for (int q = 0; q < w->nqueues; q++)
+		argv[argc++] = ">";
+	snprintf(count, sizeof(count), "%d", share > 0 ? share : 1);
 	snprintf(block, sizeof(block), "%d", pool_in_flight(w->pool) > 0 ? BUSY_BLOCK_MS : READ_BLOCK_MS);
-	reply = vredis_cmdv(&w->redis, 11, argv, NULL);
+	reply = vredis_cmdv(&w->redis, argc, argv, NULL);
 	if (vredis_is_error(reply, "NOGROUP"))
-	{
-		const char *create[] = {"XGROUP", "CREATE", w->queue_key, "visionproc", "$", "MKSTREAM"};
-
-		run(w, 6, create, NULL);
-	}
+		create_groups(w);
 	else if (reply == NULL || reply->type == REDIS_REPLY_NIL || reply->type == REDIS_REPLY_ERROR)
 		;						/* nothing new, or logged by vredis */
-	else if (ch_reply_is_array(reply, 1, 1) && ch_reply_is_array(ch_reply_elem(reply, 0), 2, 2))
-		start_entries(w, ch_reply_elem(ch_reply_elem(reply, 0), 1), false);
+	else if (ch_reply_is_array(reply, 1, w->nqueues))
+	{
+		for (size_t i = 0; i < reply->elements; i++)
+		{
+			const redisReply *stream = ch_reply_elem(reply, i);
+			int			q = ch_reply_is_array(stream, 2, 2) ? queue_of(w, ch_reply_elem(stream, 0)) : -1;
+
+			if (q < 0)
+				bad_reply(w, "XREADGROUP");
+			else
+				start_entries(w, q, ch_reply_elem(stream, 1), false);
+		}
+	}
 	else
 		bad_reply(w, "XREADGROUP");
 	if (reply)
@@ -429,17 +479,20 @@ post_finished(Worker *w)
 static void
 forget_consumer(Worker *w)
 {
-	const char *pending[] = {"XPENDING", w->queue_key, "visionproc", "-", "+", "1", w->consumer};
-	redisReply *reply = vredis_cmdv(&w->redis, 7, pending, NULL);
-
-	if (ch_reply_is_array(reply, 0, 0))
+	for (int q = 0; q < w->nqueues; q++)
 	{
-		const char *del[] = {"XGROUP", "DELCONSUMER", w->queue_key, "visionproc", w->consumer};
+		const char *pending[] = {"XPENDING", w->queue_keys[q], "visionproc", "-", "+", "1", w->consumer};
+		redisReply *reply = vredis_cmdv(&w->redis, 7, pending, NULL);
 
-		run(w, 5, del, NULL);
+		if (ch_reply_is_array(reply, 0, 0))
+		{
+			const char *del[] = {"XGROUP", "DELCONSUMER", w->queue_keys[q], "visionproc", w->consumer};
+
+			run(w, 5, del, NULL);
+		}
+		if (reply)
+			freeReplyObject(reply);
 	}
-	if (reply)
-		freeReplyObject(reply);
 }
 
 /*
@@ -508,7 +561,7 @@ serve(Worker *w)
 int
 worker_main(const VisionConfig *cfg, volatile sig_atomic_t *stop)
 {
-	Worker		w;
+	static Worker w;			/* large (the queue names): not on the stack */
 	const char *reason;
 	char		host[64];
 
@@ -532,7 +585,8 @@ worker_main(const VisionConfig *cfg, volatile sig_atomic_t *stop)
 	gethostname(host, sizeof(host));
 	host[sizeof(host) - 1] = '\0';
 	snprintf(w.consumer, sizeof(w.consumer), "%s-%d", host, (int) getpid());
-	vredis_key(&w.redis, w.queue_key, sizeof(w.queue_key), "queue:vision");
+	for (int q = 0; q < cfg->nvision_queues && q < VISION_MAX_SITES; q++)
+		vredis_key(&w.redis, w.queue_keys[w.nqueues++], VISION_KEY_MAX, "%s", cfg->vision_queues[q]);
 	vredis_key(&w.redis, w.results_key, sizeof(w.results_key), "results:vision");
 
 	serve(&w);

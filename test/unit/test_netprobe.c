@@ -1,6 +1,6 @@
 /*
  * test_netprobe.c
- *	  Unit tests of bgworker/netprobe.c, with real sockets on loopback.
+ *	  Unit tests of common/netprobe.c, with real sockets on loopback.
  *
  * As root the test first moves into a network namespace of its own, so that
  * what it changes (net.ipv4.ping_group_range, firewall rules, forged
@@ -321,11 +321,11 @@ run_until(NetProbe *np, ProbeResult *out, int want, int limit_ms)
 
 	while (got < want)
 	{
-		struct pollfd pfd = {netprobe_fd(np), POLLIN, 0};
-		int			wait = netprobe_timeout_ms(np);
+		struct pollfd pfd = {ch_netprobe_fd(np), POLLIN, 0};
+		int			wait = ch_netprobe_timeout_ms(np);
 		int			left = (int) (end - now_ms());
 
-		got += netprobe_collect(np, out + got, want - got);
+		got += ch_netprobe_collect(np, out + got, want - got);
 		if (got >= want || left <= 0)
 			break;
 		if (wait < 0 || wait > left)
@@ -343,7 +343,7 @@ probe_once(NetProbe *np, ProbeRequest req, int limit_ms)
 
 	memset(&r, 0, sizeof(r));
 	r.outcome = -1;
-	CHECK(netprobe_start(np, &req) == 0, "netprobe_start failed");
+	CHECK(ch_netprobe_start(np, &req) == 0, "netprobe_start failed");
 	CHECK(run_until(np, &r, 1, limit_ms) == 1, "no result within %d ms", limit_ms);
 	return r;
 }
@@ -357,8 +357,8 @@ check_result(const ProbeResult *r, uint64_t tag, ProbeKind kind,
 	CHECK(r->kind == kind, "tag %llu: kind %d, want %d",
 		  (unsigned long long) tag, r->kind, kind);
 	CHECK(r->outcome == outcome, "tag %llu: outcome %s (%s), want %s",
-		  (unsigned long long) tag, probe_outcome_name(r->outcome), r->detail,
-		  probe_outcome_name(outcome));
+		  (unsigned long long) tag, ch_probe_outcome_name(r->outcome), r->detail,
+		  ch_probe_outcome_name(outcome));
 	CHECK(r->error == error, "tag %llu: error %d (%s), want %d",
 		  (unsigned long long) tag, r->error, r->detail, error);
 	if (detail != NULL)
@@ -373,11 +373,11 @@ static NetProbe *
 create(int max_inflight)
 {
 	char		err[256] = "";
-	NetProbe   *np = netprobe_create(max_inflight, err, sizeof(err));
+	NetProbe   *np = ch_netprobe_create(max_inflight, err, sizeof(err));
 
 	if (np == NULL)
 	{
-		printf("FAIL: netprobe_create(%d): %s\n", max_inflight, err);
+		printf("FAIL: ch_netprobe_create(%d): %s\n", max_inflight, err);
 		cleanup();
 		exit(1);
 	}
@@ -473,25 +473,25 @@ test_basics(void)
 	NetProbe   *np;
 	ProbeResult r[4];
 
-	CHECK(strcmp(probe_outcome_name(PROBE_UP), "up") == 0, "name of PROBE_UP");
-	CHECK(strcmp(probe_outcome_name(PROBE_REFUSED), "refused") == 0, "name of PROBE_REFUSED");
-	CHECK(strcmp(probe_outcome_name(PROBE_DOWN), "down") == 0, "name of PROBE_DOWN");
-	CHECK(strcmp(probe_outcome_name(PROBE_ERROR), "error") == 0, "name of PROBE_ERROR");
+	CHECK(strcmp(ch_probe_outcome_name(PROBE_UP), "up") == 0, "name of PROBE_UP");
+	CHECK(strcmp(ch_probe_outcome_name(PROBE_REFUSED), "refused") == 0, "name of PROBE_REFUSED");
+	CHECK(strcmp(ch_probe_outcome_name(PROBE_DOWN), "down") == 0, "name of PROBE_DOWN");
+	CHECK(strcmp(ch_probe_outcome_name(PROBE_ERROR), "error") == 0, "name of PROBE_ERROR");
 
-	CHECK(netprobe_create(0, err, sizeof(err)) == NULL && err[0] != '\0',
+	CHECK(ch_netprobe_create(0, err, sizeof(err)) == NULL && err[0] != '\0',
 		  "max_inflight 0 accepted");
 	err[0] = '\0';
-	CHECK(netprobe_create(65536, err, sizeof(err)) == NULL && err[0] != '\0',
+	CHECK(ch_netprobe_create(65536, err, sizeof(err)) == NULL && err[0] != '\0',
 		  "max_inflight 65536 accepted (ICMP sequence numbers are 16 bits)");
 
 	np = create(65535);
-	CHECK(netprobe_fd(np) >= 0, "no fd");
-	CHECK(netprobe_timeout_ms(np) == -1, "idle timeout_ms %d, want -1",
-		  netprobe_timeout_ms(np));
-	CHECK(netprobe_inflight(np) == 0, "idle inflight %d", netprobe_inflight(np));
-	CHECK(netprobe_collect(np, r, 4) == 0, "idle collect returned results");
-	netprobe_destroy(np);
-	netprobe_destroy(NULL);
+	CHECK(ch_netprobe_fd(np) >= 0, "no fd");
+	CHECK(ch_netprobe_timeout_ms(np) == -1, "idle timeout_ms %d, want -1",
+		  ch_netprobe_timeout_ms(np));
+	CHECK(ch_netprobe_inflight(np) == 0, "idle inflight %d", ch_netprobe_inflight(np));
+	CHECK(ch_netprobe_collect(np, r, 4) == 0, "idle collect returned results");
+	ch_netprobe_destroy(np);
+	ch_netprobe_destroy(NULL);
 }
 
 /* Requests that cannot run give their result at once. */
@@ -505,20 +505,20 @@ test_bad_requests(void)
 
 	req = request(PROBE_TCP_PORT, "127.0.0.1", 9, 1000, 1);
 	req.addr.ss_family = AF_UNIX;
-	CHECK(netprobe_start(np, &req) == 0, "start of a bad address");
+	CHECK(ch_netprobe_start(np, &req) == 0, "start of a bad address");
 	req = request(PROBE_TCP_PORT, "127.0.0.1", 9, 0, 2);
-	CHECK(netprobe_start(np, &req) == 0, "start with timeout 0");
+	CHECK(ch_netprobe_start(np, &req) == 0, "start with timeout 0");
 	req = request(PROBE_TCP_PORT, "127.0.0.1", 9, 1000, 3);
 	req.kind = (ProbeKind) 42;
-	CHECK(netprobe_start(np, &req) == 0, "start of an unknown kind");
+	CHECK(ch_netprobe_start(np, &req) == 0, "start of an unknown kind");
 	req = request(PROBE_TCP_PORT, "127.0.0.1", 9, 1000, 4);
 	req.addrlen = 4;
-	CHECK(netprobe_start(np, &req) == 0, "start with a short addrlen");
+	CHECK(ch_netprobe_start(np, &req) == 0, "start with a short addrlen");
 
-	CHECK(netprobe_inflight(np) == 4, "inflight %d, want 4", netprobe_inflight(np));
-	CHECK(netprobe_timeout_ms(np) == 0, "timeout_ms %d with results waiting, want 0",
-		  netprobe_timeout_ms(np));
-	n = netprobe_collect(np, r, 4);
+	CHECK(ch_netprobe_inflight(np) == 4, "inflight %d, want 4", ch_netprobe_inflight(np));
+	CHECK(ch_netprobe_timeout_ms(np) == 0, "timeout_ms %d with results waiting, want 0",
+		  ch_netprobe_timeout_ms(np));
+	n = ch_netprobe_collect(np, r, 4);
 	CHECK(n == 4, "collected %d immediate results, want 4", n);
 	if (n == 4)
 	{
@@ -527,10 +527,10 @@ test_bad_requests(void)
 		check_result(&r[2], 3, (ProbeKind) 42, PROBE_ERROR, EINVAL, "unknown probe kind");
 		check_result(&r[3], 4, PROBE_TCP_PORT, PROBE_ERROR, EAFNOSUPPORT, NULL);
 	}
-	CHECK(netprobe_inflight(np) == 0, "inflight %d after collect", netprobe_inflight(np));
-	CHECK(netprobe_timeout_ms(np) == -1, "timeout_ms %d when idle again",
-		  netprobe_timeout_ms(np));
-	netprobe_destroy(np);
+	CHECK(ch_netprobe_inflight(np) == 0, "inflight %d after collect", ch_netprobe_inflight(np));
+	CHECK(ch_netprobe_timeout_ms(np) == -1, "timeout_ms %d when idle again",
+		  ch_netprobe_timeout_ms(np));
+	ch_netprobe_destroy(np);
 }
 
 static void
@@ -560,8 +560,8 @@ test_tcp_up(const char *host)
 		close(afd);
 	}
 	close(lfd);
-	CHECK(netprobe_inflight(np) == 0, "inflight %d", netprobe_inflight(np));
-	netprobe_destroy(np);
+	CHECK(ch_netprobe_inflight(np) == 0, "inflight %d", ch_netprobe_inflight(np));
+	ch_netprobe_destroy(np);
 }
 
 static void
@@ -577,10 +577,10 @@ test_tcp_refused(const char *host)
 	r = probe_once(np, request(PROBE_TCP_HOST, host, port, 2000, 22), 3000);
 	check_result(&r, 22, PROBE_TCP_HOST, PROBE_REFUSED, ECONNREFUSED, "connection refused");
 	close(fd);
-	netprobe_destroy(np);
+	ch_netprobe_destroy(np);
 }
 
-/* A TCP probe that gets no answer, and what netprobe_timeout_ms() says. */
+/* A TCP probe that gets no answer, and what ch_netprobe_timeout_ms() says. */
 static void
 test_tcp_timeout(void)
 {
@@ -593,18 +593,18 @@ test_tcp_timeout(void)
 	double		t0 = now_ms();
 	int			wait;
 
-	CHECK(netprobe_start(np, &req) == 0, "start");
-	wait = netprobe_timeout_ms(np);
+	CHECK(ch_netprobe_start(np, &req) == 0, "start");
+	wait = ch_netprobe_timeout_ms(np);
 	CHECK(wait > 200 && wait <= 300, "timeout_ms %d just after start, want ~300", wait);
-	CHECK(netprobe_collect(np, &r, 1) == 0, "a result before the deadline: %s", r.detail);
+	CHECK(ch_netprobe_collect(np, &r, 1) == 0, "a result before the deadline: %s", r.detail);
 	sleep_ms(320);
-	CHECK(netprobe_timeout_ms(np) == 0, "timeout_ms %d past the deadline, want 0",
-		  netprobe_timeout_ms(np));
-	CHECK(netprobe_collect(np, &r, 1) == 1, "no result past the deadline");
+	CHECK(ch_netprobe_timeout_ms(np) == 0, "timeout_ms %d past the deadline, want 0",
+		  ch_netprobe_timeout_ms(np));
+	CHECK(ch_netprobe_collect(np, &r, 1) == 1, "no result past the deadline");
 	check_result(&r, 31, PROBE_TCP_PORT, PROBE_DOWN, 0, "timeout after 300 ms");
 	CHECK(now_ms() - t0 >= 300, "timed out after %.0f ms, before 300", now_ms() - t0);
-	CHECK(netprobe_timeout_ms(np) == -1, "timeout_ms %d when idle",
-		  netprobe_timeout_ms(np));
+	CHECK(ch_netprobe_timeout_ms(np) == -1, "timeout_ms %d when idle",
+		  ch_netprobe_timeout_ms(np));
 
 	/* same, driven by the poll loop */
 	t0 = now_ms();
@@ -616,7 +616,7 @@ test_tcp_timeout(void)
 	close(fillers[0]);
 	close(fillers[1]);
 	close(lfd);
-	netprobe_destroy(np);
+	ch_netprobe_destroy(np);
 }
 
 static void
@@ -633,28 +633,28 @@ test_capacity(void)
 	for (i = 0; i < 3; i++)
 	{
 		req = request(PROBE_TCP_PORT, "127.0.0.1", port, 150, 40 + i);
-		CHECK(netprobe_start(np, &req) == 0, "start %d of 3", i + 1);
+		CHECK(ch_netprobe_start(np, &req) == 0, "start %d of 3", i + 1);
 	}
 	req = request(PROBE_TCP_PORT, "127.0.0.1", port, 150, 43);
-	CHECK(netprobe_start(np, &req) == -1, "start beyond max_inflight accepted");
-	CHECK(netprobe_inflight(np) == 3, "inflight %d, want 3", netprobe_inflight(np));
+	CHECK(ch_netprobe_start(np, &req) == -1, "start beyond max_inflight accepted");
+	CHECK(ch_netprobe_inflight(np) == 3, "inflight %d, want 3", ch_netprobe_inflight(np));
 	CHECK(run_until(np, r, 3, 2000) == 3, "the three probes did not time out");
-	CHECK(netprobe_start(np, &req) == 0, "no room again after collecting");
+	CHECK(ch_netprobe_start(np, &req) == 0, "no room again after collecting");
 	CHECK(run_until(np, r, 1, 2000) == 1 && r[0].tag == 43, "the fourth probe");
 
 	/* a result waiting to be collected holds its slot too */
 	req = request(PROBE_TCP_PORT, "127.0.0.1", port, 0, 44);
 	for (i = 0; i < 3; i++)
-		CHECK(netprobe_start(np, &req) == 0, "start %d of 3 immediate errors", i + 1);
-	CHECK(netprobe_start(np, &req) == -1, "uncollected results do not hold their slots");
-	CHECK(netprobe_collect(np, r, 2) == 2, "collect 2 of 3");
-	CHECK(netprobe_inflight(np) == 1, "inflight %d, want 1", netprobe_inflight(np));
-	CHECK(netprobe_collect(np, r, 4) == 1, "collect the last one");
+		CHECK(ch_netprobe_start(np, &req) == 0, "start %d of 3 immediate errors", i + 1);
+	CHECK(ch_netprobe_start(np, &req) == -1, "uncollected results do not hold their slots");
+	CHECK(ch_netprobe_collect(np, r, 2) == 2, "collect 2 of 3");
+	CHECK(ch_netprobe_inflight(np) == 1, "inflight %d, want 1", ch_netprobe_inflight(np));
+	CHECK(ch_netprobe_collect(np, r, 4) == 1, "collect the last one");
 
 	close(fillers[0]);
 	close(fillers[1]);
 	close(lfd);
-	netprobe_destroy(np);
+	ch_netprobe_destroy(np);
 }
 
 /*
@@ -689,7 +689,7 @@ test_deadline_order(void)
 								   i % 3 ? port : closed_port, timeout, i);
 
 		deadline[i] = now_ms() + timeout;
-		CHECK(netprobe_start(np, &req) == 0, "start %d", i);
+		CHECK(ch_netprobe_start(np, &req) == 0, "start %d", i);
 	}
 	n = run_until(np, r, COUNT, 3000);
 	CHECK(n == COUNT, "%d results of %d", n, COUNT);
@@ -698,7 +698,7 @@ test_deadline_order(void)
 		int			tag = (int) r[i].tag;
 
 		CHECK(r[i].outcome == (tag % 3 ? PROBE_DOWN : PROBE_REFUSED),
-			  "tag %d: %s %s", tag, probe_outcome_name(r[i].outcome), r[i].detail);
+			  "tag %d: %s %s", tag, ch_probe_outcome_name(r[i].outcome), r[i].detail);
 		if (r[i].outcome != PROBE_DOWN)
 			continue;
 		/* a millisecond of slack: our clock reads are not the engine's */
@@ -713,7 +713,7 @@ test_deadline_order(void)
 	close(fillers[0]);
 	close(fillers[1]);
 	close(lfd);
-	netprobe_destroy(np);
+	ch_netprobe_destroy(np);
 }
 
 /* Out of fds: the probe reports an error, it does not disappear. */
@@ -734,19 +734,19 @@ test_emfile(void)
 	if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
 	{
 		skipped("EMFILE: cannot lower RLIMIT_NOFILE");
-		netprobe_destroy(np);
+		ch_netprobe_destroy(np);
 		return;
 	}
-	CHECK(netprobe_start(np, &req) == 0, "start");
-	CHECK(netprobe_collect(np, &r, 1) == 1, "no immediate result");
+	CHECK(ch_netprobe_start(np, &req) == 0, "start");
+	CHECK(ch_netprobe_collect(np, &r, 1) == 1, "no immediate result");
 	check_result(&r, 51, PROBE_TCP_PORT, PROBE_ERROR, EMFILE, NULL);
 	CHECK(strstr(r.detail, "too many open files") != NULL, "detail \"%s\"", r.detail);
 	setrlimit(RLIMIT_NOFILE, &saved);
-	netprobe_destroy(np);
+	ch_netprobe_destroy(np);
 }
 
 /*
- * ICMP refused by ping_group_range, then allowed: netprobe_retry_icmp() picks
+ * ICMP refused by ping_group_range, then allowed: ch_netprobe_retry_icmp() picks
  * it up.  Leaves ICMP permitted when it can.
  */
 static void
@@ -760,42 +760,42 @@ test_icmp_permission(void)
 		skipped("changing %s needs root", PING_RANGE_PATH);
 		np = create(4);
 		r = probe_once(np, request(PROBE_ICMP, "127.0.0.1", 0, 1000, 61), 2000);
-		if (netprobe_icmp_available(np, AF_INET))
+		if (ch_netprobe_icmp_available(np, AF_INET))
 			check_result(&r, 61, PROBE_ICMP, PROBE_UP, 0, "echo reply");
 		else
 			CHECK(r.outcome == PROBE_ERROR && strstr(r.detail, "not permitted") != NULL,
-				  "ICMP unavailable, result %s: %s", probe_outcome_name(r.outcome), r.detail);
-		netprobe_destroy(np);
+				  "ICMP unavailable, result %s: %s", ch_probe_outcome_name(r.outcome), r.detail);
+		ch_netprobe_destroy(np);
 		return;
 	}
 
 	if (!set_ping_range("1 0"))
 		return;
 	np = create(4);
-	CHECK(!netprobe_icmp_available(np, AF_INET), "ICMP available against ping_group_range");
-	CHECK(!netprobe_icmp_available(np, AF_INET6), "ICMPv6 available against ping_group_range");
+	CHECK(!ch_netprobe_icmp_available(np, AF_INET), "ICMP available against ping_group_range");
+	CHECK(!ch_netprobe_icmp_available(np, AF_INET6), "ICMPv6 available against ping_group_range");
 	r = probe_once(np, request(PROBE_ICMP, "127.0.0.1", 0, 1000, 62), 100);
 	check_result(&r, 62, PROBE_ICMP, PROBE_ERROR, EACCES,
 				 "ICMP not permitted: net.ipv4.ping_group_range excludes this group");
-	netprobe_retry_icmp(np);
-	CHECK(!netprobe_icmp_available(np, AF_INET), "retry succeeded without permission");
+	ch_netprobe_retry_icmp(np);
+	CHECK(!ch_netprobe_icmp_available(np, AF_INET), "retry succeeded without permission");
 
 	if (!set_ping_range(PERMISSIVE_RANGE))
 		return;
-	CHECK(!netprobe_icmp_available(np, AF_INET), "ICMP available before retry");
-	netprobe_retry_icmp(np);
-	CHECK(netprobe_icmp_available(np, AF_INET), "ICMP not available after retry");
+	CHECK(!ch_netprobe_icmp_available(np, AF_INET), "ICMP available before retry");
+	ch_netprobe_retry_icmp(np);
+	CHECK(ch_netprobe_icmp_available(np, AF_INET), "ICMP not available after retry");
 	r = probe_once(np, request(PROBE_ICMP, "127.0.0.1", 0, 1000, 63), 2000);
 	check_result(&r, 63, PROBE_ICMP, PROBE_UP, 0, "echo reply");
 	r = probe_once(np, request(PROBE_ICMP, "127.1.2.3", 0, 1000, 64), 2000);
 	check_result(&r, 64, PROBE_ICMP, PROBE_UP, 0, "echo reply");
 	if (private_netns)
 	{
-		CHECK(netprobe_icmp_available(np, AF_INET6), "ICMPv6 not available after retry");
+		CHECK(ch_netprobe_icmp_available(np, AF_INET6), "ICMPv6 not available after retry");
 		r = probe_once(np, request(PROBE_ICMP, "::1", 0, 1000, 65), 2000);
 		check_result(&r, 65, PROBE_ICMP, PROBE_UP, 0, "echo reply");
 	}
-	netprobe_destroy(np);
+	ch_netprobe_destroy(np);
 }
 
 /* Sends that fail: would block (queued, sent later), or for good. */
@@ -816,7 +816,7 @@ test_icmp_send_errors(void)
 
 		snprintf(host, sizeof(host), "127.0.1.%d", i + 1);
 		req = request(PROBE_ICMP, host, 0, 2000, 70 + i);
-		CHECK(netprobe_start(np, &req) == 0, "start %d", i);
+		CHECK(ch_netprobe_start(np, &req) == 0, "start %d", i);
 	}
 	n = run_until(np, r, 10, 3000);
 	CHECK(n == 10, "%d of 10 results after EAGAIN", n);
@@ -850,8 +850,8 @@ test_icmp_send_errors(void)
 	check_result(&r[0], 85, PROBE_ICMP, PROBE_ERROR, EPERM, NULL);
 	inject_send_errors(0, 0);
 
-	CHECK(netprobe_inflight(np) == 0, "inflight %d", netprobe_inflight(np));
-	netprobe_destroy(np);
+	CHECK(ch_netprobe_inflight(np) == 0, "inflight %d", ch_netprobe_inflight(np));
+	ch_netprobe_destroy(np);
 }
 
 /*
@@ -910,7 +910,7 @@ test_many(bool icmp)
 		memset(seen, 0, sizeof(seen));
 		while (got < TOTAL && now_ms() - t0 < 20000)
 		{
-			struct pollfd pfd = {netprobe_fd(np), POLLIN, 0};
+			struct pollfd pfd = {ch_netprobe_fd(np), POLLIN, 0};
 			int			n;
 
 			while (started < TOTAL)
@@ -923,13 +923,13 @@ test_many(bool icmp)
 						 started / 250, started % 250 + 1);
 				req = request(is_icmp ? PROBE_ICMP : PROBE_TCP_PORT, host,
 							  port, 3000, started);
-				if (netprobe_start(np, &req) != 0)
+				if (ch_netprobe_start(np, &req) != 0)
 					break;
 				started++;
 			}
 			if (got == 0)
 				CHECK(started == max_inflight, "only %d started at once", started);
-			n = netprobe_collect(np, results, TOTAL);
+			n = ch_netprobe_collect(np, results, TOTAL);
 			for (i = 0; i < n; i++)
 			{
 				ProbeResult *r = &results[i];
@@ -945,21 +945,21 @@ test_many(bool icmp)
 					if (wrong++ < 5)
 						printf("FAIL test_many: tag %llu: %s %s\n",
 							   (unsigned long long) r->tag,
-							   probe_outcome_name(r->outcome), r->detail);
+							   ch_probe_outcome_name(r->outcome), r->detail);
 				}
 			}
 			got += n;
 			if (n == 0)
-				(void) poll(&pfd, 1, netprobe_timeout_ms(np));
+				(void) poll(&pfd, 1, ch_netprobe_timeout_ms(np));
 		}
 		CHECK(got == TOTAL, "round %d: %d results of %d", round, got, TOTAL);
 		CHECK(wrong == 0, "round %d: %d wrong outcomes", round, wrong);
 		CHECK(dup == 0, "round %d: %d duplicate or unknown tags", round, dup);
-		CHECK(netprobe_inflight(np) == 0, "round %d: inflight %d at the end",
-			  round, netprobe_inflight(np));
+		CHECK(ch_netprobe_inflight(np) == 0, "round %d: inflight %d at the end",
+			  round, ch_netprobe_inflight(np));
 		printf("note: %d probes (%s) with max_inflight %d in %.0f ms\n", TOTAL,
 			   icmp ? "TCP and ICMP" : "TCP", max_inflight, now_ms() - t0);
-		netprobe_destroy(np);
+		ch_netprobe_destroy(np);
 	}
 	close(cfd);
 }
@@ -994,7 +994,7 @@ test_firewall(bool icmp)
 			ProbeRequest req = request(PROBE_ICMP, i % 2 ? "127.0.0.1" : UNREACH_HOST,
 									   0, 300, 100 + i);
 
-			CHECK(netprobe_start(np, &req) == 0, "start %d", i);
+			CHECK(ch_netprobe_start(np, &req) == 0, "start %d", i);
 		}
 		n = run_until(np, r, 40, 2000);
 		CHECK(n == 40, "%d results of 40", n);
@@ -1003,12 +1003,12 @@ test_firewall(bool icmp)
 			if (r[i].tag % 2)
 				CHECK(r[i].outcome == PROBE_UP, "tag %llu: %s %s",
 					  (unsigned long long) r[i].tag,
-					  probe_outcome_name(r[i].outcome), r[i].detail);
+					  ch_probe_outcome_name(r[i].outcome), r[i].detail);
 			else
 			{
 				CHECK(r[i].outcome == PROBE_DOWN, "tag %llu: %s %s",
 					  (unsigned long long) r[i].tag,
-					  probe_outcome_name(r[i].outcome), r[i].detail);
+					  ch_probe_outcome_name(r[i].outcome), r[i].detail);
 				unreach += r[i].error == EHOSTUNREACH;
 			}
 		}
@@ -1022,7 +1022,7 @@ test_firewall(bool icmp)
 	/* the first ICMP error comes while connect() holds the socket: ~1 s */
 	r[0] = probe_once(np, request(PROBE_TCP_HOST, UNREACH_HOST, 80, 5000, 94), 6000);
 	check_result(&r[0], 94, PROBE_TCP_HOST, PROBE_DOWN, EHOSTUNREACH, "host unreachable");
-	netprobe_destroy(np);
+	ch_netprobe_destroy(np);
 }
 
 /*
@@ -1051,7 +1051,7 @@ test_icmp6_unreachable(void)
 	CHECK(system(cmd) == 0, "could not remove the ip6tables rule");
 	r = probe_once(np, request(PROBE_ICMP, "::1", 0, 2000, 112), 3000);
 	check_result(&r, 112, PROBE_ICMP, PROBE_UP, 0, "echo reply");
-	netprobe_destroy(np);
+	ch_netprobe_destroy(np);
 }
 
 /* ---- late replies ------------------------------------------------------ */
@@ -1168,7 +1168,7 @@ test_late_reply(void)
 	if (sniffer < 0 || bind(sniffer, (struct sockaddr *) &sll, sizeof(sll)) != 0)
 	{
 		skipped("late replies: no packet socket: %s", strerror(errno));
-		netprobe_destroy(np);
+		ch_netprobe_destroy(np);
 		return;
 	}
 
@@ -1181,7 +1181,7 @@ test_late_reply(void)
 	}
 
 	req = request(PROBE_ICMP, SILENT_HOST, 0, 2000, 2);
-	CHECK(netprobe_start(np, &req) == 0, "start");
+	CHECK(ch_netprobe_start(np, &req) == 0, "start");
 	if (!sniff_echo(sniffer, silent, &second))
 	{
 		CHECK(false, "second echo request not seen on lo");
@@ -1195,8 +1195,8 @@ test_late_reply(void)
 	forge_reply(&first, SILENT_HOST);
 	forge_reply(&second, OTHER_HOST);
 	CHECK(run_until(np, &r, 1, 200) == 0, "credited with a late or foreign reply: %s %s",
-		  probe_outcome_name(r.outcome), r.detail);
-	CHECK(netprobe_inflight(np) == 1, "inflight %d", netprobe_inflight(np));
+		  ch_probe_outcome_name(r.outcome), r.detail);
+	CHECK(ch_netprobe_inflight(np) == 1, "inflight %d", ch_netprobe_inflight(np));
 
 	/* and the forged replies do reach the engine: */
 	forge_reply(&second, SILENT_HOST);
@@ -1205,7 +1205,7 @@ test_late_reply(void)
 
 out:
 	close(sniffer);
-	netprobe_destroy(np);
+	ch_netprobe_destroy(np);
 }
 
 int
@@ -1239,8 +1239,8 @@ main(void)
 	test_icmp_permission();
 
 	np = create(1);
-	icmp = netprobe_icmp_available(np, AF_INET);
-	netprobe_destroy(np);
+	icmp = ch_netprobe_icmp_available(np, AF_INET);
+	ch_netprobe_destroy(np);
 	if (icmp)
 		test_icmp_send_errors();
 	else

@@ -3,10 +3,11 @@
  *	  Thousands of concurrent network probes on one epoll set: ICMP echo
  *	  through an unprivileged ping socket, and non-blocking TCP connects.
  *
- * Plain C (no PostgreSQL): the prober worker drives it, and so do the unit
- * test and the benchmark against fping.  Nothing here blocks: the caller
- * waits on netprobe_fd() (readable when a probe has news) with a timeout of
- * netprobe_timeout_ms(), then calls netprobe_collect().
+ * Plain C (no PostgreSQL), in common/: the prober worker drives it, and so
+ * do visionproc's site agents (visionproc/agent.c), the unit test and the
+ * benchmark against fping.  Nothing here blocks: the caller
+ * waits on ch_netprobe_fd() (readable when a probe has news) with a timeout of
+ * ch_netprobe_timeout_ms(), then calls ch_netprobe_collect().
  */
 #ifndef CAMERA_HEALTH_NETPROBE_H
 #define CAMERA_HEALTH_NETPROBE_H
@@ -53,36 +54,48 @@ typedef struct ProbeResult
 typedef struct NetProbe NetProbe;
 
 /* NULL on failure, with the reason in err. */
-extern NetProbe *netprobe_create(int max_inflight, char *err, size_t errlen);
-extern void netprobe_destroy(NetProbe *np);
+extern NetProbe *ch_netprobe_create(int max_inflight, char *err, size_t errlen);
+extern void ch_netprobe_destroy(NetProbe *np);
 
 /* Can ICMP probes of this address family (AF_INET, AF_INET6) run? */
-extern bool netprobe_icmp_available(NetProbe *np, int family);
+extern bool ch_netprobe_icmp_available(NetProbe *np, int family);
 
 /* Try again to open the ping sockets (after ping_group_range changed). */
-extern void netprobe_retry_icmp(NetProbe *np);
+extern void ch_netprobe_retry_icmp(NetProbe *np);
 
-/* An fd to wait on for readability: ready when netprobe_collect() has work. */
-extern int	netprobe_fd(NetProbe *np);
+/* An fd to wait on for readability: ready when ch_netprobe_collect() has work. */
+extern int	ch_netprobe_fd(NetProbe *np);
 
 /*
  * Start a probe.  Returns 0 when started (or when it failed at once: its
- * result is then waiting for netprobe_collect()), -1 when max_inflight
+ * result is then waiting for ch_netprobe_collect()), -1 when max_inflight
  * probes are already running.
  */
-extern int	netprobe_start(NetProbe *np, const ProbeRequest *req);
+extern int	ch_netprobe_start(NetProbe *np, const ProbeRequest *req);
 
 /*
  * Finish what is ready without blocking: replies, connects, timeouts.
  * Writes up to max results; returns how many.
  */
-extern int	netprobe_collect(NetProbe *np, ProbeResult *out, int max);
+extern int	ch_netprobe_collect(NetProbe *np, ProbeResult *out, int max);
 
 /* Milliseconds until the earliest probe deadline; -1 when none runs. */
-extern int	netprobe_timeout_ms(NetProbe *np);
+extern int	ch_netprobe_timeout_ms(NetProbe *np);
 
-extern int	netprobe_inflight(NetProbe *np);
+extern int	ch_netprobe_inflight(NetProbe *np);
 
-extern const char *probe_outcome_name(ProbeOutcome outcome);
+extern const char *ch_probe_outcome_name(ProbeOutcome outcome);
+
+/* An IPv4 or IPv6 address in text and a port into *ss; false when ip is neither. */
+extern bool ch_probe_fill_address(const char *ip, int port, struct sockaddr_storage *ss, socklen_t *len);
+
+/*
+ * The health-log status ("ok", "warning", "critical", "error") of a probe
+ * of an ip check (port_check false: a refused TCP handshake proves the host
+ * is up; a round trip above high_latency_ms warns) or of a port check: the
+ * one rule of the prober and the site agents.
+ */
+extern const char *ch_probe_status(bool port_check, ProbeKind kind, const ProbeResult *r,
+								   double high_latency_ms);
 
 #endif							/* CAMERA_HEALTH_NETPROBE_H */

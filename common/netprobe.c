@@ -14,8 +14,8 @@
  * connect completes, or fails, as EPOLLOUT.
  *
  * A probe that finishes keeps its slot, result filled in, on a FIFO "done"
- * list until netprobe_collect() hands it out.  So nothing is allocated after
- * netprobe_create(), and a probe that fails at once (a refused connect on
+ * list until ch_netprobe_collect() hands it out.  So nothing is allocated after
+ * ch_netprobe_create(), and a probe that fails at once (a refused connect on
  * loopback, EMFILE...) is reported the same way as any other.
  */
 #include <errno.h>
@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
 #include <linux/errqueue.h>
 #include <netinet/icmp6.h>
 #include <netinet/in.h>
@@ -701,7 +702,7 @@ finish_tcp(NetProbe *np, ProbeSlot *slot)
 
 /*
  * Record the result of a probe, release what it holds, and queue it for
- * netprobe_collect().  With no detail, one is made from the outcome and
+ * ch_netprobe_collect().  With no detail, one is made from the outcome and
  * error.
  */
 static void
@@ -747,7 +748,7 @@ finish(NetProbe *np, ProbeSlot *slot, ProbeOutcome outcome, int error,
 /* ---- API ----------------------------------------------------------------- */
 
 NetProbe *
-netprobe_create(int max_inflight, char *err, size_t errlen)
+ch_netprobe_create(int max_inflight, char *err, size_t errlen)
 {
 	NetProbe   *np;
 	int			i;
@@ -775,14 +776,14 @@ netprobe_create(int max_inflight, char *err, size_t errlen)
 	if (np->slots == NULL || np->heap == NULL || np->events == NULL)
 	{
 		set_error(err, errlen, "out of memory for %d probe slots", max_inflight);
-		netprobe_destroy(np);
+		ch_netprobe_destroy(np);
 		return NULL;
 	}
 	np->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (np->epfd < 0)
 	{
 		set_error(err, errlen, "could not create an epoll set: %s", strerror(errno));
-		netprobe_destroy(np);
+		ch_netprobe_destroy(np);
 		return NULL;
 	}
 
@@ -803,14 +804,14 @@ netprobe_create(int max_inflight, char *err, size_t errlen)
 	 */
 	np->next_cookie = (uint32_t) now_ns() ^ ((uint32_t) getpid() * 2654435761u);
 
-	/* no ICMP is not an error here: netprobe_start() reports it per probe */
+	/* no ICMP is not an error here: ch_netprobe_start() reports it per probe */
 	open_icmp(np, 0);
 	open_icmp(np, 1);
 	return np;
 }
 
 void
-netprobe_destroy(NetProbe *np)
+ch_netprobe_destroy(NetProbe *np)
 {
 	int			i;
 
@@ -834,7 +835,7 @@ netprobe_destroy(NetProbe *np)
 }
 
 bool
-netprobe_icmp_available(NetProbe *np, int family)
+ch_netprobe_icmp_available(NetProbe *np, int family)
 {
 	int			fi = family_index(family);
 
@@ -842,7 +843,7 @@ netprobe_icmp_available(NetProbe *np, int family)
 }
 
 void
-netprobe_retry_icmp(NetProbe *np)
+ch_netprobe_retry_icmp(NetProbe *np)
 {
 	int			fi;
 
@@ -852,13 +853,13 @@ netprobe_retry_icmp(NetProbe *np)
 }
 
 int
-netprobe_fd(NetProbe *np)
+ch_netprobe_fd(NetProbe *np)
 {
 	return np->epfd;
 }
 
 int
-netprobe_start(NetProbe *np, const ProbeRequest *req)
+ch_netprobe_start(NetProbe *np, const ProbeRequest *req)
 {
 	ProbeSlot  *slot;
 	int			family = req->addr.ss_family;
@@ -912,7 +913,7 @@ netprobe_start(NetProbe *np, const ProbeRequest *req)
 }
 
 int
-netprobe_collect(NetProbe *np, ProbeResult *out, int max)
+ch_netprobe_collect(NetProbe *np, ProbeResult *out, int max)
 {
 	int			nev;
 	int			i;
@@ -964,7 +965,7 @@ netprobe_collect(NetProbe *np, ProbeResult *out, int max)
 }
 
 int
-netprobe_timeout_ms(NetProbe *np)
+ch_netprobe_timeout_ms(NetProbe *np)
 {
 	uint64_t	now;
 	uint64_t	deadline;
@@ -984,13 +985,13 @@ netprobe_timeout_ms(NetProbe *np)
 }
 
 int
-netprobe_inflight(NetProbe *np)
+ch_netprobe_inflight(NetProbe *np)
 {
 	return np->inflight;
 }
 
 const char *
-probe_outcome_name(ProbeOutcome outcome)
+ch_probe_outcome_name(ProbeOutcome outcome)
 {
 	switch (outcome)
 	{
@@ -1004,4 +1005,44 @@ probe_outcome_name(ProbeOutcome outcome)
 			return "error";
 	}
 	return "unknown";
+}
+
+bool
+ch_probe_fill_address(const char *ip, int port, struct sockaddr_storage *ss, socklen_t *len)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *) ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *) ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, ip, &sin->sin_addr) == 1)
+	{
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+		*len = sizeof(*sin);
+		return true;
+	}
+	if (inet_pton(AF_INET6, ip, &sin6->sin6_addr) == 1)
+	{
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(port);
+		*len = sizeof(*sin6);
+		return true;
+	}
+	return false;
+}
+
+const char *
+ch_probe_status(bool port_check, ProbeKind kind, const ProbeResult *r, double high_latency_ms)
+{
+	bool		up;
+
+	if (r->outcome == PROBE_ERROR)
+		return "error";
+	if (port_check)
+		return r->outcome == PROBE_UP ? "ok" : "critical";
+	/* a refused TCP handshake still proves the host is up */
+	up = r->outcome == PROBE_UP || (kind == PROBE_TCP_HOST && r->outcome == PROBE_REFUSED);
+	if (!up)
+		return "critical";
+	return r->rtt_ms > high_latency_ms ? "warning" : "ok";
 }
