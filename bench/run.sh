@@ -15,3 +15,5 @@ echo "== retention: partition drops vs batched DELETE"
 bench/retention.sh
 echo "== bulk import of 10,000 cameras"
 bench/import.sh
+echo "== vision at fleet scale: grabs in flight against today's visionproc and naive ffmpeg"
+bench/vision_scale.sh

@@ -367,3 +367,6 @@ GRANT EXECUTE ON FUNCTION
 	camera_health_api.alert_evidence(bigint, bigint),
 	camera_health_api.camera_pictures(bigint)
 	TO camera_health_reader;
+
+-- pg_dump keeps an alert's evidence with the alert history.
+SELECT pg_catalog.pg_extension_config_dump('camera_health.alert_evidence', '');

@@ -2728,5 +2728,9 @@ GRANT EXECUTE ON FUNCTION
 	camera_health_api.alert_evidence(bigint, bigint),
 	camera_health_api.camera_pictures(bigint)
 	TO camera_health_reader;
+
+-- pg_dump keeps an alert's evidence with the alert history.
+SELECT pg_catalog.pg_extension_config_dump('camera_health.alert_evidence', '');
+
 -- issue 11: references carry a focus map after their pixels
 COMMENT ON COLUMN camera_health.camera_references.image IS 'The grey analysis image: "GREY <width> <height>" and a newline, then one byte per pixel; since 1.1 usually followed by the focus map measured at the camera''s own resolution (see valid_reference).';
