@@ -73,22 +73,6 @@ static char *consumer;
 static int64 expired_since_log = 0;
 static int64 last_expiry_log = 0;
 
-static int
-raise_fd_limit(void)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
-		return 1024;
-	if (rl.rlim_cur < rl.rlim_max)
-	{
-		rl.rlim_cur = rl.rlim_max;
-		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
-			getrlimit(RLIMIT_NOFILE, &rl);
-	}
-	return rl.rlim_cur > INT_MAX ? INT_MAX : (int) rl.rlim_cur;
-}
-
 /* Acknowledge and delete one task: the stream holds only open tasks. */
 static void
 ack(const char *entry_id)
@@ -416,7 +400,7 @@ ch_prober_main(Datum main_arg)
 
 	ch_worker_start("prober");
 
-	max_inflight = Min(camera_health_max_probes, raise_fd_limit() - 256);
+	max_inflight = Min(camera_health_max_probes, ch_netprobe_raise_fd_limit() - 256);
 	if (max_inflight < 16)
 		ereport(ERROR,
 				(errmsg("camera_health prober: too few file descriptors for network probes"),

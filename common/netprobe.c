@@ -33,6 +33,7 @@
 #include <netinet/in.h>
 #include <netinet/ip_icmp.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include "netprobe.h"
@@ -1045,4 +1046,24 @@ ch_probe_status(bool port_check, ProbeKind kind, const ProbeResult *r, double hi
 	if (!up)
 		return "critical";
 	return r->rtt_ms > high_latency_ms ? "warning" : "ok";
+}
+
+/*
+ * Every probe in flight holds a socket: the soft open-files limit is
+ * raised to the hard one.  Returns the limit now in force.
+ */
+int
+ch_netprobe_raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return 1024;
+	if (rl.rlim_cur < rl.rlim_max)
+	{
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	return rl.rlim_cur > INT_MAX ? INT_MAX : (int) rl.rlim_cur;
 }

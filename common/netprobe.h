@@ -98,4 +98,7 @@ extern bool ch_probe_fill_address(const char *ip, int port, struct sockaddr_stor
 extern const char *ch_probe_status(bool port_check, ProbeKind kind, const ProbeResult *r,
 								   double high_latency_ms);
 
+/* Raise the soft open-files limit to the hard one; returns the limit in force. */
+extern int	ch_netprobe_raise_fd_limit(void);
+
 #endif							/* CAMERA_HEALTH_NETPROBE_H */

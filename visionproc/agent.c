@@ -133,22 +133,6 @@ ack(Agent *a, int site, const char *id)
 	run(a, 3, xdel);
 }
 
-static int
-raise_fd_limit(void)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
-		return 1024;
-	if (rl.rlim_cur < rl.rlim_max)
-	{
-		rl.rlim_cur = rl.rlim_max;
-		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
-			getrlimit(RLIMIT_NOFILE, &rl);
-	}
-	return rl.rlim_cur > INT_MAX ? INT_MAX : (int) rl.rlim_cur;
-}
-
 /* An optional number field: absent gives def; present must parse in range. */
 static bool
 optional_number(const redisReply *fields, const char *name, int64_t min, int64_t max,
@@ -584,7 +568,7 @@ agent_init(Agent *a, const VisionConfig *cfg, volatile sig_atomic_t *stop)
 		vlog("agent: invalid Redis URL: %s", reason);
 		return false;
 	}
-	a->max_inflight = raise_fd_limit() - 64;
+	a->max_inflight = ch_netprobe_raise_fd_limit() - 64;
 	if (a->max_inflight > cfg->max_probes)
 		a->max_inflight = cfg->max_probes;
 	if (a->max_inflight < 16)
