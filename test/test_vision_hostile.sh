@@ -266,9 +266,12 @@ wait "$vp" || fail "(k) exit code $?"
 # ---- (i) Redis hanging up, under AddressSanitizer --------------------------
 SRC=${VISIONPROC_SRC:-$ROOT}  # another tree: to check the test against old code
 ASAN_PKGS="libavformat libavcodec libavutil libswscale json-c libcurl hiredis"
+# the shared modules visionproc links, as its Makefile lists them
+common_srcs=()
+for m in $(sed -n 's/^COMMON = //p' "$SRC/visionproc/Makefile"); do common_srcs+=("$SRC/common/$m.c"); done
 # shellcheck disable=SC2046,SC2086
-cc -fsanitize=address -fno-omit-frame-pointer -O1 -g -std=gnu11 -I"$SRC/visionproc" -I"$SRC/common" \
-	$(pkg-config --cflags $ASAN_PKGS) "$SRC"/visionproc/*.c "$SRC"/common/{url,redis_url,redis_reply,grey_format,jpeg_check,camera_mode}.c \
+cc -fsanitize=address -fno-omit-frame-pointer -O1 -g -std=gnu11 -pthread -I"$SRC/visionproc" -I"$SRC/common" \
+	$(pkg-config --cflags $ASAN_PKGS) "$SRC"/visionproc/*.c "${common_srcs[@]}" \
 	-o "$DIR/visionproc-asan" $(pkg-config --libs $ASAN_PKGS) -lm
 FPORT=$(free_port)
 python3 "$HELPER" hangup "$FPORT" >"$DIR/hangup.log" 2>&1 &
