@@ -75,6 +75,22 @@ cmp_ratio(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* The weighted median of n ratios whose weights add up to total (n > 0). */
+static double
+weighted_median(WeightedRatio *q, int n, double total)
+{
+	double		acc = 0;
+
+	qsort(q, n, sizeof(WeightedRatio), cmp_ratio);
+	for (int i = 0; i < n; i++)
+	{
+		acc += q[i].weight;
+		if (acc >= total / 2)
+			return q[i].ratio;
+	}
+	return q[n - 1].ratio;
+}
+
 static double
 block_mean(const Plane *p, int x0, int y0, int bw, int bh)
 {
@@ -160,8 +176,7 @@ median_ratio(const Picture *ref, const Picture *frame, bool along_x, int *blocks
 				cf[GRID_X * GRID_Y];
 	WeightedRatio q[GRID_X * GRID_Y];
 	int			n = 0;
-	double		total = 0,
-				acc = 0;
+	double		total = 0;
 
 	block_detail(ref, along_x, r, cr);
 	block_detail(frame, along_x, f, cf);
@@ -178,14 +193,7 @@ median_ratio(const Picture *ref, const Picture *frame, bool along_x, int *blocks
 	*blocks = n;
 	if (n < MIN_BLOCKS)
 		return -1;
-	qsort(q, n, sizeof(WeightedRatio), cmp_ratio);
-	for (int i = 0; i < n; i++)
-	{
-		acc += q[i].weight;
-		if (acc >= total / 2)
-			return q[i].ratio;
-	}
-	return q[n - 1].ratio;
+	return weighted_median(q, n, total);
 }
 
 static int
@@ -227,8 +235,7 @@ focus_ratio(const FocusMap *ref, const FocusMap *frame, int *tiles)
 {
 	WeightedRatio q[CH_FOCUS_MAX_GRID * CH_FOCUS_MAX_GRID];
 	int			n = 0;
-	double		total = 0,
-				acc = 0;
+	double		total = 0;
 
 	uint16_t	floor_code = 0;
 
@@ -252,14 +259,7 @@ focus_ratio(const FocusMap *ref, const FocusMap *frame, int *tiles)
 	*tiles = n;
 	if (n < FOCUS_MIN_TILES)
 		return -1;
-	qsort(q, n, sizeof(WeightedRatio), cmp_ratio);
-	for (int i = 0; i < n; i++)
-	{
-		acc += q[i].weight;
-		if (acc >= total / 2)
-			return q[i].ratio;
-	}
-	return q[n - 1].ratio;
+	return weighted_median(q, n, total);
 }
 
 void
