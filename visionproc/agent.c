@@ -28,11 +28,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "log.h"
+#include "monotonic.h"
 #include "netprobe.h"
 #include "redis_keys.h"
 #include "redis_reply.h"
@@ -96,15 +96,6 @@ typedef struct Agent
 	bool		bad_reply_logged;
 	int64_t		expired;
 } Agent;
-
-static int64_t
-epoch_ms(void)
-{
-	struct timeval tv;
-
-	gettimeofday(&tv, NULL);
-	return (int64_t) tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
 
 static void
 bad_reply(Agent *a, const char *what)

@@ -11,23 +11,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 
 #include "grab.h"
 #include "image.h"
 #include "log.h"
+#include "monotonic.h"
 #include "task.h"
 #include "url.h"
 #include "vision.h"
-
-int64_t
-task_epoch_ms(void)
-{
-	struct timeval tv;
-
-	gettimeofday(&tv, NULL);
-	return (int64_t) tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
 
 static void
 add_stream_facts(json_object *meta, const GrabResult *g)
@@ -196,7 +187,7 @@ add_task_facts(const VisionTask *t, json_object *meta, int64_t start)
 	if (t->claimed)
 		json_object_object_add(meta, "claimed", json_object_new_boolean(1));
 	json_object_object_add(meta, "lateness_ms", json_object_new_int64(start - t->due_ms));
-	json_object_object_add(meta, "duration_ms", json_object_new_int64(task_epoch_ms() - start));
+	json_object_object_add(meta, "duration_ms", json_object_new_int64(epoch_ms() - start));
 }
 
 static json_object *
@@ -234,7 +225,7 @@ task_run(VisionTask *t, const VisionConfig *cfg, volatile sig_atomic_t *stop)
 	const char *status;
 	char		masked[MASK_SECRETS_BUFSIZE(CAMERA_URL_MAX_LEN)];
 
-	t->start_ms = task_epoch_ms();
+	t->start_ms = epoch_ms();
 	mask_url_secrets(t->url, masked);
 	json_object_object_add(meta, "url", json_object_new_string(masked));
 	if (grab_frames(t->url, &opt, &g) != 0)

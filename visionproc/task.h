@@ -61,6 +61,4 @@ extern struct json_object *task_error_result(const VisionTask *t, int64_t start_
 
 extern void task_free(VisionTask *t);
 
-extern int64_t task_epoch_ms(void);
-
 #endif							/* VISIONPROC_TASK_H */

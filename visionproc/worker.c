@@ -47,6 +47,7 @@
 #include "config.h"
 #include "grab.h"
 #include "log.h"
+#include "monotonic.h"
 #include "pool.h"
 #include "redis_reply.h"
 #include "task.h"
@@ -211,7 +212,7 @@ post_result(Worker *w, const VisionTask *t, json_object *result)
 static void
 give_up_task(Worker *w, VisionTask *t, const char *stage, const char *msg)
 {
-	json_object *result = task_error_result(t, task_epoch_ms(), stage, msg);
+	json_object *result = task_error_result(t, epoch_ms(), stage, msg);
 
 	vlog("task %s of camera %" PRId64 ": %s; nothing opened", t->id, t->camera, msg);
 	post_result(w, t, result);
@@ -274,7 +275,7 @@ parse_task(Worker *w, int q, const char *id, const redisReply *fields, bool clai
 	}
 	snprintf(t->camera_id, sizeof(t->camera_id), "%s", camera_id);
 	/* a newer task of this camera is due already: this one is done */
-	if (task_epoch_ms() - t->due_ms > (interval > MIN_EXPIRY_MS ? interval : MIN_EXPIRY_MS))
+	if (epoch_ms() - t->due_ms > (interval > MIN_EXPIRY_MS ? interval : MIN_EXPIRY_MS))
 	{
 		task_free(t);
 		return NULL;
@@ -542,10 +543,10 @@ serve(Worker *w)
 			pool_wait_done(w->pool, READ_BLOCK_MS);
 			continue;
 		}
-		if (task_epoch_ms() >= next_claim)
+		if (epoch_ms() >= next_claim)
 		{
 			claim_stale(w);
-			next_claim = task_epoch_ms() + CLAIM_EVERY_MS;
+			next_claim = epoch_ms() + CLAIM_EVERY_MS;
 		}
 		if (idle_slots(w) > 0 && !*w->stop)
 			read_new(w);
