@@ -17,6 +17,7 @@ char	   *camera_health_database = NULL;
 char	   *camera_health_redis_url = NULL;
 char	   *camera_health_key_prefix = NULL;
 int			camera_health_default_log_retention = 30 * 86400;
+int			camera_health_default_trend_retention = 400 * 86400;
 int			camera_health_ip_timeout = 1000;
 int			camera_health_port_timeout = 2000;
 double		camera_health_high_latency = 500;
@@ -179,6 +180,16 @@ camera_health_define_gucs(void)
 							&camera_health_default_log_retention,
 							30 * 86400,
 							MIN_RETENTION_S, MAX_RETENTION_S,
+							PGC_SIGHUP,
+							GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("camera_health.default_trend_retention",
+							"How long hourly trends are kept for cameras without a trend retention policy.",
+							NULL,
+							&camera_health_default_trend_retention,
+							400 * 86400,
+							86400, MAX_RETENTION_S,
 							PGC_SIGHUP,
 							GUC_UNIT_S,
 							NULL, NULL, NULL);

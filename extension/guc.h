@@ -9,6 +9,7 @@ extern char *camera_health_database;
 extern char *camera_health_redis_url;
 extern char *camera_health_key_prefix;
 extern int	camera_health_default_log_retention;
+extern int	camera_health_default_trend_retention;
 extern int	camera_health_ip_timeout;
 extern int	camera_health_port_timeout;
 extern double camera_health_high_latency;

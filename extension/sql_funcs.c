@@ -25,6 +25,7 @@ PG_FUNCTION_INFO_V1(ch_url_origin);
 PG_FUNCTION_INFO_V1(ch_valid_camera_url);
 PG_FUNCTION_INFO_V1(ch_url_problem);
 PG_FUNCTION_INFO_V1(ch_default_log_retention);
+PG_FUNCTION_INFO_V1(ch_default_trend_retention);
 PG_FUNCTION_INFO_V1(ch_request_retention_run);
 
 /* mask_url(url text) RETURNS text: one whole URL with its credentials masked */
@@ -89,6 +90,17 @@ ch_default_log_retention(PG_FUNCTION_ARGS)
 
 	result->day = camera_health_default_log_retention / SECS_PER_DAY;
 	result->time = (int64) (camera_health_default_log_retention % SECS_PER_DAY) * USECS_PER_SEC;
+	PG_RETURN_INTERVAL_P(result);
+}
+
+/* default_trend_retention() RETURNS interval: camera_health.default_trend_retention */
+Datum
+ch_default_trend_retention(PG_FUNCTION_ARGS)
+{
+	Interval   *result = palloc0(sizeof(Interval));
+
+	result->day = camera_health_default_trend_retention / SECS_PER_DAY;
+	result->time = (int64) (camera_health_default_trend_retention % SECS_PER_DAY) * USECS_PER_SEC;
 	PG_RETURN_INTERVAL_P(result);
 }
 
