@@ -43,7 +43,7 @@ SQL_SOURCES = $(addprefix sql/,00_schema.sql 01_c_helpers.sql 02_tables.sql 03_c
 	04_api_cameras.sql 05_api_history.sql 06_retention.sql 07_workers.sql 08_privileges.sql \
 	09_http_api.sql \
 	10_notify.sql 11_http_notify.sql 12_daynight.sql \
-	13_evidence.sql 15_trends.sql)
+	13_evidence.sql 14_history.sql 15_trends.sql)
 DATA_built = camera_health--$(EXTVERSION).sql $(patsubst sql/updates/%,camera_health--%,$(wildcard sql/updates/*.sql))
 DATA = extension/camera_health--1.0.sql
 

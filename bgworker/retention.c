@@ -1,7 +1,7 @@
 /*
  * retention.c
- *	  The retention worker: keeps health_logs, camera_latency and resolved
- *	  alerts within each camera's retention, every
+ *	  The retention worker: keeps the check history (check_history) and
+ *	  resolved alerts within each camera's retention, every
  *	  camera_health.retention_interval, or at once for run_retention().
  *
  * A pass, each step in transactions of its own:
@@ -12,7 +12,8 @@
  *	   lock on the parent, asked for with a 50 ms lock_timeout: API calls
  *	   that queue behind the request wait no longer than that; on timeout
  *	   it retries, then leaves the partition for the next pass;
- *	3. deletes the remaining expired rows in batches of
+ *	3. deletes the remaining expired chunks (a camera's hour of a check,
+ *	   once all of it has expired) in batches of
  *	   camera_health.retention_batch_size, one transaction each, partition
  *	   by partition (only those old enough to hold any): cameras on the
  *	   default retention together, cameras with a policy grouped by their
@@ -108,26 +109,41 @@ step_create_partitions(RunStats *st)
 	commit(st);
 }
 
+/* What one chunk of check_history holds: checks, and latency samples among them. */
+#define CHUNK_WEIGHTS "l.n, pg_catalog.cardinality(pg_catalog.array_remove(l.latency_us, NULL))"
+
 /*
- * How many rows an expired partition holds: the planner's statistics, as
- * counting would read the whole partition, the very work dropping it
- * saves; a partition never analysed (small, or brand new) is counted.
+ * How many checks and latency samples an expired partition holds: the
+ * planner's count of its chunks times what a sample of 1 % of its pages
+ * holds per chunk, as counting would read the whole partition, the very
+ * work dropping it saves; a partition never analysed (small, or brand new)
+ * is counted.
  */
-static int64
-partition_rows(const char *partition)
+static void
+partition_checks(const char *partition, int64 *checks, int64 *latency)
 {
 	bool		isnull;
-	int64		rows;
+	double		chunks;
+	const char *sample = "";
 
-	SPI_execute(psprintf("SELECT c.reltuples::pg_catalog.int8 FROM pg_catalog.pg_class c "
+	SPI_execute(psprintf("SELECT c.reltuples FROM pg_catalog.pg_class c "
 						 "WHERE c.oid = %s::pg_catalog.regclass", quote_literal_cstr(partition)), true, 0);
-	rows = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	if (rows < 0)
+	chunks = DatumGetFloat4(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (chunks >= 0)
+		sample = " TABLESAMPLE SYSTEM (1)";
+	SPI_execute(psprintf("SELECT pg_catalog.count(*)::float8, coalesce(pg_catalog.sum(w.n), 0)::float8, "
+						 "coalesce(pg_catalog.sum(w.latency), 0)::float8 "
+						 "FROM (SELECT " CHUNK_WEIGHTS " FROM ONLY %s l%s) w(n, latency)",
+						 partition, sample), true, 0);
 	{
-		SPI_execute(psprintf("SELECT pg_catalog.count(*) FROM %s", partition), true, 0);
-		rows = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		HeapTuple	row = SPI_tuptable->vals[0];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		double		seen = DatumGetFloat8(SPI_getbinval(row, desc, 1, &isnull));
+		double		scale = (chunks >= 0 && seen > 0) ? chunks / seen : 1.0;
+
+		*checks += (int64) (DatumGetFloat8(SPI_getbinval(row, desc, 2, &isnull)) * scale);
+		*latency += (int64) (DatumGetFloat8(SPI_getbinval(row, desc, 3, &isnull)) * scale);
 	}
-	return rows;
 }
 
 /*
@@ -135,12 +151,12 @@ partition_rows(const char *partition)
  * one commit); false when the lock could not be had in time.
  */
 static bool
-drop_partitions(RunStats *st, List *partitions, int64 *rows)
+drop_partitions(RunStats *st, List *partitions)
 {
 	MemoryContext caller = CurrentMemoryContext;
 	StringInfoData names;
 	ListCell   *lc;
-	volatile int64 n = 0;
+	int64		counted[2] = {0, 0};	/* checks, latency samples */
 	volatile bool dropped = false;
 	TimestampTz start = GetCurrentTimestamp();
 
@@ -149,7 +165,7 @@ drop_partitions(RunStats *st, List *partitions, int64 *rows)
 	foreach(lc, partitions)
 	{
 		appendStringInfo(&names, "%s%s", names.len ? ", " : "", (char *) lfirst(lc));
-		n += partition_rows(lfirst(lc));
+		partition_checks(lfirst(lc), &counted[0], &counted[1]);
 	}
 	commit(st);
 
@@ -178,7 +194,8 @@ drop_partitions(RunStats *st, List *partitions, int64 *rows)
 	if (dropped)
 	{
 		st->dropped += list_length(partitions);
-		*rows += n;
+		st->logs += counted[0];
+		st->latency += counted[1];
 	}
 	return dropped;
 }
@@ -186,79 +203,78 @@ drop_partitions(RunStats *st, List *partitions, int64 *rows)
 static void
 step_drop_partitions(RunStats *st)
 {
-	const char *parents[] = {"health_logs", "camera_latency"};
-	int64	   *counts[] = {&st->logs, &st->latency};
-	List	   *expired[] = {NIL, NIL};
+	List	   *expired = NIL;
 	MemoryContext caller = CurrentMemoryContext;
 
 	begin("camera_health retention: finding expired partitions");
-	if (SPI_execute("SELECT partition::text, parent FROM camera_health.expired_partitions("
+	if (SPI_execute("SELECT partition::text FROM camera_health.expired_partitions("
 					"pg_catalog.now() - camera_health.longest_retention())", true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "expired_partitions failed");
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
-		char	   *parent = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
-		int			t = strcmp(parent, parents[0]) == 0 ? 0 : 1;
 		MemoryContext old = MemoryContextSwitchTo(caller);
 
-		expired[t] = lappend(expired[t], SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
+		expired = lappend(expired, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
 		MemoryContextSwitchTo(old);
 	}
 	commit(st);
 
 	/* a few at a time: one lock and one commit for several, held briefly */
-	for (int t = 0; t < lengthof(parents); t++)
+	for (int from = 0; from < list_length(expired); from += DROP_GROUP)
 	{
-		for (int from = 0; from < list_length(expired[t]); from += DROP_GROUP)
-		{
-			List	   *group = list_copy_head(list_copy_tail(expired[t], from), DROP_GROUP);
+		List	   *group = list_copy_head(list_copy_tail(expired, from), DROP_GROUP);
 
-			for (int attempt = 1; !drop_partitions(st, group, counts[t]); attempt++)
+		for (int attempt = 1; !drop_partitions(st, group); attempt++)
+		{
+			if (attempt == DROP_ATTEMPTS)
 			{
-				if (attempt == DROP_ATTEMPTS)
-				{
-					ereport(LOG,
-							(errmsg("camera_health retention: partitions of %s are busy; dropping them on the next pass",
-									parents[t])));
-					break;
-				}
-				ch_worker_wait(DROP_RETRY_MS);
+				ereport(LOG,
+						(errmsg("camera_health retention: partitions of check_history are busy; dropping them on the next pass")));
+				break;
 			}
-			ch_worker_interrupts();
+			ch_worker_wait(DROP_RETRY_MS);
 		}
+		ch_worker_interrupts();
 	}
 }
 
 /*
  * Delete, a batch per transaction, the rows of one table (a partition or
  * the alerts table) selected by cond (a condition on alias l, with $1 = the
- * batch size and $2 = an int8[] of camera ids, or NULL) until none is left.
- * Rows are picked and deleted by ctid within the one table, so a batch
- * costs an index or BRIN scan plus a TID scan, whatever the table's size.
+ * batch size and $2 = an int8[] of camera ids, or NULL) until none is left;
+ * adds to removed[0] and removed[1] the sums of the two weights (SQL over
+ * the deleted row l) of the rows deleted.  Rows are picked and deleted by
+ * ctid within the one table, so a batch costs an index or BRIN scan plus a
+ * TID scan, whatever the table's size.
  */
-static int64
-delete_batches(RunStats *st, const char *table, const char *cond, ArrayType *ids)
+static void
+delete_batches(RunStats *st, const char *table, const char *cond, ArrayType *ids,
+			   const char *weights, int64 removed[2])
 {
-	char	   *sql = psprintf("DELETE FROM ONLY %s WHERE ctid = ANY (ARRAY("
-							   "SELECT l.ctid FROM ONLY %s l WHERE %s LIMIT $1))",
-							   table, table, cond);
+	char	   *sql = psprintf("WITH d AS (DELETE FROM ONLY %s l WHERE l.ctid = ANY (ARRAY("
+							   "SELECT l.ctid FROM ONLY %s l WHERE %s LIMIT $1)) RETURNING %s) "
+							   "SELECT pg_catalog.count(*), coalesce(pg_catalog.sum(d.w1), 0)::int8, "
+							   "coalesce(pg_catalog.sum(d.w2), 0)::int8 FROM d(w1, w2)",
+							   table, table, cond, weights);
 	Oid			types[2] = {INT4OID, INT8ARRAYOID};
 	Datum		values[2] = {Int32GetDatum(camera_health_retention_batch_size), PointerGetDatum(ids)};
 	char		nulls[2] = {' ', ids ? ' ' : 'n'};
-	int64		total = 0;
 	int64		n;
+	bool		isnull;
 	TimestampTz start = GetCurrentTimestamp();
 
 	do
 	{
 		begin(psprintf("camera_health retention: deleting from %s", table));
-		n = exec_count(sql, 2, types, values, nulls);
+		if (SPI_execute_with_args(sql, 2, types, values, nulls, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "retention delete from %s failed", table);
+		n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		removed[0] += DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+		removed[1] += DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
 		commit(st);
-		total += n;
 		ch_worker_interrupts();
 	} while (n >= camera_health_retention_batch_size);
 	st->delete_ms += ms_since(start);
-	return total;
 }
 
 /*
@@ -299,8 +315,7 @@ candidate_partitions(const char *parent)
 static void
 step_delete_rows(RunStats *st)
 {
-	const char *tables[] = {"health_logs", "camera_latency"};
-	int64	   *counts[] = {&st->logs, &st->latency};
+	int64		removed[2] = {0, 0};
 	List	   *retentions = NIL;
 	List	   *id_arrays = NIL;
 	ListCell   *lc1;
@@ -330,36 +345,40 @@ step_delete_rows(RunStats *st)
 	}
 	commit(st);
 
-	for (int t = 0; t < lengthof(tables); t++)
+	/* whole chunks: a camera's hour of a check goes when all of it has expired */
+	foreach(lp, candidate_partitions("check_history"))
 	{
-		foreach(lp, candidate_partitions(tables[t]))
+		/* cameras on the default retention (if any: the scan is not free) */
+		if (any_default)
+			delete_batches(st, lfirst(lp),
+						   "l.hour + interval '1 hour' <= pg_catalog.now() - camera_health.default_log_retention() "
+						   "AND NOT EXISTS (SELECT FROM camera_health.log_retention r "
+						   "WHERE r.camera_id = l.camera_id)",
+						   NULL, CHUNK_WEIGHTS, removed);
+		/* cameras with a policy, a group per retention */
+		forboth(lc1, retentions, lc2, id_arrays)
 		{
-			/* cameras on the default retention (if any: the scan is not free) */
-			if (any_default)
-				*counts[t] += delete_batches(st, lfirst(lp),
-											 "l.created_at < pg_catalog.now() - camera_health.default_log_retention() "
-											 "AND NOT EXISTS (SELECT FROM camera_health.log_retention r "
-											 "WHERE r.camera_id = l.camera_id)",
-											 NULL);
-			/* cameras with a policy, a group per retention */
-			forboth(lc1, retentions, lc2, id_arrays)
-			{
-				*counts[t] += delete_batches(st, lfirst(lp),
-											 psprintf("l.camera_id = ANY ($2) AND l.created_at < pg_catalog.now() - %s::pg_catalog.interval",
-													  quote_literal_cstr(lfirst(lc1))),
-											 lfirst(lc2));
-			}
+			delete_batches(st, lfirst(lp),
+						   psprintf("l.camera_id = ANY ($2) AND l.hour + interval '1 hour' <= "
+									"pg_catalog.now() - %s::pg_catalog.interval",
+									quote_literal_cstr(lfirst(lc1))),
+						   lfirst(lc2), CHUNK_WEIGHTS, removed);
 		}
 	}
+	st->logs += removed[0];
+	st->latency += removed[1];
 }
 
 static void
 step_delete_alerts(RunStats *st)
 {
-	st->alerts += delete_batches(st, "camera_health.alerts",
-								 "l.resolved_at < pg_catalog.now() - coalesce((SELECT r.retention FROM camera_health.log_retention r "
-								 "WHERE r.camera_id = l.camera_id), camera_health.default_log_retention())",
-								 NULL);
+	int64		removed[2] = {0, 0};
+
+	delete_batches(st, "camera_health.alerts",
+				   "l.resolved_at < pg_catalog.now() - coalesce((SELECT r.retention FROM camera_health.log_retention r "
+				   "WHERE r.camera_id = l.camera_id), camera_health.default_log_retention())",
+				   NULL, "1, 0", removed);
+	st->alerts += removed[0];
 }
 
 static void

@@ -2734,3 +2734,557 @@ SELECT pg_catalog.pg_extension_config_dump('camera_health.alert_evidence', '');
 
 -- issue 11: references carry a focus map after their pixels
 COMMENT ON COLUMN camera_health.camera_references.image IS 'The grey analysis image: "GREY <width> <height>" and a newline, then one byte per pixel; since 1.1 usually followed by the focus map measured at the camera''s own resolution (see valid_reference).';
+
+/* ------------------------------------------------------------------------
+ * Compact check history (issue 12)
+ *
+ * 1.0 kept one row per check in health_logs (and one per answered probe in
+ * camera_latency): some 530 bytes per network check with the indexes, most
+ * of it a jsonb repeating what the previous check said.  1.1 keeps the
+ * checks of one camera, check type and hour in one row, check_history:
+ *  - at_ms, status, latency_us: one element per check, in arrival order:
+ *    milliseconds after the hour, one letter of status (o ok, w warning,
+ *    c critical, e error), the round trip in microseconds (or NULL);
+ *  - metadata: one element per check, NULL for a healthy check that says
+ *    what the chunk's template says.  What a healthy check measured is its
+ *    latency; what a failing or changed one says is kept in full.  The
+ *    template is the metadata of the chunk's first ok check without its
+ *    latency and the prober's timing (lateness_ms, duration_ms), which a
+ *    healthy check does not keep; latency_ms is kept in latency_us, and
+ *    camera_logs() puts it back.
+ * A chunk grows by one UPDATE per ingest batch (HOT: no indexed column
+ * changes); rows of an hour of ip checks at 30 s stay under the TOAST
+ * threshold, longer ones (vision metadata) are compressed by TOAST.
+ * health_logs and camera_latency are views with their 1.0 columns; a log's
+ * id is its chunk's id times 65536 plus its place in the chunk.
+ * Partitioned by day of `hour` as the 1.0 tables were by created_at; the
+ * retention worker drops whole days and deletes whole expired chunks, so
+ * a camera's history is kept to the hour.
+ * ------------------------------------------------------------------------ */
+
+-- 1.0's functions that return or name the 1.0 tables go first (recreated below)
+DROP FUNCTION camera_health_api.camera_logs(bigint, text, timestamptz, integer);
+DROP FUNCTION camera_health.camera_logs(bigint, text, timestamptz, integer);
+
+CREATE SEQUENCE camera_health.check_history_id_seq;
+CREATE TABLE camera_health.check_history (
+	camera_id bigint NOT NULL REFERENCES camera_health.cameras (id) ON DELETE CASCADE,
+	hour timestamptz NOT NULL CHECK (hour = date_trunc('hour', hour, 'UTC')),
+	check_type text NOT NULL CHECK (check_type IN ('ip', 'port', 'vision')),
+	id bigint NOT NULL DEFAULT nextval('camera_health.check_history_id_seq'),
+	n integer NOT NULL CHECK (n BETWEEN 1 AND 65535),
+	at_ms integer[] NOT NULL,
+	status text NOT NULL CHECK (status ~ '^[owce]+$'),
+	latency_us integer[] NOT NULL,
+	metadata jsonb[] NOT NULL,
+	template jsonb,
+	PRIMARY KEY (camera_id, hour, check_type),
+	CHECK (cardinality(at_ms) = n AND length(status) = n AND cardinality(latency_us) = n
+		   AND cardinality(metadata) = n)
+) PARTITION BY RANGE (hour);
+ALTER SEQUENCE camera_health.check_history_id_seq OWNED BY camera_health.check_history.id;
+-- retention deletes whole hours across all cameras: a BRIN index is tiny for time-ordered data
+CREATE INDEX check_history_hour_brin ON camera_health.check_history USING brin (hour);
+CREATE TABLE camera_health.check_history_default
+	PARTITION OF camera_health.check_history DEFAULT;
+COMMENT ON TABLE camera_health.check_history IS
+'The checks of each camera, check type and hour, packed in one row (read them through camera_logs(), health_logs or camera_latency).';
+COMMENT ON COLUMN camera_health.check_history.camera_id IS 'The camera checked.';
+COMMENT ON COLUMN camera_health.check_history.hour IS 'The UTC hour the checks ran in.';
+COMMENT ON COLUMN camera_health.check_history.check_type IS 'ip, port or vision.';
+COMMENT ON COLUMN camera_health.check_history.id IS 'Chunk id: the log id of its k-th check is id * 65536 + k.';
+COMMENT ON COLUMN camera_health.check_history.n IS 'How many checks the chunk holds (at most 65535).';
+COMMENT ON COLUMN camera_health.check_history.at_ms IS 'When each check ran, in milliseconds after hour; in arrival order.';
+COMMENT ON COLUMN camera_health.check_history.status IS 'The status of each check, a letter each: o ok, w warning, c critical, e error.';
+COMMENT ON COLUMN camera_health.check_history.latency_us IS 'The round trip of each check in microseconds, NULL without one.';
+COMMENT ON COLUMN camera_health.check_history.metadata IS 'What each check said, without its latency; NULL for a healthy check that says what template says.';
+COMMENT ON COLUMN camera_health.check_history.template IS 'What the chunk''s healthy checks say (without latency and the prober''s timing).';
+
+/* ---- the packing rules, shared by ingest, the views and the upgrade -------- */
+
+CREATE FUNCTION camera_health.status_letter(status text)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+RETURN CASE status WHEN 'ok' THEN 'o' WHEN 'warning' THEN 'w' WHEN 'critical' THEN 'c' WHEN 'error' THEN 'e' END;
+COMMENT ON FUNCTION camera_health.status_letter(text) IS
+'The letter check_history.status keeps for a status (ok o, warning w, critical c, error e).';
+
+CREATE FUNCTION camera_health.status_name(letter text)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+RETURN CASE letter WHEN 'o' THEN 'ok' WHEN 'w' THEN 'warning' WHEN 'c' THEN 'critical' WHEN 'e' THEN 'error' END;
+COMMENT ON FUNCTION camera_health.status_name(text) IS
+'The status a letter of check_history.status stands for.';
+
+/* Microseconds, when latency_ms is a plausible round trip given to the microsecond. */
+CREATE FUNCTION camera_health.latency_us(latency_ms double precision)
+RETURNS integer
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+RETURN CASE WHEN latency_ms >= 0 AND latency_ms < 2000000 THEN round(latency_ms * 1000)::integer END;
+COMMENT ON FUNCTION camera_health.latency_us(double precision) IS
+'A latency in milliseconds as whole microseconds (NULL when negative, not a number or over 2,000 s).';
+
+/* What a healthy check says beyond its latency and the prober's timing. */
+CREATE FUNCTION camera_health.history_core(metadata jsonb)
+RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+RETURN metadata - ARRAY['latency_ms', 'lateness_ms', 'duration_ms'];
+COMMENT ON FUNCTION camera_health.history_core(jsonb) IS
+'A check''s metadata without latency_ms, lateness_ms and duration_ms: what its chunk''s template is compared with.';
+
+/* What check_history keeps of a check's metadata: all of it but a latency_ms latency_us holds. */
+CREATE FUNCTION camera_health.history_kept(metadata jsonb, latency_us integer)
+RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+RETURN CASE WHEN jsonb_typeof(metadata -> 'latency_ms') = 'number'
+				 AND (metadata ->> 'latency_ms')::numeric = round(latency_us / 1000.0, 3)
+			THEN metadata - 'latency_ms' ELSE metadata END;
+COMMENT ON FUNCTION camera_health.history_kept(jsonb, integer) IS
+'A check''s metadata as check_history keeps it: without latency_ms when latency_us holds it to the microsecond.';
+
+/* A check's metadata as it was written (a healthy one: its template and latency). */
+CREATE FUNCTION camera_health.history_metadata(kept jsonb, template jsonb, latency_us integer)
+RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+RETURN CASE WHEN latency_us IS NULL OR (coalesce(kept, template) ? 'latency_ms') THEN coalesce(kept, template, '{}')
+			ELSE coalesce(kept, template, '{}') || jsonb_build_object('latency_ms', round(latency_us / 1000.0, 3)) END;
+COMMENT ON FUNCTION camera_health.history_metadata(jsonb, jsonb, integer) IS
+'A check''s metadata from what check_history keeps: its own or its chunk''s template, with its latency_ms.';
+
+/* ---- writing -------------------------------------------------------------- */
+
+CREATE TYPE camera_health.check_record AS (
+	camera_id bigint,
+	check_type text,
+	status text,
+	metadata jsonb,
+	checked_at timestamptz,
+	latency_ms double precision
+);
+COMMENT ON TYPE camera_health.check_record IS 'One check as store_checks() takes it.';
+
+/*
+ * Appends checks to their chunks: one INSERT ... ON CONFLICT per batch,
+ * one row per chunk.  A healthy check whose metadata says what the
+ * chunk's template says keeps NULL; a new chunk's template is its first ok
+ * check's.  When another transaction created the chunk first with another
+ * template, the batch's NULLs are spelled out (they referred to the batch's
+ * template, not the chunk's).
+ */
+CREATE FUNCTION camera_health.store_checks(checks camera_health.check_record[])
+RETURNS bigint
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+	WITH c AS (
+		SELECT x.camera_id, x.check_type, camera_health.status_letter(x.status) AS letter,
+			   date_trunc('hour', x.checked_at, 'UTC') AS hour, x.checked_at, x.ord,
+			   camera_health.latency_us(x.latency_ms) AS lat, x.metadata
+		FROM unnest(checks) WITH ORDINALITY AS x(camera_id, check_type, status, metadata, checked_at, latency_ms, ord)
+	), t AS (
+		SELECT c.*, coalesce(h.template,
+							 first_value(CASE WHEN c.letter = 'o' THEN camera_health.history_core(c.metadata) END)
+								 OVER (PARTITION BY c.camera_id, c.hour, c.check_type
+									   ORDER BY c.letter <> 'o', c.checked_at, c.ord)) AS template,
+			   h.template IS NULL AS new_chunk
+		FROM c
+		LEFT JOIN camera_health.check_history h
+			   ON h.camera_id = c.camera_id AND h.hour = c.hour AND h.check_type = c.check_type
+	), k AS (
+		SELECT t.*, CASE WHEN t.letter = 'o' AND camera_health.history_core(t.metadata) = t.template THEN NULL
+						 ELSE camera_health.history_kept(t.metadata, t.lat) END AS kept
+		FROM t
+	), ins AS (
+		INSERT INTO camera_health.check_history AS h (camera_id, hour, check_type, n, at_ms, status, latency_us,
+													  metadata, template)
+		SELECT k.camera_id, k.hour, k.check_type, count(*),
+			   array_agg((extract(epoch FROM k.checked_at - k.hour) * 1000)::integer ORDER BY k.checked_at, k.ord),
+			   string_agg(k.letter, '' ORDER BY k.checked_at, k.ord),
+			   array_agg(k.lat ORDER BY k.checked_at, k.ord),
+			   array_agg(k.kept ORDER BY k.checked_at, k.ord),
+			   -- the template only where a check refers to it (a chunk of failures keeps none)
+			   CASE WHEN bool_or(k.kept IS NULL) THEN min(k.template::text)::jsonb END
+		FROM k
+		GROUP BY k.camera_id, k.hour, k.check_type
+		ON CONFLICT (camera_id, hour, check_type) DO UPDATE
+		SET n = h.n + excluded.n,
+			at_ms = h.at_ms || excluded.at_ms,
+			status = h.status || excluded.status,
+			latency_us = h.latency_us || excluded.latency_us,
+			metadata = h.metadata || CASE WHEN excluded.template IS NULL OR h.template IS NULL
+												   OR excluded.template = h.template
+										  THEN excluded.metadata
+										  ELSE ARRAY(SELECT coalesce(m, excluded.template)
+													 FROM unnest(excluded.metadata) WITH ORDINALITY u(m, o) ORDER BY o) END,
+			template = coalesce(h.template, excluded.template)
+	)
+	-- (ins runs to completion: data-modifying CTEs always do)
+	SELECT count(*) FROM c;
+END;
+COMMENT ON FUNCTION camera_health.store_checks(camera_health.check_record[]) IS
+'For ingest: appends checks to their chunks of check_history (a chunk per camera, hour and check type); returns how many.';
+
+/* ---- 1.0's history, converted ------------------------------------------- */
+
+-- no longer names the 1.0 tables (their DROP below would need it gone)
+CREATE OR REPLACE FUNCTION camera_health.expired_partitions(horizon timestamptz)
+RETURNS TABLE (partition regclass, parent text, ends timestamptz)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT c.oid::regclass, p.relname::text,
+		   (to_date(right(c.relname, 8), 'YYYYMMDD') + 1)::timestamp AT TIME ZONE 'UTC'
+	FROM pg_inherits i
+	JOIN pg_class c ON c.oid = i.inhrelid
+	JOIN pg_class p ON p.oid = i.inhparent
+	WHERE p.oid = 'camera_health.check_history'::regclass
+	  AND c.relname ~ '_p[0-9]{8}$'
+	  AND (to_date(right(c.relname, 8), 'YYYYMMDD') + 1)::timestamp AT TIME ZONE 'UTC' <= horizon
+	ORDER BY 3, 2;
+END;
+COMMENT ON FUNCTION camera_health.expired_partitions(timestamptz) IS
+'Daily partitions of check_history whose whole range is older than horizon (for the retention worker).';
+
+CREATE FUNCTION camera_health.create_history_partition(day date)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	EXECUTE format('CREATE TABLE camera_health.%I PARTITION OF camera_health.check_history FOR VALUES FROM (%L) TO (%L)',
+				   format('check_history_p%s', to_char(day, 'YYYYMMDD')),
+				   day::timestamp AT TIME ZONE 'UTC', (day + 1)::timestamp AT TIME ZONE 'UTC');
+END
+$$;
+COMMENT ON FUNCTION camera_health.create_history_partition(date) IS
+'Creates the partition of check_history for one UTC day.';
+
+/*
+ * 1.0's logs move into check_history an hour at a time (each log with its
+ * latency sample), into daily partitions like theirs; then the 1.0 tables
+ * go and views of the same names and columns take their place.  (A fresh
+ * install runs this too, on empty tables.)
+ */
+DO $$
+DECLARE
+	h timestamptz;
+BEGIN
+	PERFORM camera_health.create_history_partition(d)
+	FROM (SELECT DISTINCT (l.created_at AT TIME ZONE 'UTC')::date AS d FROM camera_health.health_logs l) days;
+	FOR h IN SELECT DISTINCT date_trunc('hour', l.created_at, 'UTC') FROM camera_health.health_logs l ORDER BY 1 LOOP
+		PERFORM camera_health.store_checks(array_agg(ROW(l.camera_id, l.check_type, l.status, l.metadata, l.created_at,
+														 lat.latency)::camera_health.check_record
+													 ORDER BY l.created_at, l.id))
+		FROM camera_health.health_logs l
+		LEFT JOIN LATERAL (SELECT s.latency FROM camera_health.camera_latency s
+						   WHERE s.camera_id = l.camera_id AND s.created_at = l.created_at
+							 AND s.check_type = l.check_type LIMIT 1) lat ON true
+		WHERE l.created_at >= h AND l.created_at < h + interval '1 hour';
+	END LOOP;
+END
+$$;
+DROP TABLE camera_health.health_logs, camera_health.camera_latency;
+
+/* ---- reading -------------------------------------------------------------- */
+
+/* The checks of one chunk, as health_logs rows (and latency in milliseconds). */
+CREATE FUNCTION camera_health.chunk_checks(chunk camera_health.check_history)
+RETURNS TABLE (id bigint, camera_id bigint, check_type text, status text, metadata jsonb,
+			   created_at timestamptz, latency_ms double precision)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT (chunk).id * 65536 + u.k, (chunk).camera_id, (chunk).check_type,
+		   camera_health.status_name(substr((chunk).status, u.k::integer, 1)),
+		   camera_health.history_metadata(u.kept, (chunk).template, u.lat),
+		   (chunk).hour + u.at * interval '1 millisecond',
+		   u.lat / 1000.0
+	FROM unnest((chunk).at_ms, (chunk).latency_us, (chunk).metadata) WITH ORDINALITY AS u(at, lat, kept, k);
+END;
+COMMENT ON FUNCTION camera_health.chunk_checks(camera_health.check_history) IS
+'The checks a check_history row holds, one row each, as health_logs shows them (plus latency_ms).';
+
+CREATE VIEW camera_health.health_logs AS
+SELECT x.id, x.camera_id, x.check_type, x.status, x.metadata, x.created_at
+FROM camera_health.check_history h
+CROSS JOIN LATERAL camera_health.chunk_checks(h) x;
+ALTER VIEW camera_health.health_logs ALTER COLUMN metadata SET DEFAULT '{}';
+ALTER VIEW camera_health.health_logs ALTER COLUMN created_at SET DEFAULT now();
+COMMENT ON VIEW camera_health.health_logs IS
+'One row per check run: its outcome and measurements (1.0''s table, now a view of check_history; camera_logs() reads one camera''s fast). INSERT adds a check.';
+COMMENT ON COLUMN camera_health.health_logs.id IS 'Log id: its chunk''s id times 65536 plus its place in the chunk.';
+COMMENT ON COLUMN camera_health.health_logs.camera_id IS 'The camera checked.';
+COMMENT ON COLUMN camera_health.health_logs.check_type IS 'ip, port or vision.';
+COMMENT ON COLUMN camera_health.health_logs.status IS 'ok, warning, critical, or error when the check itself could not run.';
+COMMENT ON COLUMN camera_health.health_logs.metadata IS 'What the check measured: method, latency, error, image metrics (a healthy check: what its hour''s first healthy one said, with its own latency).';
+COMMENT ON COLUMN camera_health.health_logs.created_at IS 'When the check ran (to the millisecond).';
+
+CREATE VIEW camera_health.camera_latency AS
+SELECT x.id, x.camera_id, x.check_type, x.latency_ms AS latency, x.created_at
+FROM camera_health.check_history h
+CROSS JOIN LATERAL camera_health.chunk_checks(h) x
+WHERE h.check_type IN ('ip', 'port') AND x.latency_ms IS NOT NULL;
+COMMENT ON VIEW camera_health.camera_latency IS
+'Round-trip times of successful network probes (1.0''s table, now a view of check_history).';
+COMMENT ON COLUMN camera_health.camera_latency.id IS 'Sample id: the id of the check''s log.';
+COMMENT ON COLUMN camera_health.camera_latency.camera_id IS 'The camera probed.';
+COMMENT ON COLUMN camera_health.camera_latency.check_type IS 'ip (ICMP echo or TCP handshake) or port (TCP connect).';
+COMMENT ON COLUMN camera_health.camera_latency.latency IS 'Round-trip time in milliseconds (to the microsecond).';
+COMMENT ON COLUMN camera_health.camera_latency.created_at IS 'When the probe ran.';
+
+/* INSERT INTO health_logs: one check, validated as the 1.0 table's constraints did. */
+CREATE FUNCTION camera_health.health_logs_insert()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF NEW.check_type IS NULL OR NEW.check_type NOT IN ('ip', 'port', 'vision') THEN
+		RAISE EXCEPTION 'invalid check_type: %', coalesce(quote_literal(NEW.check_type), 'NULL')
+			USING ERRCODE = 'check_violation', HINT = 'Check types are ip, port and vision.';
+	END IF;
+	IF camera_health.status_letter(NEW.status) IS NULL THEN
+		RAISE EXCEPTION 'invalid status: %', coalesce(quote_literal(NEW.status), 'NULL')
+			USING ERRCODE = 'check_violation', HINT = 'Statuses are ok, warning, critical and error.';
+	END IF;
+	IF NOT EXISTS (SELECT FROM camera_health.cameras c WHERE c.id = NEW.camera_id) THEN
+		RAISE EXCEPTION 'camera % does not exist', coalesce(NEW.camera_id::text, 'NULL')
+			USING ERRCODE = 'foreign_key_violation';
+	END IF;
+	PERFORM camera_health.store_checks(ARRAY[ROW(NEW.camera_id, NEW.check_type, NEW.status,
+		coalesce(NEW.metadata, '{}'), coalesce(NEW.created_at, now()),
+		CASE WHEN jsonb_typeof(NEW.metadata -> 'latency_ms') = 'number'
+			 THEN (NEW.metadata ->> 'latency_ms')::double precision END)::camera_health.check_record]);
+	RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION camera_health.health_logs_insert() IS
+'Trigger: INSERT INTO health_logs stores the check in check_history (its latency from metadata.latency_ms).';
+CREATE TRIGGER health_logs_insert
+	INSTEAD OF INSERT ON camera_health.health_logs
+	FOR EACH ROW EXECUTE FUNCTION camera_health.health_logs_insert();
+
+CREATE FUNCTION camera_health.camera_logs(
+	camera_id bigint,
+	check_type text DEFAULT NULL,
+	since timestamptz DEFAULT NULL,
+	max_rows integer DEFAULT 100)
+RETURNS SETOF camera_health.health_logs
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	oldest timestamptz;
+	seen bigint := 0;
+	c record;
+BEGIN
+	PERFORM camera_health.require_camera(camera_id);
+	IF check_type IS NOT NULL AND check_type NOT IN ('ip', 'port', 'vision') THEN
+		RAISE EXCEPTION 'invalid check_type: "%"', check_type
+			USING ERRCODE = 'invalid_parameter_value', HINT = 'Check types are ip, port and vision; NULL for all.';
+	END IF;
+	PERFORM camera_health.check_max_rows(max_rows);
+	-- hours newest first, until they hold max_rows checks: a chunk's checks all fall in its hour
+	FOR c IN SELECT h.hour, sum(h.n) AS n FROM camera_health.check_history h
+			 WHERE h.camera_id = camera_logs.camera_id
+			   AND (camera_logs.check_type IS NULL OR h.check_type = camera_logs.check_type)
+			   AND (camera_logs.since IS NULL OR h.hour >= date_trunc('hour', camera_logs.since, 'UTC'))
+			 GROUP BY h.hour ORDER BY h.hour DESC
+	LOOP
+		oldest := c.hour;
+		seen := seen + c.n;
+		EXIT WHEN seen >= max_rows;
+	END LOOP;
+	IF oldest IS NULL THEN
+		RETURN;
+	END IF;
+	RETURN QUERY
+		SELECT x.id, x.camera_id, x.check_type, x.status, x.metadata, x.created_at
+		FROM camera_health.check_history h
+		CROSS JOIN LATERAL camera_health.chunk_checks(h) x
+		WHERE h.camera_id = camera_logs.camera_id AND h.hour >= oldest
+		  AND (camera_logs.check_type IS NULL OR h.check_type = camera_logs.check_type)
+		  AND (camera_logs.since IS NULL OR x.created_at >= camera_logs.since)
+		ORDER BY x.created_at DESC, x.id DESC
+		LIMIT max_rows;
+END
+$$;
+COMMENT ON FUNCTION camera_health.camera_logs(bigint, text, timestamptz, integer) IS
+'Health logs of a camera, newest first: optionally of one check type (ip, port, vision) and since a time; at most max_rows (1 to 10000).';
+
+CREATE FUNCTION camera_health_api.camera_logs(
+	camera_id bigint,
+	check_type text DEFAULT NULL,
+	since timestamptz DEFAULT NULL,
+	max_rows integer DEFAULT 100)
+RETURNS SETOF camera_health.health_logs
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	msg text; det text; hnt text;
+BEGIN
+	RETURN QUERY SELECT * FROM camera_health.camera_logs(camera_id, check_type, since, max_rows);
+EXCEPTION WHEN no_data_found THEN
+	GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL, hnt = PG_EXCEPTION_HINT;
+	PERFORM camera_health.http_not_found(msg, det, hnt);
+END
+$$;
+COMMENT ON FUNCTION camera_health_api.camera_logs(bigint, text, timestamptz, integer) IS
+'Health logs of a camera, newest first: optionally of one check type (ip, port, vision) and since a time; at most max_rows (1 to 10000).';
+
+/* ---- partitions and retention --------------------------------------------- */
+
+CREATE OR REPLACE FUNCTION camera_health.create_partitions(days_ahead integer DEFAULT 3)
+RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	day date;
+	created integer := 0;
+	part text;
+	in_default boolean;
+BEGIN
+	IF days_ahead IS NULL OR days_ahead NOT BETWEEN 0 AND 60 THEN
+		RAISE EXCEPTION 'invalid days_ahead: %', days_ahead
+			USING ERRCODE = 'invalid_parameter_value', HINT = 'Create 0 to 60 days ahead.';
+	END IF;
+	FOR day IN SELECT generate_series((now() AT TIME ZONE 'UTC')::date,
+									  (now() AT TIME ZONE 'UTC')::date + days_ahead, interval '1 day')::date
+	LOOP
+		part := format('check_history_p%s', to_char(day, 'YYYYMMDD'));
+		CONTINUE WHEN to_regclass('camera_health.' || part) IS NOT NULL;
+		SELECT EXISTS (SELECT FROM camera_health.check_history_default d
+					   WHERE d.hour >= day::timestamp AT TIME ZONE 'UTC'
+						 AND d.hour < (day + 1)::timestamp AT TIME ZONE 'UTC')
+		INTO STRICT in_default;
+		CONTINUE WHEN in_default;
+		PERFORM camera_health.create_history_partition(day);
+		created := created + 1;
+	END LOOP;
+	RETURN created;
+END
+$$;
+COMMENT ON FUNCTION camera_health.create_partitions(integer) IS
+'Creates the daily partitions of check_history up to days_ahead days ahead (the retention worker calls it); returns how many it created.';
+
+COMMENT ON COLUMN camera_health.retention_runs.health_logs_deleted IS
+'Checks removed (since 1.1 from check_history, a whole hour of a camera''s check at a time; for a dropped partition the checks it held).';
+COMMENT ON COLUMN camera_health.retention_runs.camera_latency_deleted IS
+'Latency samples removed with those checks.';
+
+/* ---- ingest --------------------------------------------------------------- */
+CREATE OR REPLACE FUNCTION camera_health.record_results(results jsonb, open_after integer, resolve_after integer)
+RETURNS TABLE (logged bigint, opened bigint, resolved bigint)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	rounds bigint;
+	n_opened bigint;
+	n_resolved bigint;
+BEGIN
+	IF jsonb_typeof(results) IS DISTINCT FROM 'array' THEN
+		RAISE EXCEPTION 'results must be a JSON array' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF open_after IS NULL OR open_after < 1 OR resolve_after IS NULL OR resolve_after < 1 THEN
+		RAISE EXCEPTION 'open_after and resolve_after must be at least 1' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	opened := 0;
+	resolved := 0;
+
+	SELECT camera_health.store_checks(array_agg(ROW(p.camera_id, p.check_type, p.status, p.metadata, p.checked_at,
+			   CASE WHEN p.check_type IN ('ip', 'port') THEN p.latency_ms END)::camera_health.check_record))
+	INTO logged
+	FROM camera_health.parse_results(results) p
+	JOIN camera_health.cameras c ON c.id = p.camera_id AND c.enabled;
+	logged := coalesce(logged, 0);
+
+	SELECT max(p.round) INTO rounds FROM camera_health.parse_results(results) p;
+	FOR rnd IN 1 .. coalesce(rounds, 0) LOOP
+		INSERT INTO camera_health.camera_status AS s (camera_id, check_type, status, since, checked_at, streak, metadata)
+		SELECT p.camera_id, p.check_type, p.status, p.checked_at, p.checked_at, 1, p.metadata
+		FROM camera_health.parse_results(results) p
+		JOIN camera_health.cameras c ON c.id = p.camera_id AND c.enabled
+		WHERE p.round = rnd
+		ON CONFLICT (camera_id, check_type) DO UPDATE
+		SET streak = CASE WHEN s.status = excluded.status THEN s.streak + 1 ELSE 1 END,
+			since = CASE WHEN s.status = excluded.status THEN s.since ELSE excluded.since END,
+			status = excluded.status, checked_at = excluded.checked_at, metadata = excluded.metadata
+		WHERE s.checked_at <= excluded.checked_at;
+
+		WITH obs AS (
+			SELECT p.camera_id, o.alert_type, o.failing, o.severity, o.message, p.checked_at AS at
+			FROM camera_health.parse_results(results) p
+			JOIN camera_health.cameras c ON c.id = p.camera_id AND c.enabled
+			CROSS JOIN LATERAL camera_health.result_observations(p.check_type, p.status, p.metadata,
+																 c.ip_address, c.port) o
+			WHERE p.round = rnd
+		), st AS (
+			INSERT INTO camera_health.alert_state AS s (camera_id, alert_type, failing, streak, updated_at)
+			SELECT o.camera_id, o.alert_type, o.failing, 1, o.at FROM obs o
+			ON CONFLICT (camera_id, alert_type) DO UPDATE
+			SET streak = CASE WHEN s.failing = excluded.failing THEN s.streak + 1 ELSE 1 END,
+				failing = excluded.failing, updated_at = excluded.updated_at
+			WHERE s.updated_at <= excluded.updated_at
+			RETURNING s.camera_id, s.alert_type, s.failing, s.streak
+		), touched AS (
+			-- a failing condition with an open alert keeps that one row up to date
+			UPDATE camera_health.alerts a
+			SET last_seen_at = o.at, message = o.message
+			FROM st JOIN obs o USING (camera_id, alert_type)
+			WHERE st.failing AND a.camera_id = st.camera_id AND a.alert_type = st.alert_type
+			  AND a.resolved_at IS NULL
+			RETURNING a.id
+		), new_alerts AS (
+			INSERT INTO camera_health.alerts (camera_id, alert_type, severity, message, created_at, last_seen_at)
+			SELECT st.camera_id, st.alert_type, o.severity, o.message, o.at, o.at
+			FROM st JOIN obs o USING (camera_id, alert_type)
+			WHERE st.failing AND st.streak >= open_after
+			ON CONFLICT (camera_id, alert_type) WHERE resolved_at IS NULL DO NOTHING
+			RETURNING id
+		), cleared AS (
+			UPDATE camera_health.alerts a
+			SET status = 'resolved', resolved_at = o.at
+			FROM st JOIN obs o USING (camera_id, alert_type)
+			WHERE NOT st.failing AND st.streak >= resolve_after
+			  AND a.camera_id = st.camera_id AND a.alert_type = st.alert_type AND a.resolved_at IS NULL
+			RETURNING a.id
+		)
+		-- (touched runs too: data-modifying CTEs always run to completion)
+		SELECT (SELECT count(*) FROM new_alerts), (SELECT count(*) FROM cleared)
+		INTO n_opened, n_resolved;
+		opened := opened + n_opened;
+		resolved := resolved + n_resolved;
+	END LOOP;
+	RETURN NEXT;
+END
+$$;
+COMMENT ON FUNCTION camera_health.record_results(jsonb, integer, integer) IS
+'For the ingest worker: writes a batch of check results (history, latest status) and opens or resolves alerts with hysteresis.';
+/* ---- privileges ----------------------------------------------------------- */
+
+REVOKE ALL ON FUNCTION camera_health.status_letter(text), camera_health.status_name(text),
+	camera_health.latency_us(double precision), camera_health.history_core(jsonb),
+	camera_health.history_kept(jsonb, integer), camera_health.history_metadata(jsonb, jsonb, integer),
+	camera_health.store_checks(camera_health.check_record[]), camera_health.chunk_checks(camera_health.check_history),
+	camera_health.health_logs_insert(), camera_health.camera_logs(bigint, text, timestamptz, integer),
+	camera_health.create_history_partition(date), camera_health_api.camera_logs(bigint, text, timestamptz, integer)
+	FROM PUBLIC;
+-- camera_logs() runs as its caller and reads the chunks; the views read them as their owner
+GRANT SELECT ON camera_health.check_history, camera_health.health_logs, camera_health.camera_latency
+	TO camera_health_reader;
+GRANT EXECUTE ON FUNCTION
+	camera_health.status_name(text),
+	camera_health.history_metadata(jsonb, jsonb, integer),
+	camera_health.chunk_checks(camera_health.check_history),
+	camera_health.camera_logs(bigint, text, timestamptz, integer),
+	camera_health_api.camera_logs(bigint, text, timestamptz, integer)
+	TO camera_health_reader;
