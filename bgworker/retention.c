@@ -20,6 +20,9 @@
  *	   retention;
  *	4. deletes resolved alerts past their camera's retention (open ones
  *	   never), and prunes its own history, retention_runs.
+ *	5. does the same for the hourly trends (check_trends) under their own
+ *	   retention (trend_retention, camera_health.default_trend_retention):
+ *	   creates next month's partition, drops whole months, deletes hours.
  * Each pass is recorded in retention_runs with what it removed, the longest
  * transaction it ran and any error.
  */
@@ -254,7 +257,7 @@ delete_batches(RunStats *st, const char *table, const char *cond, ArrayType *ids
 	char	   *sql = psprintf("WITH d AS (DELETE FROM ONLY %s l WHERE l.ctid = ANY (ARRAY("
 							   "SELECT l.ctid FROM ONLY %s l WHERE %s LIMIT $1)) RETURNING %s) "
 							   "SELECT pg_catalog.count(*), coalesce(pg_catalog.sum(d.w1), 0)::int8, "
-							   "coalesce(pg_catalog.sum(d.w2), 0)::int8 FROM d(w1, w2)",
+							   "coalesce(pg_catalog.sum(d.w2), 0)::int8 FROM d AS d(w1, w2)",
 							   table, table, cond, weights);
 	Oid			types[2] = {INT4OID, INT8ARRAYOID};
 	Datum		values[2] = {Int32GetDatum(camera_health_retention_batch_size), PointerGetDatum(ids)};
@@ -394,6 +397,185 @@ step_prune_history(RunStats *st)
 	commit(st);
 }
 
+/* ---- hourly trends (check_trends): monthly partitions, a retention of their own */
+
+#define TREND_MONTHS_AHEAD 1
+
+/*
+ * Drop one expired monthly partition of check_trends, counting its rows by
+ * the planner's estimate first (as for the history); false when its lock
+ * could not be had within DROP_LOCK_TIMEOUT.
+ */
+static bool
+drop_trend_partition(RunStats *st, const char *partition, int64 *removed)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	volatile bool dropped = false;
+	int64		rows;
+	bool		isnull;
+	TimestampTz start = GetCurrentTimestamp();
+
+	begin("camera_health retention: sizing an expired trend partition");
+	SPI_execute(psprintf("SELECT greatest(c.reltuples, 0)::pg_catalog.int8 FROM pg_catalog.pg_class c "
+						 "WHERE c.oid = %s::pg_catalog.regclass", quote_literal_cstr(partition)), true, 0);
+	rows = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	commit(st);
+
+	PG_TRY();
+	{
+		begin("camera_health retention: dropping an expired trend partition");
+		SPI_execute("SET LOCAL lock_timeout = '" DROP_LOCK_TIMEOUT "'", false, 0);
+		SPI_execute(psprintf("DROP TABLE %s", partition), false, 0);
+		commit(st);
+		dropped = true;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(caller);
+		edata = CopyErrorData();
+		if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE)
+			PG_RE_THROW();
+		FreeErrorData(edata);
+		FreeErrorData(ch_recover_from_error(caller));
+	}
+	PG_END_TRY();
+
+	st->drop_ms += ms_since(start);
+	if (dropped)
+		*removed += rows;
+	return dropped;
+}
+
+/* The text values of column 1 of query, copied into the caller's context. */
+static List *
+query_list(const char *activity, const char *query)
+{
+	List	   *result = NIL;
+	MemoryContext caller = CurrentMemoryContext;
+
+	ch_spi_begin(activity);
+	if (SPI_execute(query, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "%s failed", activity);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		MemoryContext old = MemoryContextSwitchTo(caller);
+
+		result = lappend(result, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
+		MemoryContextSwitchTo(old);
+	}
+	ch_spi_commit();
+	return result;
+}
+
+static void
+drop_expired_trend_partitions(RunStats *st, int64 *removed)
+{
+	ListCell   *lc;
+
+	foreach(lc, query_list("camera_health retention: finding expired trend partitions",
+						   "SELECT partition::pg_catalog.text FROM camera_health.expired_trend_partitions("
+						   "pg_catalog.now() - camera_health.longest_trend_retention())"))
+	{
+		for (int attempt = 1; !drop_trend_partition(st, lfirst(lc), removed); attempt++)
+		{
+			if (attempt == DROP_ATTEMPTS)
+			{
+				ereport(LOG,
+						(errmsg("camera_health retention: trend partition %s is busy; dropping it on the next pass",
+								(char *) lfirst(lc))));
+				break;
+			}
+			ch_worker_wait(DROP_RETRY_MS);
+		}
+		ch_worker_interrupts();
+	}
+}
+
+/*
+ * Delete the trend hours past each camera's trend retention (an hour once
+ * all of it has expired), in batches, in the partitions that may hold
+ * some: cameras on the default together, the others a group per retention.
+ */
+static void
+delete_expired_trends(RunStats *st, int64 *removed)
+{
+	List	   *retentions = NIL;
+	List	   *id_arrays = NIL;
+	ListCell   *lp;
+	ListCell   *lc1;
+	ListCell   *lc2;
+	MemoryContext caller = CurrentMemoryContext;
+	bool		isnull;
+
+	begin("camera_health retention: reading trend policies");
+	if (SPI_execute("SELECT retention::pg_catalog.text, pg_catalog.array_agg(camera_id) "
+					"FROM camera_health.trend_retention GROUP BY retention", true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "reading trend_retention failed");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		Datum		ids = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull);
+		MemoryContext old = MemoryContextSwitchTo(caller);
+
+		retentions = lappend(retentions, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
+		id_arrays = lappend(id_arrays, DatumGetArrayTypePCopy(ids));
+		MemoryContextSwitchTo(old);
+	}
+	commit(st);
+
+	foreach(lp, query_list("camera_health retention: listing trend partitions",
+						   "SELECT p::pg_catalog.text FROM camera_health.trend_partitions_to_prune() p"))
+	{
+		int64		counted[2] = {0, 0};
+
+		delete_batches(st, lfirst(lp),
+					   "l.hour <= pg_catalog.now() - camera_health.default_trend_retention() - interval '1 hour' "
+					   "AND NOT EXISTS (SELECT FROM camera_health.trend_retention r WHERE r.camera_id = l.camera_id)",
+					   NULL, "1, 0", counted);
+		forboth(lc1, retentions, lc2, id_arrays)
+		{
+			delete_batches(st, lfirst(lp),
+						   psprintf("l.camera_id = ANY ($2) AND l.hour <= pg_catalog.now() - %s::pg_catalog.interval "
+									"- interval '1 hour'", quote_literal_cstr(lfirst(lc1))),
+						   lfirst(lc2), "1, 0", counted);
+		}
+		*removed += counted[0];
+	}
+}
+
+/*
+ * The trends' part of a pass: create the coming months' partitions, drop
+ * months past every camera's trend retention, delete the remaining expired
+ * hours; what it removed goes to retention_runs.check_trends_deleted (not
+ * after an error: the pass's error column says so).
+ */
+static void
+step_trends(RunStats *st)
+{
+	int64		removed = 0;
+	bool		isnull;
+	Oid			types[2] = {INT8OID, INT8OID};
+	Datum		values[2];
+
+	begin("camera_health retention: creating trend partitions");
+	if (SPI_execute("SELECT camera_health.create_trend_partitions(" CppAsString2(TREND_MONTHS_AHEAD) ")",
+					false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "create_trend_partitions failed");
+	st->created += DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	commit(st);
+
+	drop_expired_trend_partitions(st, &removed);
+	delete_expired_trends(st, &removed);
+
+	values[0] = Int64GetDatum(st->run_id);
+	values[1] = Int64GetDatum(removed);
+	begin("camera_health retention: recording trends removed");
+	exec_count("UPDATE camera_health.retention_runs SET check_trends_deleted = $2 WHERE id = $1",
+			   2, types, values, NULL);
+	commit(st);
+}
+
 /* Run a step; an error is recorded (the first one) and the pass goes on. */
 static void
 run_step(RunStats *st, StepFn step)
@@ -477,6 +659,7 @@ run_pass(const char *requested_by)
 	run_step(&st, step_drop_partitions);
 	run_step(&st, step_delete_rows);
 	run_step(&st, step_delete_alerts);
+	run_step(&st, step_trends);
 	run_step(&st, step_prune_history);
 	finish_run(&st);
 	if (st.error)

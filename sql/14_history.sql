@@ -472,6 +472,7 @@ BEGIN
 
 	SELECT max(p.round) INTO rounds FROM camera_health.parse_results(results) p;
 	FOR rnd IN 1 .. coalesce(rounds, 0) LOOP
+		PERFORM camera_health.record_trends(results, rnd);
 		INSERT INTO camera_health.camera_status AS s (camera_id, check_type, status, since, checked_at, streak, metadata)
 		SELECT p.camera_id, p.check_type, p.status, p.checked_at, p.checked_at, 1, p.metadata
 		FROM camera_health.parse_results(results) p

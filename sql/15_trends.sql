@@ -344,13 +344,11 @@ RETURNS TABLE (camera_id bigint, since timestamptz, until timestamptz,
 			   blind_minutes double precision, down_minutes double precision,
 			   stream_down_minutes double precision, monitored_minutes double precision,
 			   stream_monitored_minutes double precision, maintenance_minutes double precision)
-LANGUAGE plpgsql STABLE
+LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-	PERFORM camera_health.require_camera(camera_uptime.camera_id);
-	PERFORM camera_health.check_uptime_range(camera_uptime.since, camera_uptime.until);
-	RETURN QUERY
+BEGIN ATOMIC
+	SELECT camera_health.require_camera(camera_uptime.camera_id);
+	SELECT camera_health.check_uptime_range(camera_uptime.since, camera_uptime.until);
 	SELECT camera_uptime.camera_id, camera_uptime.since, camera_uptime.until,
 		   1 - u.ip_down_s / nullif(u.ip_monitored_s, 0),
 		   1 - u.stream_down_s / nullif(u.stream_monitored_s, 0),
@@ -360,8 +358,7 @@ BEGIN
 	FROM (SELECT 1) AS one
 	LEFT JOIN camera_health.uptime_seconds(camera_uptime.since, camera_uptime.until,
 										   ARRAY[camera_uptime.camera_id]) u ON true;
-END
-$$;
+END;
 COMMENT ON FUNCTION camera_health.camera_uptime(bigint, timestamptz, timestamptz) IS
 'Uptime of one camera over [since, until), from the hourly trends (hours partly inside pro rata): availability = 1 - ip down / ip monitored time, stream_availability the same for the vision stream, blind_minutes when the picture was unusable (unreachable, stream unavailable, obstructed, blurred, frozen). Maintenance windows are excluded from all of them (maintenance_minutes says how much); unmonitored time (no check within 3 intervals, check errors, hours beyond the trend retention) counts neither way; availability is NULL without monitored time. Raises 22023 unless since < until.';
 
@@ -371,12 +368,10 @@ RETURNS TABLE (scope text, site text, cameras bigint, since timestamptz, until t
 			   blind_minutes double precision, down_minutes double precision,
 			   stream_down_minutes double precision, monitored_minutes double precision,
 			   stream_monitored_minutes double precision, maintenance_minutes double precision)
-LANGUAGE plpgsql STABLE SECURITY DEFINER
+LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-	PERFORM camera_health.check_uptime_range(fleet_uptime.since, fleet_uptime.until);
-	RETURN QUERY
+BEGIN ATOMIC
+	SELECT camera_health.check_uptime_range(fleet_uptime.since, fleet_uptime.until);
 	WITH per_camera AS (
 		SELECT c.site, u.*
 		FROM camera_health.cameras c
@@ -397,8 +392,7 @@ BEGIN
 	FROM grouped g
 	WHERE fleet_uptime.site IS NULL OR g.scope = 'site'
 	ORDER BY g.scope DESC, g.site NULLS LAST;
-END
-$$;
+END;
 COMMENT ON FUNCTION camera_health.fleet_uptime(timestamptz, timestamptz, text) IS
 'Uptime over [since, until) from the hourly trends, one row per site (scope site; site NULL: cameras without one) and, without a site argument, one for the whole fleet (scope fleet): availability and stream_availability weighted by monitored time, blind and down minutes summed over the cameras. Maintenance excluded as in camera_uptime. Raises 22023 unless since < until.';
 
