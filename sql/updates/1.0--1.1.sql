@@ -3837,7 +3837,6 @@ SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
 	WITH f AS MATERIALIZED (SELECT * FROM camera_health.fleet_uptime(since, until))
 	SELECT jsonb_build_object(
-		'since', since, 'until', until,
 		'availability', fleet.availability, 'stream_availability', fleet.stream_availability,
 		'blind_minutes', round(fleet.blind_minutes::numeric, 1),
 		'maintenance_minutes', round(fleet.maintenance_minutes::numeric, 1),
@@ -3960,7 +3959,7 @@ BEGIN ATOMIC
 		LEFT JOIN LATERAL camera_health.uptime_seconds(r.since, r.until, ARRAY[c.id]) u ON true
 	), grouped AS (
 		SELECT CASE WHEN grouping(p.id) = 0 THEN 'camera' WHEN grouping(p.site) = 0 THEN 'site' ELSE 'fleet' END AS scope,
-			   p.site, p.id, min(p.name) AS name, count(*) AS cameras,
+			   p.site, p.id, CASE WHEN grouping(p.id) = 0 THEN min(p.name) END AS name, count(*) AS cameras,
 			   sum(p.ip_monitored_s) AS mon, sum(p.ip_down_s) AS down, sum(p.stream_monitored_s) AS smon,
 			   sum(p.stream_down_s) AS sdown, sum(p.blind_s) AS blind, sum(p.maintenance_s) AS maint
 		FROM per_camera p
@@ -3983,6 +3982,9 @@ REVOKE ALL ON ALL FUNCTIONS IN SCHEMA camera_health FROM PUBLIC;
 GRANT SELECT ON camera_health.check_trends, camera_health.trend_retention TO camera_health_reader;
 GRANT EXECUTE ON FUNCTION
 	camera_health.default_trend_retention(),
+	camera_health.check_uptime_range(timestamptz, timestamptz),
+	camera_health.uptime_seconds(timestamptz, timestamptz, bigint[]),
+	camera_health.month_range(text),
 	camera_health.get_trend_retention(bigint),
 	camera_health.camera_uptime(bigint, timestamptz, timestamptz),
 	camera_health.fleet_uptime(timestamptz, timestamptz, text),
