@@ -494,9 +494,10 @@ drop_expired_trend_partitions(RunStats *st, int64 *removed)
 }
 
 /*
- * Delete the trend hours past each camera's trend retention (an hour once
- * all of it has expired), in batches, in the partitions that may hold
- * some: cameras on the default together, the others a group per retention.
+ * Delete the trend hours and days past each camera's trend retention (a row
+ * once all of its period has expired), in batches, in the partitions that
+ * may hold some: cameras on the default together, the others a group per
+ * retention.
  */
 static void
 delete_expired_trends(RunStats *st, int64 *removed)
@@ -525,19 +526,32 @@ delete_expired_trends(RunStats *st, int64 *removed)
 	commit(st);
 
 	foreach(lp, query_list("camera_health retention: listing trend partitions",
-						   "SELECT p::pg_catalog.text FROM camera_health.trend_partitions_to_prune() p"))
+						   "SELECT pg_catalog.format('%s|%s|%s', p.partition, p.time_column, p.period) "
+						   "FROM camera_health.trend_partitions_to_prune() p"))
 	{
+		char	   *partition = pstrdup(lfirst(lp));
+		char	   *column = strchr(partition, '|');
+		char	   *period = column ? strchr(column + 1, '|') : NULL;
 		int64		counted[2] = {0, 0};
 
-		delete_batches(st, lfirst(lp),
-					   "l.hour <= pg_catalog.now() - camera_health.default_trend_retention() - interval '1 hour' "
-					   "AND NOT EXISTS (SELECT FROM camera_health.trend_retention r WHERE r.camera_id = l.camera_id)",
+		if (period == NULL)
+			elog(ERROR, "trend_partitions_to_prune returned \"%s\"", partition);
+		*column++ = '\0';
+		*period++ = '\0';
+
+		/* a row (an hour, or a day) goes once all of it has expired */
+		delete_batches(st, partition,
+					   psprintf("l.%s <= pg_catalog.now() - camera_health.default_trend_retention() - %s::pg_catalog.interval "
+								"AND NOT EXISTS (SELECT FROM camera_health.trend_retention r WHERE r.camera_id = l.camera_id)",
+								quote_identifier(column), quote_literal_cstr(period)),
 					   NULL, "1, 0", counted);
 		forboth(lc1, retentions, lc2, id_arrays)
 		{
-			delete_batches(st, lfirst(lp),
-						   psprintf("l.camera_id = ANY ($2) AND l.hour <= pg_catalog.now() - %s::pg_catalog.interval "
-									"- interval '1 hour'", quote_literal_cstr(lfirst(lc1))),
+			delete_batches(st, partition,
+						   psprintf("l.camera_id = ANY ($2) AND l.%s <= pg_catalog.now() - %s::pg_catalog.interval "
+									"- %s::pg_catalog.interval",
+									quote_identifier(column), quote_literal_cstr(lfirst(lc1)),
+									quote_literal_cstr(period)),
 						   lfirst(lc2), "1, 0", counted);
 		}
 		*removed += counted[0];

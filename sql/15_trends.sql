@@ -126,6 +126,36 @@ COMMENT ON COLUMN camera_health.check_trends.maintenance_s IS 'Seconds in a main
 COMMENT ON COLUMN camera_health.check_trends.check_type IS 'ip, port or vision.';
 COMMENT ON COLUMN camera_health.check_trends.latency_hist IS 'Histogram of the latencies (logarithmic buckets, 4% wide): latency_hist_quantile(latency_hist, 0.95) is the p95.';
 
+/*
+ * The uptime figures of check_trends summed per camera and UTC day, kept
+ * by record_trends beside the hours: uptime over a month or a year reads a
+ * row per camera and day (and hours only for the partial days at the
+ * ends), 30 times fewer rows than the hours of three checks.
+ */
+CREATE TABLE camera_health.uptime_daily (
+	camera_id bigint NOT NULL REFERENCES camera_health.cameras (id) ON DELETE CASCADE,
+	day timestamptz NOT NULL,
+	ip_monitored_s integer NOT NULL DEFAULT 0,
+	ip_down_s integer NOT NULL DEFAULT 0,
+	stream_monitored_s integer NOT NULL DEFAULT 0,
+	stream_down_s integer NOT NULL DEFAULT 0,
+	blind_s integer NOT NULL DEFAULT 0,
+	maintenance_s integer NOT NULL DEFAULT 0,
+	PRIMARY KEY (camera_id, day)
+) PARTITION BY RANGE (day);
+CREATE TABLE camera_health.uptime_daily_default
+	PARTITION OF camera_health.uptime_daily DEFAULT;
+COMMENT ON TABLE camera_health.uptime_daily IS
+'The uptime seconds of check_trends per camera and UTC day (ip and vision rows), kept with them by record_trends and under the same retention: what camera_uptime and fleet_uptime read for whole days.';
+COMMENT ON COLUMN camera_health.uptime_daily.camera_id IS 'The camera.';
+COMMENT ON COLUMN camera_health.uptime_daily.day IS 'Start of the UTC day.';
+COMMENT ON COLUMN camera_health.uptime_daily.ip_monitored_s IS 'Monitored seconds of the ip check (maintenance excluded).';
+COMMENT ON COLUMN camera_health.uptime_daily.ip_down_s IS 'Seconds the ip check was down (critical).';
+COMMENT ON COLUMN camera_health.uptime_daily.stream_monitored_s IS 'Monitored seconds of the vision check.';
+COMMENT ON COLUMN camera_health.uptime_daily.stream_down_s IS 'Seconds the stream was unavailable.';
+COMMENT ON COLUMN camera_health.uptime_daily.blind_s IS 'Blind seconds (ip and vision rows of check_trends together).';
+COMMENT ON COLUMN camera_health.uptime_daily.maintenance_s IS 'Seconds of the ip check in a maintenance window.';
+
 CREATE TABLE camera_health.trend_retention (
 	camera_id bigint PRIMARY KEY REFERENCES camera_health.cameras (id) ON DELETE CASCADE,
 	retention interval NOT NULL CHECK (retention BETWEEN interval '1 day' AND interval '3650 days'),
@@ -238,18 +268,7 @@ RETURNS void
 LANGUAGE sql
 SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
-	INSERT INTO camera_health.check_trends AS t
-		(camera_id, hour, check_type, n_ok, n_warning, n_critical, n_error,
-		 latency_sum, latency_min, latency_max, latency_hist, monitored_s, down_s, blind_s, maintenance_s)
-	SELECT x.camera_id, to_timestamp(x.hour_s), x.check_type,
-		   count(*) FILTER (WHERE x.status = 'ok'), count(*) FILTER (WHERE x.status = 'warning'),
-		   count(*) FILTER (WHERE x.status = 'critical'), count(*) FILTER (WHERE x.status = 'error'),
-		   sum(x.latency_ms), min(x.latency_ms), max(x.latency_ms), camera_health.latency_hist(x.latency_ms),
-		   least(3600, coalesce(sum(x.seconds) FILTER (WHERE x.monitored), 0)),
-		   least(3600, coalesce(sum(x.seconds) FILTER (WHERE x.down), 0)),
-		   least(3600, coalesce(sum(x.seconds) FILTER (WHERE x.blind), 0)),
-		   least(3600, coalesce(sum(x.seconds) FILTER (WHERE x.maintenance), 0))
-	FROM (
+	WITH x AS MATERIALIZED (
 		SELECT p.camera_id, p.check_type, floor(extract(epoch FROM p.checked_at) / 3600)::bigint * 3600 AS hour_s,
 			   p.status,
 			   CASE WHEN p.latency_ms >= 0 AND p.latency_ms < 'infinity' THEN p.latency_ms END AS latency_ms,
@@ -260,26 +279,58 @@ BEGIN ATOMIC
 		UNION ALL
 		SELECT s.camera_id, s.check_type, s.hour_s, NULL, NULL, s.seconds, s.monitored, s.down, s.blind, s.maintenance
 		FROM camera_health.trend_spans(results, rnd) s
-	) x
-	GROUP BY x.camera_id, x.check_type, x.hour_s
-	ON CONFLICT (camera_id, hour, check_type) DO UPDATE
-	SET n_ok = t.n_ok + excluded.n_ok,
-		n_warning = t.n_warning + excluded.n_warning,
-		n_critical = t.n_critical + excluded.n_critical,
-		n_error = t.n_error + excluded.n_error,
-		latency_sum = CASE WHEN excluded.latency_sum IS NULL THEN t.latency_sum
-						  ELSE coalesce(t.latency_sum, 0) + excluded.latency_sum END,
-		latency_min = least(t.latency_min, excluded.latency_min),
-		latency_max = greatest(t.latency_max, excluded.latency_max),
-		latency_hist = CASE WHEN excluded.latency_hist IS NULL THEN t.latency_hist
-						   ELSE camera_health.latency_hist_merge(t.latency_hist, excluded.latency_hist) END,
-		monitored_s = least(3600, t.monitored_s + excluded.monitored_s),
-		down_s = least(3600, t.down_s + excluded.down_s),
-		blind_s = least(3600, t.blind_s + excluded.blind_s),
-		maintenance_s = least(3600, t.maintenance_s + excluded.maintenance_s);
+	), hourly AS (
+		INSERT INTO camera_health.check_trends AS t
+			(camera_id, hour, check_type, n_ok, n_warning, n_critical, n_error,
+			 latency_sum, latency_min, latency_max, latency_hist, monitored_s, down_s, blind_s, maintenance_s)
+		SELECT x.camera_id, to_timestamp(x.hour_s), x.check_type,
+			   count(*) FILTER (WHERE x.status = 'ok'), count(*) FILTER (WHERE x.status = 'warning'),
+			   count(*) FILTER (WHERE x.status = 'critical'), count(*) FILTER (WHERE x.status = 'error'),
+			   sum(x.latency_ms), min(x.latency_ms), max(x.latency_ms), camera_health.latency_hist(x.latency_ms),
+			   least(3600, coalesce(sum(x.seconds) FILTER (WHERE x.monitored), 0)),
+			   least(3600, coalesce(sum(x.seconds) FILTER (WHERE x.down), 0)),
+			   least(3600, coalesce(sum(x.seconds) FILTER (WHERE x.blind), 0)),
+			   least(3600, coalesce(sum(x.seconds) FILTER (WHERE x.maintenance), 0))
+		FROM x
+		GROUP BY x.camera_id, x.check_type, x.hour_s
+		ON CONFLICT (camera_id, hour, check_type) DO UPDATE
+		SET n_ok = t.n_ok + excluded.n_ok,
+			n_warning = t.n_warning + excluded.n_warning,
+			n_critical = t.n_critical + excluded.n_critical,
+			n_error = t.n_error + excluded.n_error,
+			latency_sum = CASE WHEN excluded.latency_sum IS NULL THEN t.latency_sum
+							  ELSE coalesce(t.latency_sum, 0) + excluded.latency_sum END,
+			latency_min = least(t.latency_min, excluded.latency_min),
+			latency_max = greatest(t.latency_max, excluded.latency_max),
+			latency_hist = CASE WHEN excluded.latency_hist IS NULL THEN t.latency_hist
+							   ELSE camera_health.latency_hist_merge(t.latency_hist, excluded.latency_hist) END,
+			monitored_s = least(3600, t.monitored_s + excluded.monitored_s),
+			down_s = least(3600, t.down_s + excluded.down_s),
+			blind_s = least(3600, t.blind_s + excluded.blind_s),
+			maintenance_s = least(3600, t.maintenance_s + excluded.maintenance_s)
+	)
+	INSERT INTO camera_health.uptime_daily AS d
+		(camera_id, day, ip_monitored_s, ip_down_s, stream_monitored_s, stream_down_s, blind_s, maintenance_s)
+	SELECT x.camera_id, to_timestamp(floor(x.hour_s / 86400.0) * 86400),
+		   coalesce(sum(x.seconds) FILTER (WHERE x.check_type = 'ip' AND x.monitored), 0),
+		   coalesce(sum(x.seconds) FILTER (WHERE x.check_type = 'ip' AND x.down), 0),
+		   coalesce(sum(x.seconds) FILTER (WHERE x.check_type = 'vision' AND x.monitored), 0),
+		   coalesce(sum(x.seconds) FILTER (WHERE x.check_type = 'vision' AND x.down), 0),
+		   coalesce(sum(x.seconds) FILTER (WHERE x.blind), 0),
+		   coalesce(sum(x.seconds) FILTER (WHERE x.check_type = 'ip' AND x.maintenance), 0)
+	FROM x
+	WHERE x.seconds > 0 AND x.check_type IN ('ip', 'vision')
+	GROUP BY 1, 2
+	ON CONFLICT (camera_id, day) DO UPDATE
+	SET ip_monitored_s = d.ip_monitored_s + excluded.ip_monitored_s,
+		ip_down_s = d.ip_down_s + excluded.ip_down_s,
+		stream_monitored_s = d.stream_monitored_s + excluded.stream_monitored_s,
+		stream_down_s = d.stream_down_s + excluded.stream_down_s,
+		blind_s = d.blind_s + excluded.blind_s,
+		maintenance_s = d.maintenance_s + excluded.maintenance_s;
 END;
 COMMENT ON FUNCTION camera_health.record_trends(jsonb, bigint) IS
-'For record_results: adds round rnd of a batch of results to the hourly trends (a status holds until the next check of its type, at most 3 intervals; the time since the previous check goes to the previous status; maintenance windows count apart).';
+'For record_results: adds round rnd of a batch of results to the hourly trends and their daily uptime sums (a status holds until the next check of its type, at most 3 intervals; the time since the previous check goes to the previous status; maintenance windows count apart).';
 
 /* ---- reading: uptime ------------------------------------------------------ */
 
@@ -307,36 +358,61 @@ COMMENT ON FUNCTION camera_health.check_uptime_range(timestamptz, timestamptz) I
 'Raises null_value_not_allowed (22004) or invalid_parameter_value (22023) unless since < until, both finite.';
 
 /*
- * The trend seconds of each camera over [since, until), hours partly in the
- * range pro rata (an hour a quarter inside counts a quarter of its
- * seconds).  Hours without trends (before the trends' retention, before
- * the camera's first check) count as unmonitored.
+ * The trend seconds of each camera (or of one) over [since, until): whole
+ * UTC days from uptime_daily, the hours of the partial days at either end
+ * from check_trends, hours partly in the range pro rata (an hour a quarter
+ * inside counts a quarter of its seconds).  Hours without trends (beyond
+ * the trends' retention, before the camera's first check) are unmonitored.
  */
-CREATE FUNCTION camera_health.uptime_seconds(since timestamptz, until timestamptz, camera_ids bigint[] DEFAULT NULL)
+CREATE FUNCTION camera_health.uptime_seconds(since timestamptz, until timestamptz, one_camera bigint DEFAULT NULL)
 RETURNS TABLE (camera_id bigint, ip_monitored_s double precision, ip_down_s double precision,
 			   maintenance_s double precision, stream_monitored_s double precision,
 			   stream_down_s double precision, blind_s double precision)
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
-BEGIN ATOMIC
-	SELECT t.camera_id,
-		   sum(t.monitored_s * f.f) FILTER (WHERE t.check_type = 'ip'),
-		   sum(t.down_s * f.f) FILTER (WHERE t.check_type = 'ip'),
-		   sum(t.maintenance_s * f.f) FILTER (WHERE t.check_type = 'ip'),
-		   sum(t.monitored_s * f.f) FILTER (WHERE t.check_type = 'vision'),
-		   sum(t.down_s * f.f) FILTER (WHERE t.check_type = 'vision'),
-		   sum(t.blind_s * f.f) FILTER (WHERE t.check_type IN ('ip', 'vision'))
-	FROM camera_health.check_trends t
-	CROSS JOIN LATERAL (SELECT CASE WHEN t.hour >= since AND t.hour + interval '1 hour' <= until THEN 1.0::float8
-									ELSE greatest(0, extract(epoch FROM least(until, t.hour + interval '1 hour')
-															 - greatest(since, t.hour)))::float8 / 3600 END AS f) f
-	WHERE t.hour > since - interval '1 hour' AND t.hour < until
-	  AND t.check_type IN ('ip', 'vision')
-	  AND (camera_ids IS NULL OR t.camera_id = ANY (camera_ids))
-	GROUP BY t.camera_id;
-END;
-COMMENT ON FUNCTION camera_health.uptime_seconds(timestamptz, timestamptz, bigint[]) IS
-'Per camera, the monitored, down, maintenance and blind seconds of its trends over [since, until) (hours partly inside pro rata).';
+AS $$
+DECLARE
+	-- the whole UTC days inside the range: [first_day, end_day)
+	first_day timestamptz := to_timestamp(ceil(extract(epoch FROM since) / 86400) * 86400);
+	end_day timestamptz := to_timestamp(floor(extract(epoch FROM until) / 86400) * 86400);
+BEGIN
+	IF first_day >= end_day THEN
+		first_day := until;		-- no whole day: hours only
+		end_day := until;
+	END IF;
+	-- one text for both cases; the camera filter is a constant in each plan
+	RETURN QUERY EXECUTE format($q$
+		SELECT s.camera_id, sum(s.ip_mon), sum(s.ip_down), sum(s.maint), sum(s.smon), sum(s.sdown), sum(s.blind)
+		FROM (
+			SELECT d.camera_id, d.ip_monitored_s::float8 AS ip_mon, d.ip_down_s::float8 AS ip_down,
+				   d.maintenance_s::float8 AS maint, d.stream_monitored_s::float8 AS smon,
+				   d.stream_down_s::float8 AS sdown, d.blind_s::float8 AS blind
+			FROM camera_health.uptime_daily d
+			WHERE d.day >= $3 AND d.day < $4 AND %1$s
+			UNION ALL
+			SELECT t.camera_id,
+				   CASE WHEN t.check_type = 'ip' THEN t.monitored_s * f.f END,
+				   CASE WHEN t.check_type = 'ip' THEN t.down_s * f.f END,
+				   CASE WHEN t.check_type = 'ip' THEN t.maintenance_s * f.f END,
+				   CASE WHEN t.check_type = 'vision' THEN t.monitored_s * f.f END,
+				   CASE WHEN t.check_type = 'vision' THEN t.down_s * f.f END,
+				   t.blind_s * f.f
+			FROM camera_health.check_trends t
+			CROSS JOIN LATERAL (SELECT CASE WHEN t.hour >= $1 AND t.hour + interval '1 hour' <= $2 THEN 1.0::float8
+											ELSE greatest(0, extract(epoch FROM least($2, t.hour + interval '1 hour')
+																	 - greatest($1, t.hour)))::float8 / 3600
+									   END AS f) f
+			WHERE ((t.hour > $1 - interval '1 hour' AND t.hour < $3) OR (t.hour >= $4 AND t.hour < $2))
+			  AND t.check_type IN ('ip', 'vision') AND %2$s
+		) s
+		GROUP BY s.camera_id$q$,
+		CASE WHEN one_camera IS NULL THEN 'true' ELSE 'd.camera_id = $5' END,
+		CASE WHEN one_camera IS NULL THEN 'true' ELSE 't.camera_id = $5' END)
+	USING since, until, first_day, end_day, one_camera;
+END
+$$;
+COMMENT ON FUNCTION camera_health.uptime_seconds(timestamptz, timestamptz, bigint) IS
+'Per camera (or for one_camera), the monitored, down, maintenance and blind seconds over [since, until): whole days from uptime_daily, the hours at the ends from check_trends (partly inside pro rata).';
 
 CREATE FUNCTION camera_health.camera_uptime(camera_id bigint, since timestamptz, until timestamptz)
 RETURNS TABLE (camera_id bigint, since timestamptz, until timestamptz,
@@ -356,8 +432,7 @@ BEGIN ATOMIC
 		   coalesce(u.ip_monitored_s, 0) / 60, coalesce(u.stream_monitored_s, 0) / 60,
 		   coalesce(u.maintenance_s, 0) / 60
 	FROM (SELECT 1) AS one
-	LEFT JOIN camera_health.uptime_seconds(camera_uptime.since, camera_uptime.until,
-										   ARRAY[camera_uptime.camera_id]) u ON true;
+	LEFT JOIN camera_health.uptime_seconds(camera_uptime.since, camera_uptime.until, camera_uptime.camera_id) u ON true;
 END;
 COMMENT ON FUNCTION camera_health.camera_uptime(bigint, timestamptz, timestamptz) IS
 'Uptime of one camera over [since, until), from the hourly trends (hours partly inside pro rata): availability = 1 - ip down / ip monitored time, stream_availability the same for the vision stream, blind_minutes when the picture was unusable (unreachable, stream unavailable, obstructed, blurred, frozen). Maintenance windows are excluded from all of them (maintenance_minutes says how much); unmonitored time (no check within 3 intervals, check errors, hours beyond the trend retention) counts neither way; availability is NULL without monitored time. Raises 22023 unless since < until.';
@@ -456,6 +531,7 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
+	parent record;
 	month date;
 	created integer := 0;
 	part text;
@@ -465,26 +541,29 @@ BEGIN
 		RAISE EXCEPTION 'invalid months_ahead: %', months_ahead
 			USING ERRCODE = 'invalid_parameter_value', HINT = 'Create 0 to 24 months ahead.';
 	END IF;
-	FOR month IN SELECT generate_series(date_trunc('month', now() AT TIME ZONE 'UTC'),
-										date_trunc('month', now() AT TIME ZONE 'UTC') + make_interval(months => months_ahead),
-										interval '1 month')::date
-	LOOP
-		part := format('check_trends_p%s', to_char(month, 'YYYYMM'));
-		CONTINUE WHEN to_regclass('camera_health.' || part) IS NOT NULL;
-		SELECT EXISTS (SELECT FROM camera_health.check_trends_default d
-					   WHERE d.hour >= month::timestamp AT TIME ZONE 'UTC'
-						 AND d.hour < (month + interval '1 month') AT TIME ZONE 'UTC')
-		INTO STRICT in_default;
-		CONTINUE WHEN in_default;
-		EXECUTE format('CREATE TABLE camera_health.%I PARTITION OF camera_health.check_trends FOR VALUES FROM (%L) TO (%L)',
-					   part, month::timestamp AT TIME ZONE 'UTC', (month + interval '1 month') AT TIME ZONE 'UTC');
-		created := created + 1;
+	FOR parent IN SELECT * FROM (VALUES ('check_trends', 'hour'), ('uptime_daily', 'day')) AS v(name, col) LOOP
+		FOR month IN SELECT generate_series(date_trunc('month', now() AT TIME ZONE 'UTC'),
+											date_trunc('month', now() AT TIME ZONE 'UTC') + make_interval(months => months_ahead),
+											interval '1 month')::date
+		LOOP
+			part := format('%s_p%s', parent.name, to_char(month, 'YYYYMM'));
+			CONTINUE WHEN to_regclass('camera_health.' || part) IS NOT NULL;
+			EXECUTE format('SELECT EXISTS (SELECT FROM camera_health.%I WHERE %I >= %L AND %I < %L)',
+						   parent.name || '_default', parent.col, month::timestamp AT TIME ZONE 'UTC',
+						   parent.col, (month + interval '1 month') AT TIME ZONE 'UTC')
+			INTO STRICT in_default;
+			CONTINUE WHEN in_default;
+			EXECUTE format('CREATE TABLE camera_health.%I PARTITION OF camera_health.%I FOR VALUES FROM (%L) TO (%L)',
+						   part, parent.name, month::timestamp AT TIME ZONE 'UTC',
+						   (month + interval '1 month') AT TIME ZONE 'UTC');
+			created := created + 1;
+		END LOOP;
 	END LOOP;
 	RETURN created;
 END
 $$;
 COMMENT ON FUNCTION camera_health.create_trend_partitions(integer) IS
-'Creates the monthly partitions of check_trends up to months_ahead months ahead (the retention worker calls it); returns how many it created.';
+'Creates the monthly partitions of check_trends and uptime_daily up to months_ahead months ahead (the retention worker calls it); returns how many it created.';
 
 /* The longest trend retention of any camera: months older than this hold only expired rows. */
 CREATE FUNCTION camera_health.longest_trend_retention()
@@ -498,7 +577,7 @@ END;
 COMMENT ON FUNCTION camera_health.longest_trend_retention() IS
 'The longest trend retention of any camera: the default or the longest policy.';
 
-/* The monthly partitions of check_trends that end at or before horizon. */
+/* The monthly partitions of check_trends and uptime_daily that end at or before horizon. */
 CREATE FUNCTION camera_health.expired_trend_partitions(horizon timestamptz)
 RETURNS TABLE (partition regclass, ends timestamptz)
 LANGUAGE sql STABLE
@@ -508,24 +587,26 @@ BEGIN ATOMIC
 		   (to_date(right(c.relname, 6), 'YYYYMM') + interval '1 month') AT TIME ZONE 'UTC'
 	FROM pg_inherits i
 	JOIN pg_class c ON c.oid = i.inhrelid
-	WHERE i.inhparent = 'camera_health.check_trends'::regclass
+	WHERE i.inhparent IN ('camera_health.check_trends'::regclass, 'camera_health.uptime_daily'::regclass)
 	  AND c.relname ~ '_p[0-9]{6}$'
 	  AND (to_date(right(c.relname, 6), 'YYYYMM') + interval '1 month') AT TIME ZONE 'UTC' <= horizon
 	ORDER BY 2;
 END;
 COMMENT ON FUNCTION camera_health.expired_trend_partitions(timestamptz) IS
-'Monthly partitions of check_trends whose whole range is older than horizon (for the retention worker).';
+'Monthly partitions of check_trends and uptime_daily whose whole range is older than horizon (for the retention worker).';
 
-/* The partitions of check_trends that may hold rows past the shortest trend retention. */
+/* The partitions of check_trends and uptime_daily that may hold rows past the shortest trend retention. */
 CREATE FUNCTION camera_health.trend_partitions_to_prune()
-RETURNS SETOF regclass
+RETURNS TABLE (partition regclass, time_column text, period interval)
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
-	SELECT c.oid::regclass
+	SELECT c.oid::regclass,
+		   CASE WHEN i.inhparent = 'camera_health.check_trends'::regclass THEN 'hour' ELSE 'day' END,
+		   CASE WHEN i.inhparent = 'camera_health.check_trends'::regclass THEN interval '1 hour' ELSE interval '1 day' END
 	FROM pg_inherits i
 	JOIN pg_class c ON c.oid = i.inhrelid
-	WHERE i.inhparent = 'camera_health.check_trends'::regclass
+	WHERE i.inhparent IN ('camera_health.check_trends'::regclass, 'camera_health.uptime_daily'::regclass)
 	  AND (c.relname !~ '_p[0-9]{6}$'
 		   OR to_date(right(c.relname, 6), 'YYYYMM') AT TIME ZONE 'UTC'
 			  < now() - least(camera_health.default_trend_retention(),
@@ -533,7 +614,7 @@ BEGIN ATOMIC
 	ORDER BY 1;
 END;
 COMMENT ON FUNCTION camera_health.trend_partitions_to_prune() IS
-'The check_trends partitions that may hold expired rows: the default one and the months that start before the shortest retention (for the retention worker).';
+'The partitions of check_trends and uptime_daily that may hold expired rows (the default ones and the months that start before the shortest retention), with the column that dates a row and the period a row covers (for the retention worker).';
 
 /* ---- health_summary(): uptime over the last day and month ------------------ */
 
@@ -663,8 +744,8 @@ BEGIN ATOMIC
 	WITH r AS (SELECT * FROM camera_health.month_range(month)),
 	per_camera AS (
 		SELECT c.id, c.name, c.site, u.*
-		FROM r, camera_health.cameras c
-		LEFT JOIN LATERAL camera_health.uptime_seconds(r.since, r.until, ARRAY[c.id]) u ON true
+		FROM camera_health.cameras c
+		LEFT JOIN camera_health.uptime_seconds((SELECT r.since FROM r), (SELECT r.until FROM r)) u ON u.camera_id = c.id
 	), grouped AS (
 		SELECT CASE WHEN grouping(p.id) = 0 THEN 'camera' WHEN grouping(p.site) = 0 THEN 'site' ELSE 'fleet' END AS scope,
 			   p.site, p.id, CASE WHEN grouping(p.id) = 0 THEN min(p.name) END AS name, count(*) AS cameras,
@@ -687,11 +768,11 @@ COMMENT ON FUNCTION camera_health.camera_sla(text) IS
 
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA camera_health FROM PUBLIC;
 -- trends hold no imagery and no credentials: readers may read them
-GRANT SELECT ON camera_health.check_trends, camera_health.trend_retention TO camera_health_reader;
+GRANT SELECT ON camera_health.check_trends, camera_health.uptime_daily, camera_health.trend_retention TO camera_health_reader;
 GRANT EXECUTE ON FUNCTION
 	camera_health.default_trend_retention(),
 	camera_health.check_uptime_range(timestamptz, timestamptz),
-	camera_health.uptime_seconds(timestamptz, timestamptz, bigint[]),
+	camera_health.uptime_seconds(timestamptz, timestamptz, bigint),
 	camera_health.month_range(text),
 	camera_health.get_trend_retention(bigint),
 	camera_health.camera_uptime(bigint, timestamptz, timestamptz),

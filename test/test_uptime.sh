@@ -167,6 +167,21 @@ assert_eq "$(q "SELECT round(availability::numeric, 6)::float8, round(monitored_
 	FROM camera_health.camera_uptime($A, $T + interval '1800 s', $T + interval '5400 s')")" \
 	"$(ratio 900 3600)|60.000" "camera_uptime pro rata (two half hours)"
 
+# over whole UTC days the figures come from uptime_daily: the same by hand,
+# plus, for A and B, the 180 s (3 intervals) their last check at 21600 holds
+# until the workers' first checks of them, today, close it
+wait_for 60 "the workers' first ip checks of A and B" "SELECT count(*) = 2 FROM camera_health.camera_status
+	WHERE camera_id IN ($A, $B) AND check_type = 'ip' AND checked_at > $T + interval '1 day'"
+DAY0="to_timestamp(floor(extract(epoch FROM $T) / 86400) * 86400)"
+DAYS3="$DAY0 - interval '1 day', $DAY0 + interval '2 days'"
+daily_of() { q "SELECT $ROUNDED FROM camera_health.camera_uptime($1, $DAYS3)"; }
+assert_eq "$(daily_of "$A")" "$(expected_row $((A_MON + 180)) $A_DOWN $A_SMON $A_SDOWN $A_BLIND $A_MAINT)" "camera A, whole days"
+assert_eq "$(daily_of "$B")" "$(expected_row $((B_MON + 180)) $B_DOWN 0 0 $B_BLIND 0)" "camera B, whole days"
+assert_eq "$(daily_of "$C")" "$(expected_row $C_MON 0 0 0 0 0)" "camera C, whole days"
+# and a range of whole days and partial ones at both ends: hours and days together
+assert_eq "$(q "SELECT $ROUNDED FROM camera_health.camera_uptime($A, $DAY0 - interval '1 day' + interval '30 minutes',
+	$DAY0 + interval '2 days' - interval '30 minutes')")" "$(daily_of "$A")" "camera A, days and hours"
+
 # the SLA report of the month holding BASE: each camera row is camera_uptime
 # over the month (which also holds what the workers' checks added after the
 # six hours), each site row the sum of its cameras

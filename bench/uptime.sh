@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# Uptime from the hourly trends at fleet scale.  Generates check_trends rows
+# directly (as ingest would have left them: ip, port and vision every hour,
+# a few percent of camera-hours partly down, some blind, some maintenance):
+# CAMERAS cameras x DAYS days, plus one camera x 365 days; then times, each
+# RUNS times (p50 and p99 of the runs, after one warm-up run):
+#   - camera_uptime() over a year for the one camera   (target < 50 ms)
+#   - fleet_uptime() over DAYS days for all cameras    (target < 2 s)
+#   - camera_uptime() over 30 days for a fleet camera
+# and prints the table's bytes per row (heap + indexes, after VACUUM ANALYZE).
+# A private stack of its own; the cameras are in a database of their own, so
+# no worker ever checks them.
+#
+#   bench/uptime.sh [CAMERAS [DAYS [RUNS]]]     (defaults 10000 30 15)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+CAMERAS=${1:-10000}
+DAYS=${2:-30}
+RUNS=${3:-15}
+DB=ch_bench_uptime
+
+. scripts/stack.sh
+trap stack_stop EXIT
+stack_start "shared_buffers = '2GB'" "max_wal_size = '8GB'" "work_mem = '64MB'" \
+	"maintenance_work_mem = '512MB'" "max_parallel_workers_per_gather = 2"
+psql -XAtq -d postgres -c "CREATE DATABASE $DB" >/dev/null
+sql() { psql -XAtq -v ON_ERROR_STOP=1 -d "$DB" -c "$1"; }
+sql "CREATE EXTENSION camera_health" >/dev/null
+
+# the cameras (straight into the table: the API's checks are not measured
+# here), a site per 100, the year-long one last
+sql "INSERT INTO camera_health.cameras (ip_address, port, rtsp_url, site)
+	SELECT ('10.' || (i / 62500) || '.' || (i / 250 % 250) || '.' || (i % 250 + 1))::inet, 554,
+		   'rtsp://10.0.0.1/' || i, 'site ' || (i / 100)
+	FROM generate_series(0, $CAMERAS) i" >/dev/null
+YEAR_CAM=$(sql "SELECT max(id) FROM camera_health.cameras")
+FLEET_CAM=$(sql "SELECT min(id) FROM camera_health.cameras")
+
+# monthly partitions from a year ago to this month
+sql "DO \$\$
+DECLARE m date;
+BEGIN
+	FOR m IN SELECT generate_series(date_trunc('month', now() AT TIME ZONE 'UTC' - interval '366 days'),
+									date_trunc('month', now() AT TIME ZONE 'UTC'), interval '1 month')::date LOOP
+		CONTINUE WHEN to_regclass(format('camera_health.check_trends_p%s', to_char(m, 'YYYYMM'))) IS NOT NULL;
+		EXECUTE format('CREATE TABLE camera_health.%I PARTITION OF camera_health.check_trends FOR VALUES FROM (%L) TO (%L)',
+					   'check_trends_p' || to_char(m, 'YYYYMM'), m::timestamp AT TIME ZONE 'UTC',
+					   (m + interval '1 month') AT TIME ZONE 'UTC');
+	END LOOP;
+END \$\$" >/dev/null
+
+# fill CAM_FILTER FROM_DAYS: DAYS of hours (back from the start of this hour)
+# of every check type for the cameras CAM_FILTER selects; the figures vary
+# with a hash of camera and hour: 3 % of camera-hours partly down, 2 % blind,
+# 0.5 % in maintenance
+fill() {
+	sql "INSERT INTO camera_health.check_trends AS t (camera_id, hour, check_type, n_ok, n_warning, n_critical,
+			n_error, latency_sum, latency_min, latency_max, latency_hist, monitored_s, down_s, blind_s, maintenance_s)
+		SELECT c.id, h, ct,
+			   n - CASE WHEN down THEN n / 3 ELSE 0 END, 0, CASE WHEN down THEN n / 3 ELSE 0 END, 0,
+			   CASE WHEN ct <> 'vision' THEN 0.4 * n END, CASE WHEN ct <> 'vision' THEN 0.2 END,
+			   CASE WHEN ct <> 'vision' THEN 1.1 END, CASE WHEN ct <> 'vision' THEN hist.hh END,
+			   CASE WHEN maint THEN 0 ELSE 3600 END, CASE WHEN down AND NOT maint THEN 1200 ELSE 0 END,
+			   CASE WHEN (down OR blind) AND NOT maint AND ct IN ('ip', 'vision') THEN 900 ELSE 0 END,
+			   CASE WHEN maint THEN 3600 ELSE 0 END
+		FROM camera_health.cameras c
+		CROSS JOIN generate_series(to_timestamp(floor(extract(epoch FROM now()) / 3600) * 3600) - interval '$2 days',
+								   to_timestamp(floor(extract(epoch FROM now()) / 3600) * 3600) - interval '1 hour',
+								   interval '1 hour') h
+		CROSS JOIN unnest(ARRAY['ip', 'port', 'vision']) ct
+		CROSS JOIN (SELECT camera_health.latency_hist(0.2 + (x % 10) * 0.1) AS hh FROM generate_series(1, 120) x) hist
+		CROSS JOIN LATERAL (SELECT abs(hashint8(c.id * 1000003 + extract(epoch FROM h)::bigint / 3600)) % 1000 AS r) r
+		CROSS JOIN LATERAL (SELECT r.r < 30 AS down, r.r BETWEEN 30 AND 49 AS blind, r.r BETWEEN 50 AND 54 AS maint,
+								   CASE ct WHEN 'ip' THEN 120 WHEN 'port' THEN 60 ELSE 12 END AS n) f
+		WHERE $1" >/dev/null
+}
+start=$(date +%s)
+fill "c.id <> $YEAR_CAM" "$DAYS"
+fill "c.id = $YEAR_CAM" 365
+sql "VACUUM ANALYZE camera_health.check_trends" >/dev/null
+ROWS=$(sql "SELECT count(*) FROM camera_health.check_trends")
+BYTES=$(sql "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+	WHERE i.inhparent = 'camera_health.check_trends'::regclass")
+HEAP=$(sql "SELECT sum(pg_table_size(c.oid)) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+	WHERE i.inhparent = 'camera_health.check_trends'::regclass")
+echo "generated $ROWS trend rows ($CAMERAS cameras x $DAYS days x 24 h x 3 checks, one camera x 365 days) in $(( $(date +%s) - start )) s"
+echo "check_trends: $(( BYTES / ROWS )) bytes per row with its index ($(( HEAP / ROWS )) heap), $(( BYTES / 1048576 )) MB"
+echo "  (10,000 cameras x 3 checks x 24 h x 400 days would take $(( BYTES / ROWS * 10000 * 3 * 24 * 400 / 1073741824 )) GB)"
+
+# time LABEL SQL: RUNS timings after a warm-up, p50 and p99 (nearest rank)
+time_it() {
+	local label=$1 query=$2
+	psql -XAtq -v ON_ERROR_STOP=1 -d "$DB" >/dev/null -c "$query"
+	python3 - "$label" "$RUNS" "$DB" "$query" <<-'PY'
+		import subprocess, sys, time, math
+		label, runs, db, query = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+		# one psql session; \timing prints each statement's time
+		script = "\\timing on\n" + (query.rstrip(";") + ";\n") * runs
+		out = subprocess.run(["psql", "-XAtq", "-v", "ON_ERROR_STOP=1", "-d", db], input=script,
+		                     capture_output=True, text=True, check=True).stdout
+		ms = sorted(float(l.split()[1]) for l in out.splitlines() if l.startswith("Time: "))
+		assert len(ms) == runs, out
+		pick = lambda q: ms[max(0, math.ceil(q * runs) - 1)]
+		print(f"{label}: p50 {pick(0.5):.1f} ms, p99 {pick(0.99):.1f} ms ({runs} runs)")
+	PY
+}
+time_it "camera_uptime, one camera, 365 days" \
+	"SELECT * FROM camera_health.camera_uptime($YEAR_CAM, now() - interval '365 days', now())"
+time_it "camera_uptime, one camera, 30 days" \
+	"SELECT * FROM camera_health.camera_uptime($FLEET_CAM, now() - interval '30 days', now())"
+time_it "fleet_uptime, $CAMERAS cameras, $DAYS days (a row per site and the fleet)" \
+	"SELECT count(*) FROM camera_health.fleet_uptime(now() - interval '$DAYS days', now())"
+time_it "fleet_uptime, one site, $DAYS days" \
+	"SELECT count(*) FROM camera_health.fleet_uptime(now() - interval '$DAYS days', now(), 'site 7')"
