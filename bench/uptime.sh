@@ -46,6 +46,9 @@ BEGIN
 		EXECUTE format('CREATE TABLE camera_health.%I PARTITION OF camera_health.check_trends FOR VALUES FROM (%L) TO (%L)',
 					   'check_trends_p' || to_char(m, 'YYYYMM'), m::timestamp AT TIME ZONE 'UTC',
 					   (m + interval '1 month') AT TIME ZONE 'UTC');
+		EXECUTE format('CREATE TABLE camera_health.%I PARTITION OF camera_health.uptime_daily FOR VALUES FROM (%L) TO (%L)',
+					   'uptime_daily_p' || to_char(m, 'YYYYMM'), m::timestamp AT TIME ZONE 'UTC',
+					   (m + interval '1 month') AT TIME ZONE 'UTC');
 	END LOOP;
 END \$\$" >/dev/null
 
@@ -77,7 +80,19 @@ fill() {
 start=$(date +%s)
 fill "c.id <> $YEAR_CAM" "$DAYS"
 fill "c.id = $YEAR_CAM" 365
+# the daily sums record_trends keeps beside the hours, from those hours
+sql "INSERT INTO camera_health.uptime_daily (camera_id, day, ip_monitored_s, ip_down_s, stream_monitored_s,
+		stream_down_s, blind_s, maintenance_s)
+	SELECT camera_id, to_timestamp(floor(extract(epoch FROM hour) / 86400) * 86400),
+		   sum(monitored_s) FILTER (WHERE check_type = 'ip'), sum(down_s) FILTER (WHERE check_type = 'ip'),
+		   sum(monitored_s) FILTER (WHERE check_type = 'vision'), sum(down_s) FILTER (WHERE check_type = 'vision'),
+		   sum(blind_s) FILTER (WHERE check_type IN ('ip', 'vision')), sum(maintenance_s) FILTER (WHERE check_type = 'ip')
+	FROM camera_health.check_trends GROUP BY 1, 2" >/dev/null
 sql "VACUUM ANALYZE camera_health.check_trends" >/dev/null
+sql "VACUUM ANALYZE camera_health.uptime_daily" >/dev/null
+DAILY_ROWS=$(sql "SELECT count(*) FROM camera_health.uptime_daily")
+DAILY_BYTES=$(sql "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+	WHERE i.inhparent = 'camera_health.uptime_daily'::regclass")
 ROWS=$(sql "SELECT count(*) FROM camera_health.check_trends")
 BYTES=$(sql "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
 	WHERE i.inhparent = 'camera_health.check_trends'::regclass")
@@ -86,6 +101,7 @@ HEAP=$(sql "SELECT sum(pg_table_size(c.oid)) FROM pg_inherits i JOIN pg_class c 
 echo "generated $ROWS trend rows ($CAMERAS cameras x $DAYS days x 24 h x 3 checks, one camera x 365 days) in $(( $(date +%s) - start )) s"
 echo "check_trends: $(( BYTES / ROWS )) bytes per row with its index ($(( HEAP / ROWS )) heap), $(( BYTES / 1048576 )) MB"
 echo "  (10,000 cameras x 3 checks x 24 h x 400 days would take $(( BYTES / ROWS * 10000 * 3 * 24 * 400 / 1073741824 )) GB)"
+echo "uptime_daily: $DAILY_ROWS rows, $(( DAILY_BYTES / DAILY_ROWS )) bytes per row with its index (10,000 cameras x 400 days: $(( DAILY_BYTES / DAILY_ROWS * 10000 * 400 / 1048576 )) MB)"
 
 # time LABEL SQL: RUNS timings after a warm-up, p50 and p99 (nearest rank)
 time_it() {

@@ -784,3 +784,71 @@ GRANT EXECUTE ON FUNCTION
 	camera_health.latency_hist_sum(bytea)
 	TO camera_health_reader;
 GRANT EXECUTE ON FUNCTION camera_health.set_trend_retention(bigint, interval) TO camera_health_writer;
+
+/* ---- HTTP (PostgREST): GET /health/camera/{id}/uptime, /health/uptime, /health/sla */
+
+-- the row of camera_uptime, named (a PL/pgSQL function cannot have a column named as an argument)
+CREATE TYPE camera_health.uptime_report AS (
+	camera_id bigint, since timestamptz, until timestamptz,
+	availability double precision, stream_availability double precision,
+	blind_minutes double precision, down_minutes double precision,
+	stream_down_minutes double precision, monitored_minutes double precision,
+	stream_monitored_minutes double precision, maintenance_minutes double precision);
+COMMENT ON TYPE camera_health.uptime_report IS 'A row of camera_uptime(): a camera''s uptime over a range (see there).';
+
+CREATE FUNCTION camera_health_api.camera_uptime(camera_id bigint, since timestamptz DEFAULT NULL,
+												until timestamptz DEFAULT NULL)
+RETURNS SETOF camera_health.uptime_report
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	msg text; det text; hnt text;
+BEGIN
+	RETURN QUERY SELECT * FROM camera_health.camera_uptime($1, coalesce($2, coalesce($3, now()) - interval '30 days'),
+														   coalesce($3, now()));
+EXCEPTION WHEN no_data_found THEN
+	GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL, hnt = PG_EXCEPTION_HINT;
+	PERFORM camera_health.http_not_found(msg, det, hnt);
+END
+$$;
+COMMENT ON FUNCTION camera_health_api.camera_uptime(bigint, timestamptz, timestamptz) IS
+'Uptime of a camera from the hourly trends (GET /health/camera/{id}/uptime?since=&until=; the last 30 days by default): availability (ip), stream_availability, blind, down, monitored and maintenance minutes; maintenance windows excluded, hours partly in the range pro rata. 400 unless since < until, 404 for an unknown camera.';
+
+CREATE FUNCTION camera_health_api.fleet_uptime(since timestamptz DEFAULT NULL, until timestamptz DEFAULT NULL,
+											   site text DEFAULT NULL)
+RETURNS TABLE (scope text, site text, cameras bigint, since timestamptz, until timestamptz,
+			   availability double precision, stream_availability double precision,
+			   blind_minutes double precision, down_minutes double precision,
+			   stream_down_minutes double precision, monitored_minutes double precision,
+			   stream_monitored_minutes double precision, maintenance_minutes double precision)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT * FROM camera_health.fleet_uptime(coalesce(fleet_uptime.since, coalesce(fleet_uptime.until, now()) - interval '30 days'),
+											 coalesce(fleet_uptime.until, now()), fleet_uptime.site);
+END;
+COMMENT ON FUNCTION camera_health_api.fleet_uptime(timestamptz, timestamptz, text) IS
+'Uptime of the fleet from the hourly trends (GET /health/uptime?since=&until=&site=; the last 30 days by default): a row per site and one for the fleet (only the site''s row with site=), as camera_uptime. 400 unless since < until.';
+
+CREATE FUNCTION camera_health_api.camera_sla(month text)
+RETURNS TABLE (scope text, site text, camera_id bigint, camera_name text, cameras bigint,
+			   availability double precision, stream_availability double precision,
+			   blind_minutes double precision, down_minutes double precision,
+			   stream_down_minutes double precision, monitored_minutes double precision,
+			   maintenance_minutes double precision)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT * FROM camera_health.camera_sla(camera_sla.month);
+END;
+COMMENT ON FUNCTION camera_health_api.camera_sla(text) IS
+'The SLA report of a month (GET /health/sla?month=YYYY-MM, UTC; JSON, or CSV with Accept: text/csv): a row per camera, per site and for the fleet; maintenance windows excluded. 400 for a malformed month.';
+
+REVOKE ALL ON FUNCTION camera_health_api.camera_uptime(bigint, timestamptz, timestamptz),
+	camera_health_api.fleet_uptime(timestamptz, timestamptz, text),
+	camera_health_api.camera_sla(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION camera_health_api.camera_uptime(bigint, timestamptz, timestamptz),
+	camera_health_api.fleet_uptime(timestamptz, timestamptz, text),
+	camera_health_api.camera_sla(text)
+	TO camera_health_reader;

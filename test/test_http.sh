@@ -101,11 +101,11 @@ api_functions=$(qh "SELECT string_agg(p.proname, ' ' ORDER BY p.proname) FROM pg
 	WHERE p.pronamespace = 'camera_health_api'::regnamespace")
 api_views=$(qh "SELECT string_agg(c.relname, ' ' ORDER BY c.relname) FROM pg_class c
 	WHERE c.relnamespace = 'camera_health_api'::regnamespace")
-assert_eq "$api_functions" "acknowledge_alert add_channel add_maintenance alert_evidence camera_alerts camera_logs camera_pictures camera_snapshot channel_deliveries delete_camera delete_channel end_maintenance export_cameras get_camera get_log_retention health_summary list_cameras list_channels list_maintenance reference_picture register_camera register_cameras register_cameras_csv reset_reference set_camera_enabled set_log_retention test_channel update_camera update_channel" \
+assert_eq "$api_functions" "acknowledge_alert add_channel add_maintenance alert_evidence camera_alerts camera_logs camera_pictures camera_sla camera_snapshot camera_uptime channel_deliveries delete_camera delete_channel end_maintenance export_cameras fleet_uptime get_camera get_log_retention health_summary list_cameras list_channels list_maintenance reference_picture register_camera register_cameras register_cameras_csv reset_reference set_camera_enabled set_log_retention test_channel update_camera update_channel" \
 	"the functions of camera_health_api"
 assert_eq "$api_views" "camera_status cameras open_alerts" "the views of camera_health_api"
 writer_paths="/ $(for v in $api_views; do printf '/%s ' "$v"; done)$(for f in $api_functions; do printf '/rpc/%s ' "$f"; done)"
-reader_paths="/ /camera_status /cameras /open_alerts /rpc/alert_evidence /rpc/camera_alerts /rpc/camera_logs /rpc/camera_pictures /rpc/camera_snapshot /rpc/channel_deliveries /rpc/export_cameras /rpc/get_camera /rpc/get_log_retention /rpc/health_summary /rpc/list_cameras /rpc/list_channels /rpc/list_maintenance /rpc/reference_picture"
+reader_paths="/ /camera_status /cameras /open_alerts /rpc/alert_evidence /rpc/camera_alerts /rpc/camera_logs /rpc/camera_pictures /rpc/camera_sla /rpc/camera_snapshot /rpc/camera_uptime /rpc/channel_deliveries /rpc/export_cameras /rpc/fleet_uptime /rpc/get_camera /rpc/get_log_retention /rpc/health_summary /rpc/list_cameras /rpc/list_channels /rpc/list_maintenance /rpc/reference_picture"
 for doc in / /openapi.json; do
 	expect 200 GET "$doc" "" "$WRITER"
 	assert_eq "$(js "' '.join(sorted(d['paths']))")" "$(echo "$writer_paths" | tr ' ' '\n' | sed '/^$/d' | sort | paste -sd' ')" \
@@ -209,6 +209,12 @@ expect_error 400 22P02 GET "/health/camera/$CAM/logs?max_rows=ten"
 expect_error 400 22007 GET "/health/camera/$CAM/logs?since=yesterday-ish"
 expect_error 400 22023 GET "/health/camera/$CAM/alerts?max_rows=0"
 expect_error 400 22P02 GET "/health/camera/$CAM/alerts?only_open=perhaps"
+# uptime and SLA
+expect_error 400 22023 GET "/health/camera/$CAM/uptime?since=2026-01-02T00:00:00Z&until=2026-01-01T00:00:00Z"
+expect_error 400 22007 GET "/health/camera/$CAM/uptime?since=last-week"
+expect_error 400 22023 GET "/health/uptime?since=2026-01-02T00:00:00Z&until=2026-01-01T00:00:00Z"
+expect_error 400 22007 GET "/health/sla?month=2026-13"
+expect_error 400 22007 GET "/health/sla"
 # retention
 expect_error 400 22023 POST "/health/camera/$CAM/log-retention" '{"retention": "30 minutes"}' "$WRITER"
 expect_error 400 22023 POST "/health/camera/$CAM/log-retention" '{"retention": "3651 days"}' "$WRITER"
@@ -221,6 +227,7 @@ for path in /health/camera/abc /health/camera/-1 /health/camera/1.5/logs /health
 done
 for call in "GET /health/camera/999999" "PATCH /health/camera/999999" "DELETE /health/camera/999999" \
 	"GET /health/camera/999999/logs" "GET /health/camera/999999/alerts" "GET /health/camera/999999/log-retention" \
+	"GET /health/camera/999999/uptime" \
 	"POST /health/camera/999999/log-retention" "POST /health/camera/999999/enable" "POST /health/camera/999999/disable" \
 	"DELETE /health/camera/999999/reference" "POST /health/camera/$CAM/alerts/999999/acknowledge" \
 	"GET /rpc/get_camera?camera_id=999999"; do
@@ -253,6 +260,18 @@ since=$(qh "SELECT to_char(to_timestamp(($now_ms - 58500) / 1000.0) AT TIME ZONE
 expect 200 GET "/health/camera/$CAM/logs?since=$since&camera_id=$CAM2&colour=red"
 assert_eq "$(js "len(d)")" "3" "logs since a time (the path's camera, other parameters ignored)"
 expect 200 HEAD "/health/camera/$CAM/logs"
+# uptime from the trends those checks made (the last 30 days by default), for readers too
+expect 200 GET "/health/camera/$CAM/uptime"
+assert_eq "$(js "(len(d), d[0]['camera_id'], sorted(k for k in d[0] if k.endswith('availability')))")" \
+	"(1, $CAM, ['availability', 'stream_availability'])" "a camera's uptime"
+expect 200 GET "/health/uptime?since=2026-01-01T00:00:00Z&until=2026-01-02T00:00:00Z" "" "$READER"
+assert_eq "$(js "[r['scope'] for r in d if r['scope'] == 'fleet']")" "['fleet']" "the fleet's uptime has a fleet row"
+expect 200 GET "/health/sla?month=2026-01"
+assert_eq "$(js "sorted({r['scope'] for r in d})")" "['camera', 'fleet', 'site']" "a month's SLA: cameras, sites, fleet"
+csv=$(curl -s --max-time 20 -H 'Accept: text/csv' "$HTTP_BASE/health/sla?month=2026-01")
+assert_eq "$(head -1 <<<"$csv" | tr -d '\r')" \
+	"scope,site,camera_id,camera_name,cameras,availability,stream_availability,blind_minutes,down_minutes,stream_down_minutes,monitored_minutes,maintenance_minutes" \
+	"the SLA as CSV (header)"
 expect 200 GET "/health/camera/$CAM/alerts?only_open=true"
 assert_eq "$(js "[(a['alert_type'], a['status']) for a in d]")" "[('camera_unreachable', 'open')]" "the open alert"
 ALERT=$(js "d[0]['id']")
