@@ -13,6 +13,8 @@ echo "== vision analysis vs FFmpeg decode"
 bench/vision_bench.sh
 echo "== retention: partition drops vs batched DELETE"
 bench/retention.sh
+echo "== uptime from the hourly trends: one camera over a year, 10,000 cameras over 30 days"
+bench/uptime.sh
 echo "== bulk import of 10,000 cameras"
 bench/import.sh
 echo "== vision at fleet scale: grabs in flight against today's visionproc and naive ffmpeg"

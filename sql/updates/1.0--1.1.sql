@@ -3472,11 +3472,17 @@ COMMENT ON FUNCTION camera_health.default_trend_retention() IS
 
 /* ---- recording ------------------------------------------------------------ */
 
-/* What a check's status says about the camera for the trends (see the rule above). */
+/*
+ * What a check's status says about the camera for the trends (see the rule
+ * above).  No pinned search_path, on purpose: record_trends calls it twice
+ * per result, and only a function without SET is inlined (a call of a SQL
+ * function costs more than all the rest of a result's trend).  Its body is
+ * SQL-standard (BEGIN ATOMIC): every name in it was bound when it was
+ * created, so no caller's search_path can change what it runs.
+ */
 CREATE FUNCTION camera_health.trend_state(check_type text, status text, metadata jsonb)
 RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
 	SELECT CASE
 		WHEN status IS NULL THEN NULL
@@ -3495,24 +3501,28 @@ COMMENT ON FUNCTION camera_health.trend_state(text, text, jsonb) IS
 'What a check result means for uptime: up, down, blind (vision: picture unusable) or unmonitored (the check itself failed).';
 
 /*
- * The seconds from the previous check of each result of round rnd to it,
- * capped at 3 intervals, cut at hour boundaries, with what they count as.
- * Must run before camera_status is updated for the round.
+ * Adds round rnd of a batch (see record_results) to check_trends: each
+ * result counts in its own hour (status, latency), and the time since the
+ * previous check of the same type goes to the previous status.  Called by
+ * record_results before it updates camera_status for the round.
  */
-CREATE FUNCTION camera_health.trend_spans(results jsonb, rnd bigint)
-RETURNS TABLE (camera_id bigint, check_type text, hour_s bigint, seconds integer, monitored boolean,
-			   down boolean, blind boolean, maintenance boolean)
-LANGUAGE sql STABLE
+CREATE FUNCTION camera_health.record_trends(results jsonb, rnd bigint)
+RETURNS void
+LANGUAGE sql
 SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
-	WITH r AS (
-		SELECT p.camera_id, p.check_type, p.checked_at, c.site,
+	WITH r AS MATERIALIZED (
+		-- the round's results, parsed once
+		SELECT p.camera_id, p.check_type, p.status, p.checked_at, c.site,
+			   CASE WHEN p.latency_ms >= 0 AND p.latency_ms < 'infinity' THEN p.latency_ms END AS latency_ms,
 			   CASE p.check_type WHEN 'ip' THEN c.interval_ip WHEN 'port' THEN c.interval_port
 				   ELSE c.interval_vision END AS interval_s
 		FROM camera_health.parse_results(results) p
 		JOIN camera_health.cameras c ON c.id = p.camera_id AND c.enabled
 		WHERE p.round = rnd
 	), spans AS (
+		-- since the previous check (camera_status, not yet updated): whole
+		-- seconds, at most 3 intervals, with the previous status
 		SELECT r.camera_id, r.check_type,
 			   floor(extract(epoch FROM s.checked_at))::bigint AS a,
 			   floor(extract(epoch FROM least(r.checked_at,
@@ -3525,52 +3535,36 @@ BEGIN ATOMIC
 		LEFT JOIN camera_health.camera_status v
 			   ON r.check_type = 'ip' AND v.camera_id = r.camera_id AND v.check_type = 'vision'
 		WHERE s.checked_at < r.checked_at
-	), judged AS (
+	), judged AS MATERIALIZED (
+		-- materialized: what each span counts as is decided once
 		SELECT sp.camera_id, sp.check_type, sp.a, sp.b, sp.vision_state,
-			   CASE WHEN sp.state = 'unmonitored' THEN 'unmonitored'
-					WHEN camera_health.in_maintenance(sp.camera_id, sp.site, sp.started) THEN 'maintenance'
+			   -- in_maintenance(camera, site, start), written out: a subplan
+			   -- costs a fraction of a call of that SQL function per result
+			   CASE WHEN EXISTS (SELECT FROM camera_health.maintenance_windows w
+								 WHERE w.starts_at <= sp.started AND w.ends_at > sp.started
+								   AND (w.camera_id IS NULL OR w.camera_id = sp.camera_id)
+								   AND (w.site IS NULL OR w.site = sp.site)) THEN 'maintenance'
 					ELSE sp.state END AS kind
 		FROM spans sp
-		WHERE sp.b > sp.a
-	)
-	SELECT j.camera_id, j.check_type, h,
-		   (least(j.b, h + 3600) - greatest(j.a, h))::integer,
-		   j.kind IN ('up', 'down', 'blind'),
-		   j.kind = 'down',
-		   CASE j.check_type
-			   WHEN 'vision' THEN j.kind IN ('down', 'blind')
-			   WHEN 'ip' THEN j.kind = 'down' AND coalesce(j.vision_state NOT IN ('down', 'blind'), true)
-			   ELSE false END,
-		   j.kind = 'maintenance'
-	FROM judged j
-	CROSS JOIN LATERAL generate_series(floor(j.a / 3600.0)::bigint * 3600, j.b - 1, 3600) AS h
-	WHERE j.kind <> 'unmonitored';
-END;
-COMMENT ON FUNCTION camera_health.trend_spans(jsonb, bigint) IS
-'For record_trends: the time since each result''s previous check, per hour, and what it counts as.';
-
-/*
- * Adds round rnd of a batch (see record_results) to check_trends: each
- * result counts in its own hour (status, latency), and the time since the
- * previous check of the same type goes to the previous status.  Called by
- * record_results before it updates camera_status for the round.
- */
-CREATE FUNCTION camera_health.record_trends(results jsonb, rnd bigint)
-RETURNS void
-LANGUAGE sql
-SET search_path = pg_catalog, pg_temp
-BEGIN ATOMIC
-	WITH x AS MATERIALIZED (
-		SELECT p.camera_id, p.check_type, floor(extract(epoch FROM p.checked_at) / 3600)::bigint * 3600 AS hour_s,
-			   p.status,
-			   CASE WHEN p.latency_ms >= 0 AND p.latency_ms < 'infinity' THEN p.latency_ms END AS latency_ms,
+		WHERE sp.b > sp.a AND sp.state <> 'unmonitored'
+	), x AS MATERIALIZED (
+		-- each result counts in its hour; each span's seconds, cut at hours
+		SELECT r.camera_id, r.check_type, floor(extract(epoch FROM r.checked_at) / 3600)::bigint * 3600 AS hour_s,
+			   r.status, r.latency_ms,
 			   NULL::integer AS seconds, false AS monitored, false AS down, false AS blind, false AS maintenance
-		FROM camera_health.parse_results(results) p
-		JOIN camera_health.cameras c ON c.id = p.camera_id AND c.enabled
-		WHERE p.round = rnd
+		FROM r
 		UNION ALL
-		SELECT s.camera_id, s.check_type, s.hour_s, NULL, NULL, s.seconds, s.monitored, s.down, s.blind, s.maintenance
-		FROM camera_health.trend_spans(results, rnd) s
+		SELECT j.camera_id, j.check_type, h, NULL, NULL,
+			   (least(j.b, h + 3600) - greatest(j.a, h))::integer,
+			   j.kind IN ('up', 'down', 'blind'),
+			   j.kind = 'down',
+			   CASE j.check_type
+				   WHEN 'vision' THEN j.kind IN ('down', 'blind')
+				   WHEN 'ip' THEN j.kind = 'down' AND coalesce(j.vision_state NOT IN ('down', 'blind'), true)
+				   ELSE false END,
+			   j.kind = 'maintenance'
+		FROM judged j
+		CROSS JOIN LATERAL generate_series(floor(j.a / 3600.0)::bigint * 3600, j.b - 1, 3600) AS h
 	), hourly AS (
 		INSERT INTO camera_health.check_trends AS t
 			(camera_id, hour, check_type, n_ok, n_warning, n_critical, n_error,

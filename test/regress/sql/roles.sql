@@ -83,4 +83,7 @@ WHERE p.pronamespace IN ('camera_health'::regnamespace, 'camera_health_api'::reg
 	  END
   -- an aggregate runs its support functions, which are checked themselves
   AND p.prokind <> 'a'
+  -- trend_state is inlined into record_trends (a SET would prevent it); its
+  -- SQL-standard body was bound to its objects when created
+  AND NOT (p.proname = 'trend_state' AND p.prosqlbody IS NOT NULL)
 ORDER BY p.oid::regprocedure::text;
