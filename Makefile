@@ -11,6 +11,7 @@ MODULE_big = camera_health
 EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" camera_health.control)
 
 OBJS = \
+	bgworker/history_pack.o \
 	bgworker/ingest.o \
 	common/netprobe.o \
 	bgworker/notifier.o \

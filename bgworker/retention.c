@@ -5,6 +5,8 @@
  *	  camera_health.retention_interval, or at once for run_retention().
  *
  * A pass, each step in transactions of its own:
+ *	0. packs the checks of finished hours still in check_recent (ingest
+ *	   packs them too, a group of cameras between its batches);
  *	1. creates the daily partitions of the next days;
  *	2. drops whole daily partitions older than the longest retention of any
  *	   camera: cheap however big they are (no row-by-row DELETE, no WAL per
@@ -36,6 +38,7 @@
 #include "utils/timestamp.h"
 
 #include "guc.h"
+#include "history_pack.h"
 #include "shmem.h"
 #include "worker.h"
 
@@ -198,6 +201,14 @@ drop_partitions(RunStats *st, List *partitions)
 		st->latency += counted[1];
 	}
 	return dropped;
+}
+
+/* Pack what ingest has not packed yet, so that the pass sees whole hours. */
+static void
+step_pack_history(RunStats *st)
+{
+	(void) st;
+	ch_pack_history_all();
 }
 
 static void
@@ -474,6 +485,7 @@ run_pass(const char *requested_by)
 	memset(&st, 0, sizeof(st));
 	st.run_id = start_run(requested_by);
 	run_step(&st, step_create_partitions);
+	run_step(&st, step_pack_history);
 	run_step(&st, step_drop_partitions);
 	run_step(&st, step_delete_rows);
 	run_step(&st, step_delete_alerts);
