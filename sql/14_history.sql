@@ -11,16 +11,16 @@
  *    in one row (a chunk), packed once when the hour is over by
  *    pack_history() (the ingest worker calls it every few seconds, a group
  *    of cameras at a time, and the retention worker before each pass):
- *      at_ms, status, latency_us: one element per check: milliseconds after
- *        the hour, one letter of status (o ok, w warning, c critical,
- *        e error), the round trip in microseconds (or NULL);
+ *      at_ms, status, latency_us, lateness_ms, duration_ms: one element per
+ *        check: milliseconds after the hour, one letter of status (o ok,
+ *        w warning, c critical, e error), the round trip in microseconds,
+ *        the prober's timing in milliseconds (each NULL when absent);
  *      metadata: one element per check, NULL for a healthy check that says
  *        what the chunk's template says.  What a healthy check measured is
  *        its latency; what a failing or changed one says is kept in full.
  *        The template is the metadata of the chunk's first ok check without
- *        its latency and the prober's timing (lateness_ms, duration_ms),
- *        which a healthy check does not keep; latency_ms is kept in
- *        latency_us, and readers get it back as written.
+ *        its latency and timing, which the arrays keep; readers get every
+ *        check's metadata back as it was written.
  *    A chunk of an hour of ip checks at 30 s is some 1 kB, under the TOAST
  *    threshold; longer ones (vision metadata) are compressed by TOAST.
  * health_logs and camera_latency are views of both tiers with their 1.0
@@ -44,13 +44,15 @@ CREATE TABLE camera_health.check_history (
 	id bigint NOT NULL DEFAULT nextval('camera_health.check_history_id_seq'),
 	n integer NOT NULL CHECK (n BETWEEN 1 AND 65535),
 	at_ms integer[] NOT NULL,
-	status text NOT NULL CHECK (status ~ '^[owce]+$'),
+	status "char"[] NOT NULL,
 	latency_us integer[] NOT NULL,
+	lateness_ms smallint[] NOT NULL,
+	duration_ms smallint[] NOT NULL,
 	metadata jsonb[] NOT NULL,
 	template jsonb,
 	PRIMARY KEY (camera_id, hour, check_type),
-	CHECK (cardinality(at_ms) = n AND length(status) = n AND cardinality(latency_us) = n
-		   AND cardinality(metadata) = n)
+	CHECK (cardinality(at_ms) = n AND cardinality(status) = n AND cardinality(latency_us) = n
+		   AND cardinality(lateness_ms) = n AND cardinality(duration_ms) = n AND cardinality(metadata) = n)
 ) PARTITION BY RANGE (hour);
 ALTER SEQUENCE camera_health.check_history_id_seq OWNED BY camera_health.check_history.id;
 -- retention deletes whole hours across all cameras: a BRIN index is tiny for time-ordered data
@@ -67,7 +69,9 @@ COMMENT ON COLUMN camera_health.check_history.n IS 'How many checks the chunk ho
 COMMENT ON COLUMN camera_health.check_history.at_ms IS 'When each check ran, in milliseconds after hour; in arrival order.';
 COMMENT ON COLUMN camera_health.check_history.status IS 'The status of each check, a letter each: o ok, w warning, c critical, e error.';
 COMMENT ON COLUMN camera_health.check_history.latency_us IS 'The round trip of each check in microseconds, NULL without one.';
-COMMENT ON COLUMN camera_health.check_history.metadata IS 'What each check said, without its latency; NULL for a healthy check that says what template says.';
+COMMENT ON COLUMN camera_health.check_history.lateness_ms IS 'The prober''s lateness_ms of each check (how late it started), NULL when its metadata keeps it or has none.';
+COMMENT ON COLUMN camera_health.check_history.duration_ms IS 'The duration_ms of each check, NULL when its metadata keeps it or has none.';
+COMMENT ON COLUMN camera_health.check_history.metadata IS 'What each check said, without what the arrays give back; NULL for a healthy check that says what template says.';
 COMMENT ON COLUMN camera_health.check_history.template IS 'What the chunk''s healthy checks say (without latency and the prober''s timing).';
 
 CREATE SEQUENCE camera_health.check_recent_id_seq MAXVALUE 140737488355327;
@@ -104,17 +108,17 @@ COMMENT ON COLUMN camera_health.check_recent.checked_at IS 'When the check ran.'
  */
 
 CREATE FUNCTION camera_health.status_letter(status text)
-RETURNS text
+RETURNS "char"
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
-RETURN CASE status WHEN 'ok' THEN 'o' WHEN 'warning' THEN 'w' WHEN 'critical' THEN 'c' WHEN 'error' THEN 'e' END;
+RETURN CASE status WHEN 'ok' THEN 'o' WHEN 'warning' THEN 'w' WHEN 'critical' THEN 'c' WHEN 'error' THEN 'e' END::"char";
 COMMENT ON FUNCTION camera_health.status_letter(text) IS
 'The letter check_history.status keeps for a status (ok o, warning w, critical c, error e).';
 
-CREATE FUNCTION camera_health.status_name(letter text)
+CREATE FUNCTION camera_health.status_name(letter "char")
 RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN CASE letter WHEN 'o' THEN 'ok' WHEN 'w' THEN 'warning' WHEN 'c' THEN 'critical' WHEN 'e' THEN 'error' END;
-COMMENT ON FUNCTION camera_health.status_name(text) IS
+COMMENT ON FUNCTION camera_health.status_name("char") IS
 'The status a letter of check_history.status stands for.';
 
 /* Microseconds, when latency_ms is a plausible round trip given to the microsecond. */
@@ -133,27 +137,43 @@ RETURN metadata - ARRAY['latency_ms', 'lateness_ms', 'duration_ms'];
 COMMENT ON FUNCTION camera_health.history_core(jsonb) IS
 'A check''s metadata without latency_ms, lateness_ms and duration_ms: what its chunk''s template is compared with.';
 
-/*
- * What check_history keeps of a check's metadata: all of it but a
- * latency_ms that latency_us gives back as it was written (the prober's
- * three decimals).
- */
-CREATE FUNCTION camera_health.history_kept(metadata jsonb, latency_us integer)
-RETURNS jsonb
+/* The prober's timing (lateness_ms, duration_ms) as a smallint, when that gives it back as written. */
+CREATE FUNCTION camera_health.history_ms(value jsonb)
+RETURNS smallint
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
-RETURN CASE WHEN (metadata -> 'latency_ms')::text = round(latency_us / 1000.0, 3)::text
-			THEN metadata - 'latency_ms' ELSE metadata END;
-COMMENT ON FUNCTION camera_health.history_kept(jsonb, integer) IS
-'A check''s metadata as check_history keeps it: without latency_ms when latency_us gives it back as written.';
+RETURN CASE WHEN jsonb_typeof(value) = 'number' AND value::text ~ '^(0|[1-9][0-9]{0,4})$'
+				 AND value::text::integer <= 32767 THEN value::text::smallint END;
+COMMENT ON FUNCTION camera_health.history_ms(jsonb) IS
+'A whole number of milliseconds 0 to 32767 written without decimals, as a smallint; else NULL.';
 
-/* A check's metadata as it was written (a healthy one: its template and latency). */
-CREATE FUNCTION camera_health.history_metadata(kept jsonb, template jsonb, latency_us integer)
+/* True when latency_us gives back the check's latency_ms as written (or both are absent). */
+CREATE FUNCTION camera_health.history_latency_exact(metadata jsonb, latency_us integer)
+RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE WHEN latency_us IS NULL THEN NOT metadata ? 'latency_ms'
+			ELSE coalesce((metadata -> 'latency_ms')::text = round(latency_us / 1000.0, 3)::text, false) END;
+COMMENT ON FUNCTION camera_health.history_latency_exact(jsonb, integer) IS
+'Whether latency_us gives back metadata.latency_ms as written (the prober''s three decimals), or neither is there.';
+
+/* What check_history keeps of a check's metadata: all of it but what its arrays give back. */
+CREATE FUNCTION camera_health.history_kept(metadata jsonb, latency_us integer, lateness smallint, duration smallint)
 RETURNS jsonb
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
-RETURN CASE WHEN latency_us IS NULL OR (coalesce(kept, template) ? 'latency_ms') THEN coalesce(kept, template, '{}')
-			ELSE coalesce(kept, template, '{}') || jsonb_build_object('latency_ms', round(latency_us / 1000.0, 3)) END;
-COMMENT ON FUNCTION camera_health.history_metadata(jsonb, jsonb, integer) IS
-'A check''s metadata from what check_history keeps: its own or its chunk''s template, with its latency_ms.';
+RETURN metadata - array_remove(ARRAY[
+		   CASE WHEN latency_us IS NOT NULL AND camera_health.history_latency_exact(metadata, latency_us) THEN 'latency_ms' END,
+		   CASE WHEN lateness IS NOT NULL THEN 'lateness_ms' END,
+		   CASE WHEN duration IS NOT NULL THEN 'duration_ms' END], NULL);
+COMMENT ON FUNCTION camera_health.history_kept(jsonb, integer, smallint, smallint) IS
+'A check''s metadata as check_history keeps it: without the latency_ms, lateness_ms and duration_ms its arrays give back as written.';
+
+/* A check's metadata as it was written, from its own (or its chunk's template) and its arrays. */
+CREATE FUNCTION camera_health.history_metadata(kept jsonb, template jsonb, latency_us integer,
+											   lateness smallint, duration smallint)
+RETURNS jsonb
+LANGUAGE C IMMUTABLE PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'ch_history_metadata';
+COMMENT ON FUNCTION camera_health.history_metadata(jsonb, jsonb, integer, smallint, smallint) IS
+'A check''s metadata from what check_history keeps: its own or its chunk''s template, with its latency_ms, lateness_ms and duration_ms.';
 
 /* ---- writing -------------------------------------------------------------- */
 
@@ -212,29 +232,33 @@ BEGIN
 	), c AS (
 		SELECT m.camera_id, m.check_type, camera_health.status_letter(m.status) AS letter,
 			   date_trunc('hour', m.checked_at, 'UTC') AS hour, m.checked_at, m.id AS ord,
-			   m.latency_us AS lat, m.metadata
+			   m.latency_us AS lat, camera_health.history_ms(m.metadata -> 'lateness_ms') AS late,
+			   camera_health.history_ms(m.metadata -> 'duration_ms') AS dur, m.metadata
 		FROM moved m
 	), t AS (
 		-- the batch's template per chunk: its first ok check's (the chunk's own is settled on conflict)
-		SELECT c.*, first_value(CASE WHEN c.letter = 'o' THEN camera_health.history_core(c.metadata) END)
+		SELECT c.*, first_value(CASE WHEN c.letter = 'o'::"char" THEN camera_health.history_core(c.metadata) END)
 						OVER (PARTITION BY c.camera_id, c.hour, c.check_type
-							  ORDER BY c.letter <> 'o', c.checked_at, c.ord) AS template
+							  ORDER BY c.letter <> 'o'::"char", c.checked_at, c.ord) AS template
 		FROM c
 	), k AS (
-		-- NULL: the template and the latency give back all the check keeps, as written
-		SELECT t.*, CASE WHEN t.letter = 'o' AND camera_health.history_core(t.metadata) = t.template
-							  AND CASE WHEN t.lat IS NULL THEN NOT t.metadata ? 'latency_ms'
-									   ELSE (t.metadata -> 'latency_ms')::text = round(t.lat / 1000.0, 3)::text END
+		-- NULL: the template and the arrays give back all the check says, as written
+		SELECT t.*, CASE WHEN t.letter = 'o'::"char" AND camera_health.history_core(t.metadata) = t.template
+							  AND camera_health.history_latency_exact(t.metadata, t.lat)
+							  AND (t.late IS NOT NULL OR NOT t.metadata ? 'lateness_ms')
+							  AND (t.dur IS NOT NULL OR NOT t.metadata ? 'duration_ms')
 						 THEN NULL
-						 ELSE camera_health.history_kept(t.metadata, t.lat) END AS kept
+						 ELSE camera_health.history_kept(t.metadata, t.lat, t.late, t.dur) END AS kept
 		FROM t
 	), ins AS (
 		INSERT INTO camera_health.check_history AS h (camera_id, hour, check_type, n, at_ms, status, latency_us,
-													  metadata, template)
+													  lateness_ms, duration_ms, metadata, template)
 		SELECT k.camera_id, k.hour, k.check_type, count(*),
 			   array_agg((extract(epoch FROM k.checked_at - k.hour) * 1000)::integer),
-			   string_agg(k.letter, ''),
+			   array_agg(k.letter),
 			   array_agg(k.lat),
+			   array_agg(k.late),
+			   array_agg(k.dur),
 			   array_agg(k.kept),
 			   -- the template only where a check refers to it (a chunk of failures keeps none)
 			   CASE WHEN bool_or(k.kept IS NULL) THEN (array_agg(k.template))[1] END
@@ -247,6 +271,8 @@ BEGIN
 			at_ms = h.at_ms || excluded.at_ms,
 			status = h.status || excluded.status,
 			latency_us = h.latency_us || excluded.latency_us,
+			lateness_ms = h.lateness_ms || excluded.lateness_ms,
+			duration_ms = h.duration_ms || excluded.duration_ms,
 			metadata = h.metadata || CASE WHEN excluded.template IS NULL OR h.template IS NULL
 												   OR excluded.template = h.template
 										  THEN excluded.metadata
@@ -347,19 +373,30 @@ DROP TABLE camera_health.health_logs, camera_health.camera_latency;
 
 /* ---- reading -------------------------------------------------------------- */
 
-/* The checks of one chunk, as health_logs rows (and latency in milliseconds). */
+/* A chunk's arrays, a row per check (C: a day of a camera is thousands of checks). */
+CREATE FUNCTION camera_health.unpack_chunk(hour timestamptz, at_ms integer[], status "char"[],
+										   latency_us integer[], lateness_ms smallint[], duration_ms smallint[],
+										   metadata jsonb[], template jsonb)
+RETURNS TABLE (k integer, created_at timestamptz, status text, metadata jsonb, latency_us integer)
+LANGUAGE C IMMUTABLE PARALLEL SAFE ROWS 120
+AS 'MODULE_PATHNAME', 'ch_unpack_chunk';
+COMMENT ON FUNCTION camera_health.unpack_chunk(timestamptz, integer[], "char"[], integer[], smallint[], smallint[], jsonb[], jsonb) IS
+'The checks of a chunk of check_history, in its order: place, time, status, metadata as written (see history_metadata), latency.';
+
+/*
+ * The checks of one chunk, as health_logs rows (and latency in
+ * milliseconds).  Without SET search_path (see above) the planner inlines
+ * it into the query that reads the chunks.
+ */
 CREATE FUNCTION camera_health.chunk_checks(chunk camera_health.check_history)
 RETURNS TABLE (id bigint, camera_id bigint, check_type text, status text, metadata jsonb,
 			   created_at timestamptz, latency_ms double precision)
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
-	SELECT (chunk).id * 65536 + u.k, (chunk).camera_id, (chunk).check_type,
-		   camera_health.status_name(substr((chunk).status, u.k::integer, 1)),
-		   camera_health.history_metadata(u.kept, (chunk).template, u.lat),
-		   (chunk).hour + u.at * interval '1 millisecond',
-		   u.lat / 1000.0
-	FROM unnest((chunk).at_ms, (chunk).latency_us, (chunk).metadata) WITH ORDINALITY AS u(at, lat, kept, k);
+	SELECT (chunk).id * 65536 + u.k, (chunk).camera_id, (chunk).check_type, u.status, u.metadata, u.created_at,
+		   u.latency_us / 1000.0
+	FROM camera_health.unpack_chunk((chunk).hour, (chunk).at_ms, (chunk).status, (chunk).latency_us,
+									(chunk).lateness_ms, (chunk).duration_ms, (chunk).metadata, (chunk).template) u;
 END;
 COMMENT ON FUNCTION camera_health.chunk_checks(camera_health.check_history) IS
 'The checks a check_history row holds, one row each, as health_logs shows them (plus latency_ms).';
@@ -430,6 +467,8 @@ CREATE FUNCTION camera_health.camera_logs(
 RETURNS SETOF camera_health.health_logs
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
+-- each chunk is read once: a Memoize node over its arrays would only hash them
+SET enable_memoize = off
 AS $$
 DECLARE
 	oldest timestamptz;
@@ -631,9 +670,11 @@ COMMENT ON FUNCTION camera_health.record_results(jsonb, integer, integer) IS
 'For the ingest worker: writes a batch of check results (history, latest status) and opens or resolves alerts with hysteresis.';
 /* ---- privileges ----------------------------------------------------------- */
 
-REVOKE ALL ON FUNCTION camera_health.status_letter(text), camera_health.status_name(text),
-	camera_health.latency_us(double precision), camera_health.history_core(jsonb),
-	camera_health.history_kept(jsonb, integer), camera_health.history_metadata(jsonb, jsonb, integer),
+REVOKE ALL ON FUNCTION camera_health.status_letter(text), camera_health.status_name("char"),
+	camera_health.latency_us(double precision), camera_health.history_core(jsonb), camera_health.history_ms(jsonb),
+	camera_health.history_latency_exact(jsonb, integer), camera_health.history_kept(jsonb, integer, smallint, smallint),
+	camera_health.history_metadata(jsonb, jsonb, integer, smallint, smallint),
+	camera_health.unpack_chunk(timestamptz, integer[], "char"[], integer[], smallint[], smallint[], jsonb[], jsonb),
 	camera_health.store_checks(camera_health.check_record[]), camera_health.pack_checks(bigint[], timestamptz),
 	camera_health.pack_history(bigint, integer, timestamptz), camera_health.chunk_checks(camera_health.check_history),
 	camera_health.health_logs_insert(), camera_health.camera_logs(bigint, text, timestamptz, integer),
@@ -643,8 +684,9 @@ REVOKE ALL ON FUNCTION camera_health.status_letter(text), camera_health.status_n
 GRANT SELECT ON camera_health.check_history, camera_health.check_recent, camera_health.health_logs,
 	camera_health.camera_latency TO camera_health_reader;
 GRANT EXECUTE ON FUNCTION
-	camera_health.status_name(text),
-	camera_health.history_metadata(jsonb, jsonb, integer),
+	camera_health.status_name("char"),
+	camera_health.history_metadata(jsonb, jsonb, integer, smallint, smallint),
+	camera_health.unpack_chunk(timestamptz, integer[], "char"[], integer[], smallint[], smallint[], jsonb[], jsonb),
 	camera_health.chunk_checks(camera_health.check_history),
 	camera_health.camera_logs(bigint, text, timestamptz, integer),
 	camera_health_api.camera_logs(bigint, text, timestamptz, integer)

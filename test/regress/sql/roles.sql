@@ -81,6 +81,6 @@ WHERE p.pronamespace IN ('camera_health'::regnamespace, 'camera_health_api'::reg
 		   WHEN l.lanname = 'sql' THEN NOT (p.prosqlbody IS NOT NULL AND p.provolatile = 'i')
 		   ELSE NOT (l.lanname = 'c' AND p.prosrc IN ('ch_mask_url', 'ch_valid_camera_url', 'ch_url_problem',
 				'ch_default_log_retention', 'ch_request_retention_run', 'ch_cameras_changed',
-				'ch_mask_text', 'ch_url_origin', 'ch_valid_reference', 'ch_wake_notifier'))
+				'ch_mask_text', 'ch_url_origin', 'ch_valid_reference', 'ch_wake_notifier', 'ch_history_metadata', 'ch_unpack_chunk'))
 	  END
 ORDER BY p.oid::regprocedure::text;
