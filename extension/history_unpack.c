@@ -147,7 +147,8 @@ merge_general(Jsonb *base, JsonbPair *extra, int nextra)
 
 /*
  * The metadata of one check: kept (its own, or NULL for its chunk's
- * template), with the numbers its arrays hold (NULL pointers: none).  The
+ * template), with the numbers its arrays hold (NULL pointers: none; the
+ * latency only into the template, as kept metadata has its own).  The
  * template is cached in template_cache; a check's own metadata serves once.
  */
 static Jsonb *
@@ -174,7 +175,8 @@ build_metadata(BaseCache *template_cache, MemoryContext mcxt, Jsonb *kept, Jsonb
 	else
 		take_apart(&own, base, CurrentMemoryContext);
 
-	if (latency_us && !cache->has_latency)
+	/* a check's own metadata has its latency_ms as written, or had none */
+	if (latency_us && kept == NULL && !cache->has_latency)
 	{
 		extra[nextra].key = string_value("latency_ms");
 		extra[nextra].value.type = jbvNumeric;

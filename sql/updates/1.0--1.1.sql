@@ -2892,16 +2892,19 @@ RETURN CASE WHEN latency_us IS NULL THEN NOT metadata ? 'latency_ms'
 COMMENT ON FUNCTION camera_health.history_latency_exact(jsonb, integer) IS
 'Whether latency_us gives back metadata.latency_ms as written (the prober''s three decimals), or neither is there.';
 
-/* What check_history keeps of a check's metadata: all of it but what its arrays give back. */
-CREATE FUNCTION camera_health.history_kept(metadata jsonb, latency_us integer, lateness smallint, duration smallint)
+/*
+ * What check_history keeps of a check that is not its template's: all its
+ * metadata but the prober's timing, which the arrays give back as written
+ * (its latency_ms stays: latency_us does not tell whether the metadata had
+ * one).
+ */
+CREATE FUNCTION camera_health.history_kept(metadata jsonb, lateness smallint, duration smallint)
 RETURNS jsonb
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
-RETURN metadata - array_remove(ARRAY[
-		   CASE WHEN latency_us IS NOT NULL AND camera_health.history_latency_exact(metadata, latency_us) THEN 'latency_ms' END,
-		   CASE WHEN lateness IS NOT NULL THEN 'lateness_ms' END,
-		   CASE WHEN duration IS NOT NULL THEN 'duration_ms' END], NULL);
-COMMENT ON FUNCTION camera_health.history_kept(jsonb, integer, smallint, smallint) IS
-'A check''s metadata as check_history keeps it: without the latency_ms, lateness_ms and duration_ms its arrays give back as written.';
+RETURN metadata - array_remove(ARRAY[CASE WHEN lateness IS NOT NULL THEN 'lateness_ms' END,
+									 CASE WHEN duration IS NOT NULL THEN 'duration_ms' END], NULL);
+COMMENT ON FUNCTION camera_health.history_kept(jsonb, smallint, smallint) IS
+'A check''s metadata as check_history keeps it when it is not its chunk''s template: without the lateness_ms and duration_ms its arrays give back as written.';
 
 /* A check's metadata as it was written, from its own (or its chunk's template) and its arrays. */
 CREATE FUNCTION camera_health.history_metadata(kept jsonb, template jsonb, latency_us integer,
@@ -2910,7 +2913,7 @@ RETURNS jsonb
 LANGUAGE C IMMUTABLE PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'ch_history_metadata';
 COMMENT ON FUNCTION camera_health.history_metadata(jsonb, jsonb, integer, smallint, smallint) IS
-'A check''s metadata from what check_history keeps: its own or its chunk''s template, with its latency_ms, lateness_ms and duration_ms.';
+'A check''s metadata from what check_history keeps: its own (kept) with its lateness_ms and duration_ms, or its chunk''s template with its latency_ms too.';
 
 /* ---- writing -------------------------------------------------------------- */
 
@@ -2985,7 +2988,7 @@ BEGIN
 							  AND (t.late IS NOT NULL OR NOT t.metadata ? 'lateness_ms')
 							  AND (t.dur IS NOT NULL OR NOT t.metadata ? 'duration_ms')
 						 THEN NULL
-						 ELSE camera_health.history_kept(t.metadata, t.lat, t.late, t.dur) END AS kept
+						 ELSE camera_health.history_kept(t.metadata, t.late, t.dur) END AS kept
 		FROM t
 	), ins AS (
 		INSERT INTO camera_health.check_history AS h (camera_id, hour, check_type, n, at_ms, status, latency_us,
@@ -3013,8 +3016,11 @@ BEGIN
 			metadata = h.metadata || CASE WHEN excluded.template IS NULL OR h.template IS NULL
 												   OR excluded.template = h.template
 										  THEN excluded.metadata
-										  ELSE ARRAY(SELECT coalesce(m, excluded.template)
-													 FROM unnest(excluded.metadata) WITH ORDINALITY u(m, o) ORDER BY o) END,
+										  -- spelt out: the template with the check's latency (see history_metadata)
+										  ELSE ARRAY(SELECT coalesce(m, camera_health.history_metadata(NULL, excluded.template,
+																									   lat, NULL, NULL))
+													 FROM unnest(excluded.metadata, excluded.latency_us) WITH ORDINALITY u(m, lat, o)
+													 ORDER BY o) END,
 			template = coalesce(h.template, excluded.template)
 	)
 	-- (ins runs to completion: data-modifying CTEs always do)
@@ -3087,15 +3093,19 @@ COMMENT ON FUNCTION camera_health.create_history_partition(date) IS
 'Creates the partition of check_history for one UTC day.';
 
 /*
- * 1.0's logs move into check_recent (each log with its latency sample),
- * and those of past hours on into check_history, in daily partitions like
- * theirs; then the 1.0 tables go and views of the same names and columns
- * take their place.  (A fresh install runs this too, on empty tables.)
+ * 1.0's logs move into check_recent (each log with the latency sample
+ * ingest wrote with it: same camera, check and time; a sample without its
+ * log is not carried over), and those of past hours on into check_history,
+ * in daily partitions like theirs; then the 1.0 tables go and views of the
+ * same names and columns take their place.  (A fresh install runs this
+ * too, on empty tables.)
  */
 DO $$
 BEGIN
-	PERFORM camera_health.create_history_partition(d)
-	FROM (SELECT DISTINCT (l.created_at AT TIME ZONE 'UTC')::date AS d FROM camera_health.health_logs l) days;
+	-- a partition for each day 1.0 had one (the days ahead among them); the other days' go to the default
+	PERFORM camera_health.create_history_partition(to_date(right(c.relname, 8), 'YYYYMMDD'))
+	FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+	WHERE i.inhparent = 'camera_health.health_logs'::regclass AND c.relname ~ '_p[0-9]{8}$';
 	INSERT INTO camera_health.check_recent (camera_id, check_type, status, latency_us, metadata, checked_at)
 	SELECT l.camera_id, l.check_type, l.status, camera_health.latency_us(lat.latency), l.metadata, l.created_at
 	FROM camera_health.health_logs l
@@ -3409,7 +3419,7 @@ COMMENT ON FUNCTION camera_health.record_results(jsonb, integer, integer) IS
 
 REVOKE ALL ON FUNCTION camera_health.status_letter(text), camera_health.status_name("char"),
 	camera_health.latency_us(double precision), camera_health.history_core(jsonb), camera_health.history_ms(jsonb),
-	camera_health.history_latency_exact(jsonb, integer), camera_health.history_kept(jsonb, integer, smallint, smallint),
+	camera_health.history_latency_exact(jsonb, integer), camera_health.history_kept(jsonb, smallint, smallint),
 	camera_health.history_metadata(jsonb, jsonb, integer, smallint, smallint),
 	camera_health.unpack_chunk(timestamptz, integer[], "char"[], integer[], smallint[], smallint[], jsonb[], jsonb),
 	camera_health.store_checks(camera_health.check_record[]), camera_health.pack_checks(bigint[], timestamptz),
