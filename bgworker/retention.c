@@ -262,10 +262,10 @@ static void
 delete_batches(RunStats *st, const char *table, const char *cond, ArrayType *ids,
 			   const char *weights, int64 removed[2])
 {
-	char	   *sql = psprintf("WITH d AS (DELETE FROM ONLY %s l WHERE l.ctid = ANY (ARRAY("
+	char	   *sql = psprintf("WITH d (w1, w2) AS (DELETE FROM ONLY %s l WHERE l.ctid = ANY (ARRAY("
 							   "SELECT l.ctid FROM ONLY %s l WHERE %s LIMIT $1)) RETURNING %s) "
 							   "SELECT pg_catalog.count(*), coalesce(pg_catalog.sum(d.w1), 0)::int8, "
-							   "coalesce(pg_catalog.sum(d.w2), 0)::int8 FROM d(w1, w2)",
+							   "coalesce(pg_catalog.sum(d.w2), 0)::int8 FROM d",
 							   table, table, cond, weights);
 	Oid			types[2] = {INT4OID, INT8ARRAYOID};
 	Datum		values[2] = {Int32GetDatum(camera_health_retention_batch_size), PointerGetDatum(ids)};

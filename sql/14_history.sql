@@ -364,11 +364,17 @@ COMMENT ON FUNCTION camera_health.create_history_partition(date) IS
  * too, on empty tables.)
  */
 DO $$
+DECLARE
+	day date;
 BEGIN
-	-- a partition for each day 1.0 had one (the days ahead among them); the other days' go to the default
-	PERFORM camera_health.create_history_partition(to_date(right(c.relname, 8), 'YYYYMMDD'))
-	FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-	WHERE i.inhparent = 'camera_health.health_logs'::regclass AND c.relname ~ '_p[0-9]{8}$';
+	-- a partition for each day 1.0 had one (the days ahead among them), not a member of the
+	-- extension, as those the retention worker creates; the other days' go to the default
+	FOR day IN SELECT to_date(right(c.relname, 8), 'YYYYMMDD') FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+			   WHERE i.inhparent = 'camera_health.health_logs'::regclass AND c.relname ~ '_p[0-9]{8}$' LOOP
+		PERFORM camera_health.create_history_partition(day);
+		EXECUTE format('ALTER EXTENSION camera_health DROP TABLE camera_health.%I',
+					   format('check_history_p%s', to_char(day, 'YYYYMMDD')));
+	END LOOP;
 	INSERT INTO camera_health.check_recent (camera_id, check_type, status, latency_us, metadata, checked_at)
 	SELECT l.camera_id, l.check_type, l.status, camera_health.latency_us(lat.latency), l.metadata, l.created_at
 	FROM camera_health.health_logs l
