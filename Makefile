@@ -11,6 +11,7 @@ MODULE_big = camera_health
 EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" camera_health.control)
 
 OBJS = \
+	bgworker/history_pack.o \
 	bgworker/ingest.o \
 	common/netprobe.o \
 	bgworker/notifier.o \
@@ -27,6 +28,7 @@ OBJS = \
 	common/redis_url.o \
 	common/url.o \
 	extension/guc.o \
+	extension/history_unpack.o \
 	extension/init.o \
 	extension/latency_hist.o \
 	extension/log_scrub.o \
@@ -47,7 +49,7 @@ SQL_SOURCES = $(addprefix sql/,00_schema.sql 01_c_helpers.sql 02_tables.sql 03_c
 DATA_built = camera_health--$(EXTVERSION).sql $(patsubst sql/updates/%,camera_health--%,$(wildcard sql/updates/*.sql))
 DATA = extension/camera_health--1.0.sql
 
-REGRESS = cameras validation history retention summary roles ingest vision http_api sites notify evidence trends
+REGRESS = cameras validation history history_pack retention summary roles ingest vision http_api sites notify evidence trends
 REGRESS_OPTS = --inputdir=test/regress --outputdir=test/regress
 
 PG_CPPFLAGS = -I$(srcdir)/common -I$(srcdir)/extension -I$(srcdir)/bgworker -Wall -Wextra -Werror -Wno-unused-parameter \

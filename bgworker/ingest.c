@@ -42,6 +42,7 @@
 #include "grey_format.h"
 #include "jpeg_check.h"
 #include "guc.h"
+#include "history_pack.h"
 #include "log_scrub.h"
 #include "redis.h"
 #include "redis_reply.h"
@@ -1005,6 +1006,9 @@ ch_ingest_main(Datum main_arg)
 				wrote_since_summary = false;
 			}
 		}
+		/* finished hours of check history, a group of cameras between batches */
+		ch_pack_history_step();
+
 		ch_worker_check_memory(loop_context);
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(loop_context);

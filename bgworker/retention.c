@@ -5,6 +5,8 @@
  *	  camera_health.retention_interval, or at once for run_retention().
  *
  * A pass, each step in transactions of its own:
+ *	0. packs the checks of finished hours still in check_recent (ingest
+ *	   packs them too, a group of cameras between its batches);
  *	1. creates the daily partitions of the next days;
  *	2. drops whole daily partitions older than the longest retention of any
  *	   camera: cheap however big they are (no row-by-row DELETE, no WAL per
@@ -39,6 +41,7 @@
 #include "utils/timestamp.h"
 
 #include "guc.h"
+#include "history_pack.h"
 #include "shmem.h"
 #include "worker.h"
 
@@ -203,6 +206,14 @@ drop_partitions(RunStats *st, List *partitions)
 	return dropped;
 }
 
+/* Pack what ingest has not packed yet, so that the pass sees whole hours. */
+static void
+step_pack_history(RunStats *st)
+{
+	(void) st;
+	ch_pack_history_all();
+}
+
 static void
 step_drop_partitions(RunStats *st)
 {
@@ -254,10 +265,10 @@ static void
 delete_batches(RunStats *st, const char *table, const char *cond, ArrayType *ids,
 			   const char *weights, int64 removed[2])
 {
-	char	   *sql = psprintf("WITH d AS (DELETE FROM ONLY %s l WHERE l.ctid = ANY (ARRAY("
+	char	   *sql = psprintf("WITH d (w1, w2) AS (DELETE FROM ONLY %s l WHERE l.ctid = ANY (ARRAY("
 							   "SELECT l.ctid FROM ONLY %s l WHERE %s LIMIT $1)) RETURNING %s) "
 							   "SELECT pg_catalog.count(*), coalesce(pg_catalog.sum(d.w1), 0)::int8, "
-							   "coalesce(pg_catalog.sum(d.w2), 0)::int8 FROM d AS d(w1, w2)",
+							   "coalesce(pg_catalog.sum(d.w2), 0)::int8 FROM d",
 							   table, table, cond, weights);
 	Oid			types[2] = {INT4OID, INT8ARRAYOID};
 	Datum		values[2] = {Int32GetDatum(camera_health_retention_batch_size), PointerGetDatum(ids)};
@@ -670,6 +681,7 @@ run_pass(const char *requested_by)
 	memset(&st, 0, sizeof(st));
 	st.run_id = start_run(requested_by);
 	run_step(&st, step_create_partitions);
+	run_step(&st, step_pack_history);
 	run_step(&st, step_drop_partitions);
 	run_step(&st, step_delete_rows);
 	run_step(&st, step_delete_alerts);

@@ -3,33 +3,40 @@
  *
  * 1.0 kept one row per check in health_logs (and one per answered probe in
  * camera_latency): some 530 bytes per network check with the indexes, most
- * of it a jsonb repeating what the previous check said.  1.1 keeps the
- * checks of one camera, check type and hour in one row, check_history:
- *  - at_ms, status, latency_us: one element per check, in arrival order:
- *    milliseconds after the hour, one letter of status (o ok, w warning,
- *    c critical, e error), the round trip in microseconds (or NULL);
- *  - metadata: one element per check, NULL for a healthy check that says
- *    what the chunk's template says.  What a healthy check measured is its
- *    latency; what a failing or changed one says is kept in full.  The
- *    template is the metadata of the chunk's first ok check without its
- *    latency and the prober's timing (lateness_ms, duration_ms), which a
- *    healthy check does not keep; latency_ms is kept in latency_us, and
- *    camera_logs() puts it back.
- * A chunk grows by one UPDATE per ingest batch (HOT: no indexed column
- * changes); rows of an hour of ip checks at 30 s stay under the TOAST
- * threshold, longer ones (vision metadata) are compressed by TOAST.
- * health_logs and camera_latency are views with their 1.0 columns; a log's
- * id is its chunk's id times 65536 plus its place in the chunk.
- * Partitioned by day of `hour` as the 1.0 tables were by created_at; the
- * retention worker drops whole days and deletes whole expired chunks, so
- * a camera's history is kept to the hour.
+ * of it a jsonb repeating what the previous check said.  1.1 keeps history
+ * in two tiers, as TimescaleDB's compression does:
+ *  - check_recent: the checks of the current hour, a narrow row each, as
+ *    ingest writes them (one INSERT and one index entry per check);
+ *  - check_history: older checks, those of one camera, check type and hour
+ *    in one row (a chunk), packed once when the hour is over by
+ *    pack_history() (the ingest worker calls it every few seconds, a group
+ *    of cameras at a time, and the retention worker before each pass):
+ *      at_ms, status, latency_us, lateness_ms, duration_ms: one element per
+ *        check: milliseconds after the hour, one letter of status (o ok,
+ *        w warning, c critical, e error), the round trip in microseconds,
+ *        the prober's timing in milliseconds (each NULL when absent);
+ *      metadata: one element per check, NULL for a healthy check that says
+ *        what the chunk's template says.  What a healthy check measured is
+ *        its latency; what a failing or changed one says is kept in full.
+ *        The template is the metadata of the chunk's first ok check without
+ *        its latency and timing, which the arrays keep; readers get every
+ *        check's metadata back as it was written.
+ *    A chunk of an hour of ip checks at 30 s is some 1 kB, under the TOAST
+ *    threshold; longer ones (vision metadata) are compressed by TOAST.
+ * health_logs and camera_latency are views of both tiers with their 1.0
+ * columns.  A packed check's log id is its chunk's id times 65536 plus its
+ * place in the chunk (chunk ids start at 2^31, above every id a check of
+ * check_recent has): the id of a check changes once, when it is packed.
+ * check_history is partitioned by day of `hour` as the 1.0 tables were by
+ * created_at; the retention worker drops whole days and deletes whole
+ * expired chunks, so a camera's history is kept to the hour.
  * ------------------------------------------------------------------------ */
 
 -- 1.0's functions that return or name the 1.0 tables go first (recreated below)
 DROP FUNCTION camera_health_api.camera_logs(bigint, text, timestamptz, integer);
 DROP FUNCTION camera_health.camera_logs(bigint, text, timestamptz, integer);
 
-CREATE SEQUENCE camera_health.check_history_id_seq;
+CREATE SEQUENCE camera_health.check_history_id_seq START WITH 2147483648 MINVALUE 2147483648;
 CREATE TABLE camera_health.check_history (
 	camera_id bigint NOT NULL REFERENCES camera_health.cameras (id) ON DELETE CASCADE,
 	hour timestamptz NOT NULL CHECK (hour = date_trunc('hour', hour, 'UTC')),
@@ -37,13 +44,15 @@ CREATE TABLE camera_health.check_history (
 	id bigint NOT NULL DEFAULT nextval('camera_health.check_history_id_seq'),
 	n integer NOT NULL CHECK (n BETWEEN 1 AND 65535),
 	at_ms integer[] NOT NULL,
-	status text NOT NULL CHECK (status ~ '^[owce]+$'),
+	status "char"[] NOT NULL,
 	latency_us integer[] NOT NULL,
+	lateness_ms smallint[] NOT NULL,
+	duration_ms smallint[] NOT NULL,
 	metadata jsonb[] NOT NULL,
 	template jsonb,
 	PRIMARY KEY (camera_id, hour, check_type),
-	CHECK (cardinality(at_ms) = n AND length(status) = n AND cardinality(latency_us) = n
-		   AND cardinality(metadata) = n)
+	CHECK (cardinality(at_ms) = n AND cardinality(status) = n AND cardinality(latency_us) = n
+		   AND cardinality(lateness_ms) = n AND cardinality(duration_ms) = n AND cardinality(metadata) = n)
 ) PARTITION BY RANGE (hour);
 ALTER SEQUENCE camera_health.check_history_id_seq OWNED BY camera_health.check_history.id;
 -- retention deletes whole hours across all cameras: a BRIN index is tiny for time-ordered data
@@ -60,32 +69,62 @@ COMMENT ON COLUMN camera_health.check_history.n IS 'How many checks the chunk ho
 COMMENT ON COLUMN camera_health.check_history.at_ms IS 'When each check ran, in milliseconds after hour; in arrival order.';
 COMMENT ON COLUMN camera_health.check_history.status IS 'The status of each check, a letter each: o ok, w warning, c critical, e error.';
 COMMENT ON COLUMN camera_health.check_history.latency_us IS 'The round trip of each check in microseconds, NULL without one.';
-COMMENT ON COLUMN camera_health.check_history.metadata IS 'What each check said, without its latency; NULL for a healthy check that says what template says.';
+COMMENT ON COLUMN camera_health.check_history.lateness_ms IS 'The prober''s lateness_ms of each check (how late it started), NULL when its metadata keeps it or has none.';
+COMMENT ON COLUMN camera_health.check_history.duration_ms IS 'The duration_ms of each check, NULL when its metadata keeps it or has none.';
+COMMENT ON COLUMN camera_health.check_history.metadata IS 'What each check said, without what the arrays give back; NULL for a healthy check that says what template says.';
 COMMENT ON COLUMN camera_health.check_history.template IS 'What the chunk''s healthy checks say (without latency and the prober''s timing).';
+
+CREATE SEQUENCE camera_health.check_recent_id_seq MAXVALUE 140737488355327;
+CREATE TABLE camera_health.check_recent (
+	id bigint NOT NULL DEFAULT nextval('camera_health.check_recent_id_seq'),
+	camera_id bigint NOT NULL REFERENCES camera_health.cameras (id) ON DELETE CASCADE,
+	check_type text NOT NULL CHECK (check_type IN ('ip', 'port', 'vision')),
+	status text NOT NULL CHECK (status IN ('ok', 'warning', 'critical', 'error')),
+	latency_us integer CHECK (latency_us >= 0),
+	metadata jsonb NOT NULL DEFAULT '{}',
+	checked_at timestamptz NOT NULL DEFAULT now()
+);
+ALTER SEQUENCE camera_health.check_recent_id_seq OWNED BY camera_health.check_recent.id;
+-- serves camera_logs() and pack_history() (a camera's checks before an hour)
+CREATE INDEX check_recent_camera_idx ON camera_health.check_recent (camera_id, checked_at);
+COMMENT ON TABLE camera_health.check_recent IS
+'The checks not packed into check_history yet (those of the current hour), a row each.';
+COMMENT ON COLUMN camera_health.check_recent.id IS 'Log id until the check is packed (below 2^47).';
+COMMENT ON COLUMN camera_health.check_recent.camera_id IS 'The camera checked.';
+COMMENT ON COLUMN camera_health.check_recent.check_type IS 'ip, port or vision.';
+COMMENT ON COLUMN camera_health.check_recent.status IS 'ok, warning, critical, or error when the check itself could not run.';
+COMMENT ON COLUMN camera_health.check_recent.latency_us IS 'The round trip in microseconds, NULL without one.';
+COMMENT ON COLUMN camera_health.check_recent.metadata IS 'What the check measured, as it was written.';
+COMMENT ON COLUMN camera_health.check_recent.checked_at IS 'When the check ran.';
 
 /* ---- the packing rules, shared by ingest, the views and the upgrade -------- */
 
+/*
+ * Small SQL-standard functions (RETURN ...) without SET search_path: their
+ * bodies are parsed when created, under the extension script's search_path,
+ * so the caller's search_path plays no part; and without a SET clause the
+ * planner inlines them into ingest's and camera_logs()'s queries instead of
+ * calling them once per check.
+ */
+
 CREATE FUNCTION camera_health.status_letter(status text)
-RETURNS text
+RETURNS "char"
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-RETURN CASE status WHEN 'ok' THEN 'o' WHEN 'warning' THEN 'w' WHEN 'critical' THEN 'c' WHEN 'error' THEN 'e' END;
+RETURN CASE status WHEN 'ok' THEN 'o' WHEN 'warning' THEN 'w' WHEN 'critical' THEN 'c' WHEN 'error' THEN 'e' END::"char";
 COMMENT ON FUNCTION camera_health.status_letter(text) IS
 'The letter check_history.status keeps for a status (ok o, warning w, critical c, error e).';
 
-CREATE FUNCTION camera_health.status_name(letter text)
+CREATE FUNCTION camera_health.status_name(letter "char")
 RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
 RETURN CASE letter WHEN 'o' THEN 'ok' WHEN 'w' THEN 'warning' WHEN 'c' THEN 'critical' WHEN 'e' THEN 'error' END;
-COMMENT ON FUNCTION camera_health.status_name(text) IS
+COMMENT ON FUNCTION camera_health.status_name("char") IS
 'The status a letter of check_history.status stands for.';
 
 /* Microseconds, when latency_ms is a plausible round trip given to the microsecond. */
 CREATE FUNCTION camera_health.latency_us(latency_ms double precision)
 RETURNS integer
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
 RETURN CASE WHEN latency_ms >= 0 AND latency_ms < 2000000 THEN round(latency_ms * 1000)::integer END;
 COMMENT ON FUNCTION camera_health.latency_us(double precision) IS
 'A latency in milliseconds as whole microseconds (NULL when negative, not a number or over 2,000 s).';
@@ -94,31 +133,50 @@ COMMENT ON FUNCTION camera_health.latency_us(double precision) IS
 CREATE FUNCTION camera_health.history_core(metadata jsonb)
 RETURNS jsonb
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
 RETURN metadata - ARRAY['latency_ms', 'lateness_ms', 'duration_ms'];
 COMMENT ON FUNCTION camera_health.history_core(jsonb) IS
 'A check''s metadata without latency_ms, lateness_ms and duration_ms: what its chunk''s template is compared with.';
 
-/* What check_history keeps of a check's metadata: all of it but a latency_ms latency_us holds. */
-CREATE FUNCTION camera_health.history_kept(metadata jsonb, latency_us integer)
-RETURNS jsonb
+/* The prober's timing (lateness_ms, duration_ms) as a smallint, when that gives it back as written. */
+CREATE FUNCTION camera_health.history_ms(value jsonb)
+RETURNS smallint
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-RETURN CASE WHEN jsonb_typeof(metadata -> 'latency_ms') = 'number'
-				 AND (metadata ->> 'latency_ms')::numeric = round(latency_us / 1000.0, 3)
-			THEN metadata - 'latency_ms' ELSE metadata END;
-COMMENT ON FUNCTION camera_health.history_kept(jsonb, integer) IS
-'A check''s metadata as check_history keeps it: without latency_ms when latency_us holds it to the microsecond.';
+RETURN CASE WHEN jsonb_typeof(value) = 'number' AND value::text ~ '^(0|[1-9][0-9]{0,4})$'
+				 AND value::text::integer <= 32767 THEN value::text::smallint END;
+COMMENT ON FUNCTION camera_health.history_ms(jsonb) IS
+'A whole number of milliseconds 0 to 32767 written without decimals, as a smallint; else NULL.';
 
-/* A check's metadata as it was written (a healthy one: its template and latency). */
-CREATE FUNCTION camera_health.history_metadata(kept jsonb, template jsonb, latency_us integer)
+/* True when latency_us gives back the check's latency_ms as written (or both are absent). */
+CREATE FUNCTION camera_health.history_latency_exact(metadata jsonb, latency_us integer)
+RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE WHEN latency_us IS NULL THEN NOT metadata ? 'latency_ms'
+			ELSE coalesce((metadata -> 'latency_ms')::text = round(latency_us / 1000.0, 3)::text, false) END;
+COMMENT ON FUNCTION camera_health.history_latency_exact(jsonb, integer) IS
+'Whether latency_us gives back metadata.latency_ms as written (the prober''s three decimals), or neither is there.';
+
+/*
+ * What check_history keeps of a check that is not its template's: all its
+ * metadata but the prober's timing, which the arrays give back as written
+ * (its latency_ms stays: latency_us does not tell whether the metadata had
+ * one).
+ */
+CREATE FUNCTION camera_health.history_kept(metadata jsonb, lateness smallint, duration smallint)
 RETURNS jsonb
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-RETURN CASE WHEN latency_us IS NULL OR (coalesce(kept, template) ? 'latency_ms') THEN coalesce(kept, template, '{}')
-			ELSE coalesce(kept, template, '{}') || jsonb_build_object('latency_ms', round(latency_us / 1000.0, 3)) END;
-COMMENT ON FUNCTION camera_health.history_metadata(jsonb, jsonb, integer) IS
-'A check''s metadata from what check_history keeps: its own or its chunk''s template, with its latency_ms.';
+RETURN metadata - array_remove(ARRAY[CASE WHEN lateness IS NOT NULL THEN 'lateness_ms' END,
+									 CASE WHEN duration IS NOT NULL THEN 'duration_ms' END], NULL);
+COMMENT ON FUNCTION camera_health.history_kept(jsonb, smallint, smallint) IS
+'A check''s metadata as check_history keeps it when it is not its chunk''s template: without the lateness_ms and duration_ms its arrays give back as written.';
+
+/* A check's metadata as it was written, from its own (or its chunk's template) and its arrays. */
+CREATE FUNCTION camera_health.history_metadata(kept jsonb, template jsonb, latency_us integer,
+											   lateness smallint, duration smallint)
+RETURNS jsonb
+LANGUAGE C IMMUTABLE PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'ch_history_metadata';
+COMMENT ON FUNCTION camera_health.history_metadata(jsonb, jsonb, integer, smallint, smallint) IS
+'A check''s metadata from what check_history keeps: its own (kept) with its lateness_ms and duration_ms, or its chunk''s template with its latency_ms too.';
 
 /* ---- writing -------------------------------------------------------------- */
 
@@ -132,66 +190,135 @@ CREATE TYPE camera_health.check_record AS (
 );
 COMMENT ON TYPE camera_health.check_record IS 'One check as store_checks() takes it.';
 
-/*
- * Appends checks to their chunks: one INSERT ... ON CONFLICT per batch,
- * one row per chunk.  A healthy check whose metadata says what the
- * chunk's template says keeps NULL; a new chunk's template is its first ok
- * check's.  When another transaction created the chunk first with another
- * template, the batch's NULLs are spelled out (they referred to the batch's
- * template, not the chunk's).
- */
+/* PL/pgSQL, so that its plan is made once per session (the INSERT trigger of health_logs calls it for every row). */
 CREATE FUNCTION camera_health.store_checks(checks camera_health.check_record[])
 RETURNS bigint
-LANGUAGE sql
+LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
-BEGIN ATOMIC
-	WITH c AS (
-		SELECT x.camera_id, x.check_type, camera_health.status_letter(x.status) AS letter,
-			   date_trunc('hour', x.checked_at, 'UTC') AS hour, x.checked_at, x.ord,
-			   camera_health.latency_us(x.latency_ms) AS lat, x.metadata
-		FROM unnest(checks) WITH ORDINALITY AS x(camera_id, check_type, status, metadata, checked_at, latency_ms, ord)
+AS $$
+DECLARE
+	stored bigint;
+BEGIN
+	INSERT INTO camera_health.check_recent (camera_id, check_type, status, latency_us, metadata, checked_at)
+	SELECT x.camera_id, x.check_type, x.status, camera_health.latency_us(x.latency_ms),
+		   coalesce(x.metadata, '{}'), x.checked_at
+	FROM unnest(checks) AS x;
+	GET DIAGNOSTICS stored = ROW_COUNT;
+	RETURN stored;
+END
+$$;
+COMMENT ON FUNCTION camera_health.store_checks(camera_health.check_record[]) IS
+'For ingest: writes checks to check_recent (pack_history() packs them when their hour is over); returns how many.';
+
+/*
+ * Moves the checks of some cameras older than before from check_recent
+ * into their chunks: one DELETE ... RETURNING feeding one INSERT ... ON
+ * CONFLICT, one row per chunk.  A healthy check whose metadata says what
+ * the batch's template for its chunk says (its first ok check's) keeps
+ * NULL.  A new chunk takes that template.  A chunk that exists already
+ * (checks that came late, after their hour was packed) gets the batch's
+ * checks appended; if its template is another, the batch's NULLs are
+ * spelled out, as they refer to the batch's template.
+ */
+CREATE FUNCTION camera_health.pack_checks(camera_ids bigint[], before timestamptz)
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	packed bigint;
+BEGIN
+	WITH moved AS (
+		DELETE FROM camera_health.check_recent r
+		WHERE r.camera_id = ANY (camera_ids) AND r.checked_at < before
+		RETURNING r.*
+	), c AS (
+		SELECT m.camera_id, m.check_type, camera_health.status_letter(m.status) AS letter,
+			   date_trunc('hour', m.checked_at, 'UTC') AS hour, m.checked_at, m.id AS ord,
+			   m.latency_us AS lat, camera_health.history_ms(m.metadata -> 'lateness_ms') AS late,
+			   camera_health.history_ms(m.metadata -> 'duration_ms') AS dur, m.metadata
+		FROM moved m
 	), t AS (
-		SELECT c.*, coalesce(h.template,
-							 first_value(CASE WHEN c.letter = 'o' THEN camera_health.history_core(c.metadata) END)
-								 OVER (PARTITION BY c.camera_id, c.hour, c.check_type
-									   ORDER BY c.letter <> 'o', c.checked_at, c.ord)) AS template,
-			   h.template IS NULL AS new_chunk
+		-- the batch's template per chunk: its first ok check's (the chunk's own is settled on conflict)
+		SELECT c.*, first_value(CASE WHEN c.letter = 'o'::"char" THEN camera_health.history_core(c.metadata) END)
+						OVER (PARTITION BY c.camera_id, c.hour, c.check_type
+							  ORDER BY c.letter <> 'o'::"char", c.checked_at, c.ord) AS template
 		FROM c
-		LEFT JOIN camera_health.check_history h
-			   ON h.camera_id = c.camera_id AND h.hour = c.hour AND h.check_type = c.check_type
 	), k AS (
-		SELECT t.*, CASE WHEN t.letter = 'o' AND camera_health.history_core(t.metadata) = t.template THEN NULL
-						 ELSE camera_health.history_kept(t.metadata, t.lat) END AS kept
+		-- NULL: the template and the arrays give back all the check says, as written
+		SELECT t.*, CASE WHEN t.letter = 'o'::"char" AND camera_health.history_core(t.metadata) = t.template
+							  AND camera_health.history_latency_exact(t.metadata, t.lat)
+							  AND (t.late IS NOT NULL OR NOT t.metadata ? 'lateness_ms')
+							  AND (t.dur IS NOT NULL OR NOT t.metadata ? 'duration_ms')
+						 THEN NULL
+						 ELSE camera_health.history_kept(t.metadata, t.late, t.dur) END AS kept
 		FROM t
 	), ins AS (
 		INSERT INTO camera_health.check_history AS h (camera_id, hour, check_type, n, at_ms, status, latency_us,
-													  metadata, template)
+													  lateness_ms, duration_ms, metadata, template)
 		SELECT k.camera_id, k.hour, k.check_type, count(*),
-			   array_agg((extract(epoch FROM k.checked_at - k.hour) * 1000)::integer ORDER BY k.checked_at, k.ord),
-			   string_agg(k.letter, '' ORDER BY k.checked_at, k.ord),
-			   array_agg(k.lat ORDER BY k.checked_at, k.ord),
-			   array_agg(k.kept ORDER BY k.checked_at, k.ord),
+			   array_agg((extract(epoch FROM k.checked_at - k.hour) * 1000)::integer),
+			   array_agg(k.letter),
+			   array_agg(k.lat),
+			   array_agg(k.late),
+			   array_agg(k.dur),
+			   array_agg(k.kept),
 			   -- the template only where a check refers to it (a chunk of failures keeps none)
-			   CASE WHEN bool_or(k.kept IS NULL) THEN min(k.template::text)::jsonb END
-		FROM k
+			   CASE WHEN bool_or(k.kept IS NULL) THEN (array_agg(k.template))[1] END
+		-- in time order: one sort for all aggregates, not one per aggregate and chunk (the
+		-- arrays stay aligned whatever the order, as every aggregate reads the rows alike)
+		FROM (SELECT * FROM k ORDER BY k.camera_id, k.hour, k.check_type, k.checked_at, k.ord) k
 		GROUP BY k.camera_id, k.hour, k.check_type
 		ON CONFLICT (camera_id, hour, check_type) DO UPDATE
 		SET n = h.n + excluded.n,
 			at_ms = h.at_ms || excluded.at_ms,
 			status = h.status || excluded.status,
 			latency_us = h.latency_us || excluded.latency_us,
+			lateness_ms = h.lateness_ms || excluded.lateness_ms,
+			duration_ms = h.duration_ms || excluded.duration_ms,
 			metadata = h.metadata || CASE WHEN excluded.template IS NULL OR h.template IS NULL
 												   OR excluded.template = h.template
 										  THEN excluded.metadata
-										  ELSE ARRAY(SELECT coalesce(m, excluded.template)
-													 FROM unnest(excluded.metadata) WITH ORDINALITY u(m, o) ORDER BY o) END,
+										  -- spelt out: the template with the check's latency (see history_metadata)
+										  ELSE ARRAY(SELECT coalesce(m, camera_health.history_metadata(NULL, excluded.template,
+																									   lat, NULL, NULL))
+													 FROM unnest(excluded.metadata, excluded.latency_us) WITH ORDINALITY u(m, lat, o)
+													 ORDER BY o) END,
 			template = coalesce(h.template, excluded.template)
 	)
 	-- (ins runs to completion: data-modifying CTEs always do)
-	SELECT count(*) FROM c;
-END;
-COMMENT ON FUNCTION camera_health.store_checks(camera_health.check_record[]) IS
-'For ingest: appends checks to their chunks of check_history (a chunk per camera, hour and check type); returns how many.';
+	SELECT count(*) INTO packed FROM c;
+	RETURN packed;
+END
+$$;
+COMMENT ON FUNCTION camera_health.pack_checks(bigint[], timestamptz) IS
+'Moves the checks of the given cameras older than before from check_recent into their chunks of check_history; returns how many.';
+
+CREATE FUNCTION camera_health.pack_history(
+	after_camera bigint DEFAULT NULL,
+	max_cameras integer DEFAULT NULL,
+	before timestamptz DEFAULT date_trunc('hour', now(), 'UTC'))
+RETURNS TABLE (last_camera bigint, packed bigint)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	ids bigint[];
+BEGIN
+	IF max_cameras IS NOT NULL AND max_cameras < 1 THEN
+		RAISE EXCEPTION 'invalid max_cameras: %', max_cameras
+			USING ERRCODE = 'invalid_parameter_value', HINT = 'Pack at least one camera, or NULL for all.';
+	END IF;
+	ids := ARRAY(SELECT c.id FROM camera_health.cameras c WHERE c.id > coalesce(after_camera, 0)
+				 ORDER BY c.id LIMIT max_cameras);
+	last_camera := ids[cardinality(ids)];
+	packed := CASE WHEN last_camera IS NULL THEN 0
+				   ELSE camera_health.pack_checks(ids, coalesce(before, date_trunc('hour', now(), 'UTC'))) END;
+	RETURN NEXT;
+END
+$$;
+COMMENT ON FUNCTION camera_health.pack_history(bigint, integer, timestamptz) IS
+'Packs the checks older than before (default: the start of the current UTC hour) of max_cameras cameras (default all) with ids after after_camera into check_history; returns the last camera it took (NULL: none left) and how many checks it packed.';
 
 /* ---- 1.0's history, converted ------------------------------------------- */
 
@@ -229,106 +356,121 @@ COMMENT ON FUNCTION camera_health.create_history_partition(date) IS
 'Creates the partition of check_history for one UTC day.';
 
 /*
- * 1.0's logs move into check_history an hour at a time (each log with its
- * latency sample), into daily partitions like theirs; then the 1.0 tables
- * go and views of the same names and columns take their place.  (A fresh
- * install runs this too, on empty tables.)
+ * 1.0's logs move into check_recent (each log with the latency sample
+ * ingest wrote with it: same camera, check and time; a sample without its
+ * log is not carried over), and those of past hours on into check_history,
+ * in daily partitions like theirs; then the 1.0 tables go and views of the
+ * same names and columns take their place.  (A fresh install runs this
+ * too, on empty tables.)
  */
 DO $$
 DECLARE
-	h timestamptz;
+	day date;
 BEGIN
-	PERFORM camera_health.create_history_partition(d)
-	FROM (SELECT DISTINCT (l.created_at AT TIME ZONE 'UTC')::date AS d FROM camera_health.health_logs l) days;
-	FOR h IN SELECT DISTINCT date_trunc('hour', l.created_at, 'UTC') FROM camera_health.health_logs l ORDER BY 1 LOOP
-		PERFORM camera_health.store_checks(array_agg(ROW(l.camera_id, l.check_type, l.status, l.metadata, l.created_at,
-														 lat.latency)::camera_health.check_record
-													 ORDER BY l.created_at, l.id))
-		FROM camera_health.health_logs l
-		LEFT JOIN LATERAL (SELECT s.latency FROM camera_health.camera_latency s
-						   WHERE s.camera_id = l.camera_id AND s.created_at = l.created_at
-							 AND s.check_type = l.check_type LIMIT 1) lat ON true
-		WHERE l.created_at >= h AND l.created_at < h + interval '1 hour';
+	-- a partition for each day 1.0 had one (the days ahead among them), not a member of the
+	-- extension, as those the retention worker creates; the other days' go to the default
+	FOR day IN SELECT to_date(right(c.relname, 8), 'YYYYMMDD') FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+			   WHERE i.inhparent = 'camera_health.health_logs'::regclass AND c.relname ~ '_p[0-9]{8}$' LOOP
+		PERFORM camera_health.create_history_partition(day);
+		EXECUTE format('ALTER EXTENSION camera_health DROP TABLE camera_health.%I',
+					   format('check_history_p%s', to_char(day, 'YYYYMMDD')));
 	END LOOP;
+	INSERT INTO camera_health.check_recent (camera_id, check_type, status, latency_us, metadata, checked_at)
+	SELECT l.camera_id, l.check_type, l.status, camera_health.latency_us(lat.latency), l.metadata, l.created_at
+	FROM camera_health.health_logs l
+	LEFT JOIN LATERAL (SELECT s.latency FROM camera_health.camera_latency s
+					   WHERE s.camera_id = l.camera_id AND s.created_at = l.created_at
+						 AND s.check_type = l.check_type LIMIT 1) lat ON true
+	ORDER BY l.created_at, l.id;
+	PERFORM camera_health.pack_history();
 END
 $$;
 DROP TABLE camera_health.health_logs, camera_health.camera_latency;
 
 /* ---- reading -------------------------------------------------------------- */
 
-/* The checks of one chunk, as health_logs rows (and latency in milliseconds). */
+/* A chunk's arrays, a row per check (C: a day of a camera is thousands of checks). */
+CREATE FUNCTION camera_health.unpack_chunk(hour timestamptz, at_ms integer[], status "char"[],
+										   latency_us integer[], lateness_ms smallint[], duration_ms smallint[],
+										   metadata jsonb[], template jsonb)
+RETURNS TABLE (k integer, created_at timestamptz, status text, metadata jsonb, latency_us integer)
+LANGUAGE C IMMUTABLE PARALLEL SAFE ROWS 120
+AS 'MODULE_PATHNAME', 'ch_unpack_chunk';
+COMMENT ON FUNCTION camera_health.unpack_chunk(timestamptz, integer[], "char"[], integer[], smallint[], smallint[], jsonb[], jsonb) IS
+'The checks of a chunk of check_history, in its order: place, time, status, metadata as written (see history_metadata), latency.';
+
+/*
+ * The checks of one chunk, as health_logs rows (and latency in
+ * milliseconds).  Without SET search_path (see above) the planner inlines
+ * it into the query that reads the chunks.
+ */
 CREATE FUNCTION camera_health.chunk_checks(chunk camera_health.check_history)
 RETURNS TABLE (id bigint, camera_id bigint, check_type text, status text, metadata jsonb,
 			   created_at timestamptz, latency_ms double precision)
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
-	SELECT (chunk).id * 65536 + u.k, (chunk).camera_id, (chunk).check_type,
-		   camera_health.status_name(substr((chunk).status, u.k::integer, 1)),
-		   camera_health.history_metadata(u.kept, (chunk).template, u.lat),
-		   (chunk).hour + u.at * interval '1 millisecond',
-		   u.lat / 1000.0
-	FROM unnest((chunk).at_ms, (chunk).latency_us, (chunk).metadata) WITH ORDINALITY AS u(at, lat, kept, k);
+	SELECT (chunk).id * 65536 + u.k, (chunk).camera_id, (chunk).check_type, u.status, u.metadata, u.created_at,
+		   u.latency_us / 1000.0
+	FROM camera_health.unpack_chunk((chunk).hour, (chunk).at_ms, (chunk).status, (chunk).latency_us,
+									(chunk).lateness_ms, (chunk).duration_ms, (chunk).metadata, (chunk).template) u;
 END;
 COMMENT ON FUNCTION camera_health.chunk_checks(camera_health.check_history) IS
 'The checks a check_history row holds, one row each, as health_logs shows them (plus latency_ms).';
 
+-- camera_id and check_type of the chunk, so that conditions on them reach its index
 CREATE VIEW camera_health.health_logs AS
-SELECT x.id, x.camera_id, x.check_type, x.status, x.metadata, x.created_at
+SELECT x.id, h.camera_id, h.check_type, x.status, x.metadata, x.created_at
 FROM camera_health.check_history h
-CROSS JOIN LATERAL camera_health.chunk_checks(h) x;
+CROSS JOIN LATERAL camera_health.chunk_checks(h) x
+UNION ALL
+SELECT r.id, r.camera_id, r.check_type, r.status, r.metadata, r.checked_at
+FROM camera_health.check_recent r;
 ALTER VIEW camera_health.health_logs ALTER COLUMN metadata SET DEFAULT '{}';
 ALTER VIEW camera_health.health_logs ALTER COLUMN created_at SET DEFAULT now();
 COMMENT ON VIEW camera_health.health_logs IS
-'One row per check run: its outcome and measurements (1.0''s table, now a view of check_history; camera_logs() reads one camera''s fast). INSERT adds a check.';
-COMMENT ON COLUMN camera_health.health_logs.id IS 'Log id: its chunk''s id times 65536 plus its place in the chunk.';
+'One row per check run: its outcome and measurements (1.0''s table, now a view of check_history and check_recent; camera_logs() reads one camera''s fast). INSERT adds a check.';
+COMMENT ON COLUMN camera_health.health_logs.id IS 'Log id: for a packed check, its chunk''s id times 65536 plus its place in the chunk.';
 COMMENT ON COLUMN camera_health.health_logs.camera_id IS 'The camera checked.';
 COMMENT ON COLUMN camera_health.health_logs.check_type IS 'ip, port or vision.';
 COMMENT ON COLUMN camera_health.health_logs.status IS 'ok, warning, critical, or error when the check itself could not run.';
-COMMENT ON COLUMN camera_health.health_logs.metadata IS 'What the check measured: method, latency, error, image metrics (a healthy check: what its hour''s first healthy one said, with its own latency).';
-COMMENT ON COLUMN camera_health.health_logs.created_at IS 'When the check ran (to the millisecond).';
+COMMENT ON COLUMN camera_health.health_logs.metadata IS 'What the check measured: method, latency, error, image metrics (a packed healthy check: what its hour''s first healthy one said, with its own latency).';
+COMMENT ON COLUMN camera_health.health_logs.created_at IS 'When the check ran (a packed one to the millisecond).';
 
 CREATE VIEW camera_health.camera_latency AS
-SELECT x.id, x.camera_id, x.check_type, x.latency_ms AS latency, x.created_at
+SELECT x.id, h.camera_id, h.check_type, x.latency_ms AS latency, x.created_at
 FROM camera_health.check_history h
 CROSS JOIN LATERAL camera_health.chunk_checks(h) x
-WHERE h.check_type IN ('ip', 'port') AND x.latency_ms IS NOT NULL;
+WHERE h.check_type IN ('ip', 'port') AND x.latency_ms IS NOT NULL
+UNION ALL
+SELECT r.id, r.camera_id, r.check_type, r.latency_us / 1000.0, r.checked_at
+FROM camera_health.check_recent r
+WHERE r.check_type IN ('ip', 'port') AND r.latency_us IS NOT NULL;
 COMMENT ON VIEW camera_health.camera_latency IS
-'Round-trip times of successful network probes (1.0''s table, now a view of check_history).';
+'Round-trip times of successful network probes (1.0''s table, now a view of check_history and check_recent).';
 COMMENT ON COLUMN camera_health.camera_latency.id IS 'Sample id: the id of the check''s log.';
 COMMENT ON COLUMN camera_health.camera_latency.camera_id IS 'The camera probed.';
 COMMENT ON COLUMN camera_health.camera_latency.check_type IS 'ip (ICMP echo or TCP handshake) or port (TCP connect).';
 COMMENT ON COLUMN camera_health.camera_latency.latency IS 'Round-trip time in milliseconds (to the microsecond).';
 COMMENT ON COLUMN camera_health.camera_latency.created_at IS 'When the probe ran.';
 
-/* INSERT INTO health_logs: one check, validated as the 1.0 table's constraints did. */
+/* INSERT INTO health_logs: one check into check_recent, whose constraints are 1.0's. */
 CREATE FUNCTION camera_health.health_logs_insert()
 RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-	IF NEW.check_type IS NULL OR NEW.check_type NOT IN ('ip', 'port', 'vision') THEN
-		RAISE EXCEPTION 'invalid check_type: %', coalesce(quote_literal(NEW.check_type), 'NULL')
-			USING ERRCODE = 'check_violation', HINT = 'Check types are ip, port and vision.';
-	END IF;
-	IF camera_health.status_letter(NEW.status) IS NULL THEN
-		RAISE EXCEPTION 'invalid status: %', coalesce(quote_literal(NEW.status), 'NULL')
-			USING ERRCODE = 'check_violation', HINT = 'Statuses are ok, warning, critical and error.';
-	END IF;
-	IF NOT EXISTS (SELECT FROM camera_health.cameras c WHERE c.id = NEW.camera_id) THEN
-		RAISE EXCEPTION 'camera % does not exist', coalesce(NEW.camera_id::text, 'NULL')
-			USING ERRCODE = 'foreign_key_violation';
-	END IF;
-	PERFORM camera_health.store_checks(ARRAY[ROW(NEW.camera_id, NEW.check_type, NEW.status,
-		coalesce(NEW.metadata, '{}'), coalesce(NEW.created_at, now()),
-		CASE WHEN jsonb_typeof(NEW.metadata -> 'latency_ms') = 'number'
-			 THEN (NEW.metadata ->> 'latency_ms')::double precision END)::camera_health.check_record]);
+	INSERT INTO camera_health.check_recent (camera_id, check_type, status, latency_us, metadata, checked_at)
+	VALUES (NEW.camera_id, NEW.check_type, NEW.status,
+			CASE WHEN jsonb_typeof(NEW.metadata -> 'latency_ms') = 'number'
+				 THEN camera_health.latency_us((NEW.metadata ->> 'latency_ms')::double precision) END,
+			coalesce(NEW.metadata, '{}'), coalesce(NEW.created_at, now()))
+	RETURNING id INTO NEW.id;
 	RETURN NEW;
 END
 $$;
 COMMENT ON FUNCTION camera_health.health_logs_insert() IS
-'Trigger: INSERT INTO health_logs stores the check in check_history (its latency from metadata.latency_ms).';
+'Trigger: INSERT INTO health_logs stores the check in check_recent (its latency from metadata.latency_ms).';
 CREATE TRIGGER health_logs_insert
 	INSTEAD OF INSERT ON camera_health.health_logs
 	FOR EACH ROW EXECUTE FUNCTION camera_health.health_logs_insert();
@@ -341,6 +483,8 @@ CREATE FUNCTION camera_health.camera_logs(
 RETURNS SETOF camera_health.health_logs
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
+-- each chunk is read once: a Memoize node over its arrays would only hash them
+SET enable_memoize = off
 AS $$
 DECLARE
 	oldest timestamptz;
@@ -353,7 +497,8 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value', HINT = 'Check types are ip, port and vision; NULL for all.';
 	END IF;
 	PERFORM camera_health.check_max_rows(max_rows);
-	-- hours newest first, until they hold max_rows checks: a chunk's checks all fall in its hour
+	-- packed hours newest first, until they hold max_rows checks (a chunk's checks all fall
+	-- in its hour); with the newest max_rows of check_recent, they hold the newest max_rows
 	FOR c IN SELECT h.hour, sum(h.n) AS n FROM camera_health.check_history h
 			 WHERE h.camera_id = camera_logs.camera_id
 			   AND (camera_logs.check_type IS NULL OR h.check_type = camera_logs.check_type)
@@ -364,17 +509,24 @@ BEGIN
 		seen := seen + c.n;
 		EXIT WHEN seen >= max_rows;
 	END LOOP;
-	IF oldest IS NULL THEN
-		RETURN;
-	END IF;
 	RETURN QUERY
-		SELECT x.id, x.camera_id, x.check_type, x.status, x.metadata, x.created_at
-		FROM camera_health.check_history h
-		CROSS JOIN LATERAL camera_health.chunk_checks(h) x
-		WHERE h.camera_id = camera_logs.camera_id AND h.hour >= oldest
-		  AND (camera_logs.check_type IS NULL OR h.check_type = camera_logs.check_type)
-		  AND (camera_logs.since IS NULL OR x.created_at >= camera_logs.since)
-		ORDER BY x.created_at DESC, x.id DESC
+		SELECT l.* FROM (
+			(SELECT r.id, r.camera_id, r.check_type, r.status, r.metadata, r.checked_at AS created_at
+			 FROM camera_health.check_recent r
+			 WHERE r.camera_id = camera_logs.camera_id
+			   AND (camera_logs.check_type IS NULL OR r.check_type = camera_logs.check_type)
+			   AND (camera_logs.since IS NULL OR r.checked_at >= camera_logs.since)
+			 ORDER BY r.checked_at DESC, r.id DESC
+			 LIMIT max_rows)
+			UNION ALL
+			SELECT x.id, h.camera_id, h.check_type, x.status, x.metadata, x.created_at
+			FROM camera_health.check_history h
+			CROSS JOIN LATERAL camera_health.chunk_checks(h) x
+			WHERE oldest IS NOT NULL AND h.camera_id = camera_logs.camera_id AND h.hour >= oldest
+			  AND (camera_logs.check_type IS NULL OR h.check_type = camera_logs.check_type)
+			  AND (camera_logs.since IS NULL OR x.created_at >= camera_logs.since)
+		) l
+		ORDER BY l.created_at DESC, l.id DESC
 		LIMIT max_rows;
 END
 $$;
@@ -535,19 +687,23 @@ COMMENT ON FUNCTION camera_health.record_results(jsonb, integer, integer) IS
 'For the ingest worker: writes a batch of check results (history, latest status) and opens or resolves alerts with hysteresis.';
 /* ---- privileges ----------------------------------------------------------- */
 
-REVOKE ALL ON FUNCTION camera_health.status_letter(text), camera_health.status_name(text),
-	camera_health.latency_us(double precision), camera_health.history_core(jsonb),
-	camera_health.history_kept(jsonb, integer), camera_health.history_metadata(jsonb, jsonb, integer),
-	camera_health.store_checks(camera_health.check_record[]), camera_health.chunk_checks(camera_health.check_history),
+REVOKE ALL ON FUNCTION camera_health.status_letter(text), camera_health.status_name("char"),
+	camera_health.latency_us(double precision), camera_health.history_core(jsonb), camera_health.history_ms(jsonb),
+	camera_health.history_latency_exact(jsonb, integer), camera_health.history_kept(jsonb, smallint, smallint),
+	camera_health.history_metadata(jsonb, jsonb, integer, smallint, smallint),
+	camera_health.unpack_chunk(timestamptz, integer[], "char"[], integer[], smallint[], smallint[], jsonb[], jsonb),
+	camera_health.store_checks(camera_health.check_record[]), camera_health.pack_checks(bigint[], timestamptz),
+	camera_health.pack_history(bigint, integer, timestamptz), camera_health.chunk_checks(camera_health.check_history),
 	camera_health.health_logs_insert(), camera_health.camera_logs(bigint, text, timestamptz, integer),
 	camera_health.create_history_partition(date), camera_health_api.camera_logs(bigint, text, timestamptz, integer)
 	FROM PUBLIC;
 -- camera_logs() runs as its caller and reads the chunks; the views read them as their owner
-GRANT SELECT ON camera_health.check_history, camera_health.health_logs, camera_health.camera_latency
-	TO camera_health_reader;
+GRANT SELECT ON camera_health.check_history, camera_health.check_recent, camera_health.health_logs,
+	camera_health.camera_latency TO camera_health_reader;
 GRANT EXECUTE ON FUNCTION
-	camera_health.status_name(text),
-	camera_health.history_metadata(jsonb, jsonb, integer),
+	camera_health.status_name("char"),
+	camera_health.history_metadata(jsonb, jsonb, integer, smallint, smallint),
+	camera_health.unpack_chunk(timestamptz, integer[], "char"[], integer[], smallint[], smallint[], jsonb[], jsonb),
 	camera_health.chunk_checks(camera_health.check_history),
 	camera_health.camera_logs(bigint, text, timestamptz, integer),
 	camera_health_api.camera_logs(bigint, text, timestamptz, integer)

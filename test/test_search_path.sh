@@ -65,10 +65,8 @@ SQL
 )
 read -r a b <<<"$ids"
 q "SELECT camera_health.set_log_retention($b, '2 days')" >/dev/null
-q "INSERT INTO camera_health.health_logs (camera_id, check_type, status, created_at)
-	SELECT cam, 'ip', 'ok', now() - age::interval FROM unnest(ARRAY[$a, $b]) cam, unnest(ARRAY['3 days', '40 days']) age;
-   INSERT INTO camera_health.camera_latency (camera_id, check_type, latency, created_at)
-	SELECT cam, 'ip', 1.0, now() - age::interval FROM unnest(ARRAY[$a, $b]) cam, unnest(ARRAY['3 days', '40 days']) age;
+q "INSERT INTO camera_health.health_logs (camera_id, check_type, status, metadata, created_at)
+	SELECT cam, 'ip', 'ok', '{\"latency_ms\": 1.000}', now() - age::interval FROM unnest(ARRAY[$a, $b]) cam, unnest(ARRAY['3 days', '40 days']) age;
    INSERT INTO camera_health.alerts (camera_id, alert_type, severity, status, message, created_at, resolved_at)
 	VALUES ($a, 'camera_unreachable', 'critical', 'resolved', 'old', now() - interval '41 days', now() - interval '40 days')" >/dev/null
 

@@ -44,6 +44,12 @@ make_partitions() {
 			FOR VALUES FROM ('2020-01-01 00:00+00') TO ('2020-01-02 00:00+00');
 	SQL
 }
+# 1.1's: check history in the days 1.0 had partitions for (as the update makes them)
+make_partitions_11() {
+	psql -XAtq -v ON_ERROR_STOP=1 -d "$1" >/dev/null <<-'SQL'
+		SELECT camera_health.create_history_partition('2020-01-01'), camera_health.create_history_partition('2020-01-02');
+	SQL
+}
 
 # ---- 1.0 with data of every kind --------------------------------------------
 
@@ -84,6 +90,7 @@ SELECT * FROM record_results(jsonb_build_array(
 -- older history straight into the tables: a day with a partition, one without
 INSERT INTO health_logs (camera_id, check_type, status, metadata, created_at) VALUES
 	(2, 'vision', 'warning', '{"blur": {"detected": true}}', '2020-01-01 12:00+00'),
+	(2, 'ip', 'ok', '{"method": "icmp", "latency_ms": 1.5}', '2020-01-01 12:00+00'),
 	(2, 'ip', 'ok', '{}', '2019-06-01 12:00+00');
 INSERT INTO camera_latency (camera_id, check_type, latency, created_at) VALUES
 	(2, 'ip', 1.5, '2020-01-01 12:00+00'), (2, 'ip', 2.5, '2019-06-01 12:00+00');
@@ -109,10 +116,11 @@ fingerprint() {
 		SET search_path = camera_health, pg_catalog;
 		SELECT 'cameras', count(*), string_agg(concat_ws('|', id, name, ip_address, port, rtsp_url, interval_ip,
 			interval_port, interval_vision, enabled), ';' ORDER BY id) FROM cameras;
-		SELECT 'health_logs', tableoid::regclass, count(*), string_agg(concat_ws('|', id, camera_id, check_type, status,
-			created_at), ';' ORDER BY id) FROM health_logs GROUP BY tableoid ORDER BY tableoid::regclass::text;
-		SELECT 'camera_latency', tableoid::regclass, count(*), string_agg(concat_ws('|', id, camera_id, latency,
-			created_at), ';' ORDER BY id) FROM camera_latency GROUP BY tableoid ORDER BY tableoid::regclass::text;
+		-- every log and sample as written (1.1 packs them: other ids, other tables)
+		SELECT 'health_logs', count(*), string_agg(concat_ws('|', camera_id, check_type, status, metadata,
+			created_at), ';' ORDER BY created_at, camera_id, check_type) FROM health_logs;
+		SELECT 'camera_latency', count(*), string_agg(concat_ws('|', camera_id, check_type, latency,
+			created_at), ';' ORDER BY created_at, camera_id, check_type) FROM camera_latency;
 		SELECT 'camera_status', string_agg(concat_ws('|', camera_id, check_type, status, streak, since), ';'
 			ORDER BY camera_id, check_type) FROM camera_status;
 		SELECT 'alerts', string_agg(concat_ws('|', id, camera_id, alert_type, severity, status, message,
@@ -136,7 +144,7 @@ qd "$OLD" "ALTER EXTENSION camera_health UPDATE TO '1.1'" || fail "ALTER EXTENSI
 assert_eq "$(qd "$OLD" "SELECT extversion FROM pg_extension WHERE extname = 'camera_health'")" "1.1" "version after the update"
 qd "$NEW" "CREATE EXTENSION camera_health"
 assert_eq "$(qd "$NEW" "SELECT extversion FROM pg_extension WHERE extname = 'camera_health'")" "1.1" "default version"
-make_partitions "$NEW"
+make_partitions_11 "$NEW"
 note "1.0 with data updated to 1.1; 1.1 installed fresh"
 
 # ---- the data survived, the API works ---------------------------------------
@@ -147,6 +155,18 @@ diff -u "$WORK/data.before" "$WORK/data.after" >"$WORK/data.diff" || {
 	fail "the update changed the data (diff above: before, after)"
 }
 note "data unchanged: $(wc -l <"$WORK/data.before") table fingerprints"
+# 1.0's history packed: the days with a partition in theirs, the others in the
+# default one; this hour's check not yet (the ingest worker packs it later)
+assert_eq "$(qd "$OLD" "SELECT string_agg(tableoid::regclass || ':' || n, ',' ORDER BY tableoid::regclass::text, n)
+	FROM (SELECT tableoid, sum(n) n FROM camera_health.check_history WHERE hour < '2021-01-01' GROUP BY tableoid) x")" \
+	"camera_health.check_history_default:1,camera_health.check_history_p20200101:5,camera_health.check_history_p20200102:1" \
+	"1.0's logs packed into the partitions of their days"
+# (this hour's check is in check_recent, or packed if the hour ended during the update)
+assert_eq "$(qd "$OLD" "SELECT (SELECT count(*) FROM camera_health.check_recent)
+	+ (SELECT coalesce(sum(n), 0) FROM camera_health.check_history WHERE hour >= '2021-01-01')")" "1" "the check of this hour"
+assert_eq "$(qd "$OLD" "SELECT count(*) FROM pg_depend d JOIN pg_class c ON c.oid = d.objid
+	WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'camera_health') AND c.relname LIKE 'check_history_p%'")" \
+	"0" "the daily partitions are not members of the extension"
 
 assert_eq "$(qd "$OLD" "SELECT id FROM camera_health.register_camera('10.9.0.4', name => 'after update')")" "4" \
 	"a camera registered after the update (the sequence continues)"

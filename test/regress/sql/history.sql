@@ -35,17 +35,21 @@ SELECT acknowledged_at AS first_ack FROM alerts WHERE id = :alert_id \gset
 SELECT status, acknowledged_at = :'first_ack' AS same_time FROM acknowledge_alert(:alert_id);
 SELECT alert_type, status FROM camera_alerts(1, only_open => true);
 
--- the indexes serve "newest logs of a camera" and "logs of a camera older than X"
+-- the chunks' index serves "newest logs of a camera" and "hours of a camera older than X"
 INSERT INTO cameras (ip_address) SELECT ('10.9.0.' || i)::inet FROM generate_series(1, 40) i;
 INSERT INTO health_logs (camera_id, check_type, status, created_at)
-SELECT c.id, (ARRAY['ip', 'port', 'vision'])[1 + n % 3], 'ok', now() - n * interval '1 minute'
+SELECT c.id, (ARRAY['ip', 'port', 'vision'])[1 + n % 3], 'ok', date_trunc('hour', now()) - n * interval '1 minute'
 FROM cameras c, generate_series(1, 500) n WHERE c.ip_address << '10.9.0.0/24';
-ANALYZE health_logs;
+-- hours before this one: packed, a row per camera, check and hour
+SELECT packed >= 20000 AS packed FROM pack_history();
+ANALYZE check_history, check_recent;
 SELECT id AS cam FROM cameras WHERE ip_address = '10.9.0.7' \gset
+-- (a chunk is read once; on tables this small the planner would cache the rows of each)
+SET enable_memoize = off;
 EXPLAIN (COSTS OFF)
 SELECT * FROM health_logs WHERE camera_id = :cam ORDER BY created_at DESC LIMIT 100;
 EXPLAIN (COSTS OFF)
 SELECT * FROM health_logs WHERE camera_id = :cam AND check_type = 'vision' ORDER BY created_at DESC LIMIT 100;
 EXPLAIN (COSTS OFF)
-DELETE FROM health_logs WHERE camera_id = :cam AND created_at < now() - interval '5 hours';
+DELETE FROM check_history WHERE camera_id = :cam AND hour < now() - interval '5 hours';
 DELETE FROM cameras WHERE ip_address << '10.9.0.0/24';

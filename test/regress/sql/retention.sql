@@ -28,9 +28,10 @@ SELECT create_partitions(-1);
 SELECT create_partitions(61);
 \echo :SQLSTATE
 SELECT create_partitions(1) AS created, create_partitions(1) AS created_again;
-SELECT count(*) AS partitions FROM pg_inherits WHERE inhparent = 'camera_health.health_logs'::regclass;
+SELECT count(*) AS partitions FROM pg_inherits WHERE inhparent = 'camera_health.check_history'::regclass;
 SELECT count(*) AS expired FROM expired_partitions(now() + interval '10 days');
 SELECT count(*) AS expired FROM expired_partitions(now() - interval '1 day');
 -- an insert never fails for lack of a partition
 INSERT INTO health_logs (camera_id, check_type, status, created_at) VALUES (1, 'ip', 'ok', now() - interval '3 years');
-SELECT tableoid::regclass FROM health_logs WHERE created_at < now() - interval '2 years';
+SELECT packed >= 1 AS packed FROM pack_history();
+SELECT tableoid::regclass FROM check_history WHERE hour < now() - interval '2 years';

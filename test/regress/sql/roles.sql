@@ -64,8 +64,11 @@ WHERE c.relnamespace IN ('camera_health'::regnamespace, 'camera_health_api'::reg
 
 -- every function pins search_path (a function without it resolves names through
 -- the caller's path, which another role may have put a schema of its own into),
--- unless it is one of the C functions that run no SQL; a SECURITY DEFINER
--- function has it whatever its language.  A pinned path holds only pg_catalog,
+-- unless it is one of the C functions that run no SQL, or an IMMUTABLE SQL
+-- function with an SQL-standard body (RETURN ...: parsed when created, so the
+-- caller's path resolves nothing; the planner inlines such a function only
+-- without a SET clause); a SECURITY DEFINER function has it whatever its
+-- language.  A pinned path holds only pg_catalog,
 -- the extension's schema and pg_temp, and pg_temp comes last.
 SELECT p.oid::regprocedure AS unpinned_function, l.lanname, p.prosecdef, p.proconfig
 FROM pg_proc p
@@ -75,15 +78,13 @@ LEFT JOIN LATERAL (SELECT substr(c, length('search_path=') + 1) AS path
 WHERE p.pronamespace IN ('camera_health'::regnamespace, 'camera_health_api'::regnamespace)
   AND CASE WHEN sp.path IS NOT NULL THEN sp.path !~ '^pg_catalog(, camera_health)?, pg_temp$'
 		   WHEN p.prosecdef THEN true
+		   WHEN l.lanname = 'sql' THEN NOT (p.prosqlbody IS NOT NULL AND p.provolatile = 'i')
 		   ELSE NOT (l.lanname = 'c' AND p.prosrc IN ('ch_mask_url', 'ch_valid_camera_url', 'ch_url_problem',
 				'ch_default_log_retention', 'ch_request_retention_run', 'ch_cameras_changed',
-				'ch_mask_text', 'ch_url_origin', 'ch_valid_reference', 'ch_wake_notifier',
+				'ch_mask_text', 'ch_url_origin', 'ch_valid_reference', 'ch_wake_notifier', 'ch_history_metadata', 'ch_unpack_chunk',
 				'ch_default_trend_retention', 'ch_latency_hist_add', 'ch_latency_hist_merge',
 				'ch_latency_hist_quantile', 'ch_latency_hist_count'))
 	  END
   -- an aggregate runs its support functions, which are checked themselves
   AND p.prokind <> 'a'
-  -- trend_state is inlined into record_trends (a SET would prevent it); its
-  -- SQL-standard body was bound to its objects when created
-  AND NOT (p.proname = 'trend_state' AND p.prosqlbody IS NOT NULL)
 ORDER BY p.oid::regprocedure::text;
