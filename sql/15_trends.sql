@@ -352,13 +352,14 @@ COMMENT ON FUNCTION camera_health.check_uptime_range(timestamptz, timestamptz) I
 'Raises null_value_not_allowed (22004) or invalid_parameter_value (22023) unless since < until, both finite.';
 
 /*
- * The trend seconds of each camera (or of one) over [since, until): whole
+ * The trend seconds of each camera (or of those of camera_ids) over
+ * [since, until): whole
  * UTC days from uptime_daily, the hours of the partial days at either end
  * from check_trends, hours partly in the range pro rata (an hour a quarter
  * inside counts a quarter of its seconds).  Hours without trends (beyond
  * the trends' retention, before the camera's first check) are unmonitored.
  */
-CREATE FUNCTION camera_health.uptime_seconds(since timestamptz, until timestamptz, one_camera bigint DEFAULT NULL)
+CREATE FUNCTION camera_health.uptime_seconds(since timestamptz, until timestamptz, camera_ids bigint[] DEFAULT NULL)
 RETURNS TABLE (camera_id bigint, ip_monitored_s double precision, ip_down_s double precision,
 			   maintenance_s double precision, stream_monitored_s double precision,
 			   stream_down_s double precision, blind_s double precision)
@@ -400,13 +401,13 @@ BEGIN
 			  AND t.check_type IN ('ip', 'vision') AND %2$s
 		) s
 		GROUP BY s.camera_id$q$,
-		CASE WHEN one_camera IS NULL THEN 'true' ELSE 'd.camera_id = $5' END,
-		CASE WHEN one_camera IS NULL THEN 'true' ELSE 't.camera_id = $5' END)
-	USING since, until, first_day, end_day, one_camera;
+		CASE WHEN camera_ids IS NULL THEN 'true' ELSE 'd.camera_id = ANY ($5)' END,
+		CASE WHEN camera_ids IS NULL THEN 'true' ELSE 't.camera_id = ANY ($5)' END)
+	USING since, until, first_day, end_day, camera_ids;
 END
 $$;
-COMMENT ON FUNCTION camera_health.uptime_seconds(timestamptz, timestamptz, bigint) IS
-'Per camera (or for one_camera), the monitored, down, maintenance and blind seconds over [since, until): whole days from uptime_daily, the hours at the ends from check_trends (partly inside pro rata).';
+COMMENT ON FUNCTION camera_health.uptime_seconds(timestamptz, timestamptz, bigint[]) IS
+'Per camera (or for those of camera_ids), the monitored, down, maintenance and blind seconds over [since, until): whole days from uptime_daily, the hours at the ends from check_trends (partly inside pro rata).';
 
 CREATE FUNCTION camera_health.camera_uptime(camera_id bigint, since timestamptz, until timestamptz)
 RETURNS TABLE (camera_id bigint, since timestamptz, until timestamptz,
@@ -426,7 +427,7 @@ BEGIN ATOMIC
 		   coalesce(u.ip_monitored_s, 0) / 60, coalesce(u.stream_monitored_s, 0) / 60,
 		   coalesce(u.maintenance_s, 0) / 60
 	FROM (SELECT 1) AS one
-	LEFT JOIN camera_health.uptime_seconds(camera_uptime.since, camera_uptime.until, camera_uptime.camera_id) u ON true;
+	LEFT JOIN camera_health.uptime_seconds(camera_uptime.since, camera_uptime.until, ARRAY[camera_uptime.camera_id]) u ON true;
 END;
 COMMENT ON FUNCTION camera_health.camera_uptime(bigint, timestamptz, timestamptz) IS
 'Uptime of one camera over [since, until), from the hourly trends (hours partly inside pro rata): availability = 1 - ip down / ip monitored time, stream_availability the same for the vision stream, blind_minutes when the picture was unusable (unreachable, stream unavailable, obstructed, blurred, frozen). Maintenance windows are excluded from all of them (maintenance_minutes says how much); unmonitored time (no check within 3 intervals, check errors, hours beyond the trend retention) counts neither way; availability is NULL without monitored time. Raises 22023 unless since < until.';
@@ -444,7 +445,11 @@ BEGIN ATOMIC
 	WITH per_camera AS (
 		SELECT c.site, u.*
 		FROM camera_health.cameras c
-		LEFT JOIN camera_health.uptime_seconds(fleet_uptime.since, fleet_uptime.until) u ON u.camera_id = c.id
+		-- one site: only its cameras' trends are read
+		LEFT JOIN camera_health.uptime_seconds(fleet_uptime.since, fleet_uptime.until,
+			CASE WHEN fleet_uptime.site IS NOT NULL THEN coalesce((SELECT array_agg(s.id) FROM camera_health.cameras s
+																   WHERE s.site = fleet_uptime.site), '{}') END) u
+			ON u.camera_id = c.id
 		WHERE fleet_uptime.site IS NULL OR c.site = fleet_uptime.site
 	), grouped AS (
 		SELECT CASE WHEN grouping(p.site) = 1 THEN 'fleet' ELSE 'site' END AS scope, p.site,
@@ -766,7 +771,7 @@ GRANT SELECT ON camera_health.check_trends, camera_health.uptime_daily, camera_h
 GRANT EXECUTE ON FUNCTION
 	camera_health.default_trend_retention(),
 	camera_health.check_uptime_range(timestamptz, timestamptz),
-	camera_health.uptime_seconds(timestamptz, timestamptz, bigint),
+	camera_health.uptime_seconds(timestamptz, timestamptz, bigint[]),
 	camera_health.month_range(text),
 	camera_health.get_trend_retention(bigint),
 	camera_health.camera_uptime(bigint, timestamptz, timestamptz),
