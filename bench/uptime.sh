@@ -75,10 +75,15 @@ fill() {
 		CROSS JOIN LATERAL (SELECT abs(hashint8(c.id * 1000003 + extract(epoch FROM h)::bigint / 3600)) % 1000 AS r) r
 		CROSS JOIN LATERAL (SELECT r.r < 30 AS down, r.r BETWEEN 30 AND 49 AS blind, r.r BETWEEN 50 AND 54 AS maint,
 								   CASE ct WHEN 'ip' THEN 120 WHEN 'port' THEN 60 ELSE 12 END AS n) f
-		WHERE $1" >/dev/null
+		WHERE $1
+		ORDER BY h, c.id" >/dev/null
 }
 start=$(date +%s)
-fill "c.id <> $YEAR_CAM" "$DAYS"
+# a day at a time, in time order, as ingest writes them
+for d in $(seq "$DAYS" -1 1); do
+	fill "c.id <> $YEAR_CAM AND h >= now() - interval '$d days' AND h < now() - interval '$((d - 1)) days'" "$DAYS"
+done
+fill "c.id <> $YEAR_CAM AND h < now() - interval '$DAYS days'" "$DAYS"
 fill "c.id = $YEAR_CAM" 365
 # the daily sums record_trends keeps beside the hours, from those hours
 sql "INSERT INTO camera_health.uptime_daily (camera_id, day, ip_monitored_s, ip_down_s, stream_monitored_s,

@@ -108,6 +108,9 @@ CREATE TABLE camera_health.check_trends (
 ) PARTITION BY RANGE (hour);
 CREATE TABLE camera_health.check_trends_default
 	PARTITION OF camera_health.check_trends DEFAULT;
+-- uptime over a range reads the hours at its ends across all cameras: ingest
+-- writes hours in time order, so a BRIN index (a few pages a month) finds them
+CREATE INDEX check_trends_hour_brin ON camera_health.check_trends USING brin (hour);
 COMMENT ON TABLE camera_health.check_trends IS
 'Hourly trends per camera and check, maintained by ingest (record_trends), kept for the trend retention (get_trend_retention); uptime and SLA functions read them.';
 COMMENT ON COLUMN camera_health.check_trends.camera_id IS 'The camera.';
