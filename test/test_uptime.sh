@@ -172,6 +172,10 @@ assert_eq "$(q "SELECT round(availability::numeric, 6)::float8, round(monitored_
 # until the workers' first checks of them, today, close it
 wait_for 60 "the workers' first ip checks of A and B" "SELECT count(*) = 2 FROM camera_health.camera_status
 	WHERE camera_id IN ($A, $B) AND check_type = 'ip' AND checked_at > $T + interval '1 day'"
+# (those checks went through the real path: prober, Redis, the ingest worker,
+# record_results; their trends are in the hours of today)
+assert_eq "$(q "SELECT sum(n_ok + n_warning + n_critical + n_error) > 0 FROM camera_health.check_trends
+	WHERE camera_id = $A AND check_type = 'ip' AND hour > now() - interval '1 day'")" "t" "trends of A's checks by the workers"
 DAY0="to_timestamp(floor(extract(epoch FROM $T) / 86400) * 86400)"
 DAYS3="$DAY0 - interval '1 day', $DAY0 + interval '2 days'"
 daily_of() { q "SELECT $ROUNDED FROM camera_health.camera_uptime($1, $DAYS3)"; }
