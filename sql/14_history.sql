@@ -554,6 +554,90 @@ $$;
 COMMENT ON FUNCTION camera_health_api.camera_logs(bigint, text, timestamptz, integer) IS
 'Health logs of a camera, newest first: optionally of one check type (ip, port, vision) and since a time; at most max_rows (1 to 10000).';
 
+/* ---- latency over the API ------------------------------------------------- */
+
+/* The latency samples of a camera, newest first, read as camera_logs() reads the logs. */
+CREATE FUNCTION camera_health.camera_latency(
+	camera_id bigint,
+	check_type text DEFAULT NULL,
+	since timestamptz DEFAULT NULL,
+	max_rows integer DEFAULT 100)
+RETURNS SETOF camera_health.camera_latency
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+SET enable_memoize = off
+AS $$
+DECLARE
+	oldest timestamptz;
+	seen bigint := 0;
+	c record;
+BEGIN
+	PERFORM camera_health.require_camera(camera_id);
+	IF check_type IS NOT NULL AND check_type NOT IN ('ip', 'port') THEN
+		RAISE EXCEPTION 'invalid check_type: "%"', check_type
+			USING ERRCODE = 'invalid_parameter_value', HINT = 'Latency is measured by the ip and port checks; NULL for both.';
+	END IF;
+	PERFORM camera_health.check_max_rows(max_rows);
+	-- packed hours newest first, until they hold max_rows samples
+	FOR c IN SELECT h.hour, sum(cardinality(array_remove(h.latency_us, NULL))) AS n
+			 FROM camera_health.check_history h
+			 WHERE h.camera_id = camera_latency.camera_id AND h.check_type IN ('ip', 'port')
+			   AND (camera_latency.check_type IS NULL OR h.check_type = camera_latency.check_type)
+			   AND (camera_latency.since IS NULL OR h.hour >= date_trunc('hour', camera_latency.since, 'UTC'))
+			 GROUP BY h.hour ORDER BY h.hour DESC
+	LOOP
+		oldest := c.hour;
+		seen := seen + c.n;
+		EXIT WHEN seen >= max_rows;
+	END LOOP;
+	RETURN QUERY
+		SELECT l.* FROM (
+			(SELECT r.id, r.camera_id, r.check_type, r.latency_us / 1000.0::double precision AS latency,
+					r.checked_at AS created_at
+			 FROM camera_health.check_recent r
+			 WHERE r.camera_id = camera_latency.camera_id AND r.check_type IN ('ip', 'port')
+			   AND r.latency_us IS NOT NULL
+			   AND (camera_latency.check_type IS NULL OR r.check_type = camera_latency.check_type)
+			   AND (camera_latency.since IS NULL OR r.checked_at >= camera_latency.since)
+			 ORDER BY r.checked_at DESC, r.id DESC
+			 LIMIT max_rows)
+			UNION ALL
+			SELECT x.id, h.camera_id, h.check_type, x.latency_ms, x.created_at
+			FROM camera_health.check_history h
+			CROSS JOIN LATERAL camera_health.chunk_checks(h) x
+			WHERE oldest IS NOT NULL AND h.camera_id = camera_latency.camera_id AND h.hour >= oldest
+			  AND h.check_type IN ('ip', 'port') AND x.latency_ms IS NOT NULL
+			  AND (camera_latency.check_type IS NULL OR h.check_type = camera_latency.check_type)
+			  AND (camera_latency.since IS NULL OR x.created_at >= camera_latency.since)
+		) l
+		ORDER BY l.created_at DESC, l.id DESC
+		LIMIT max_rows;
+END
+$$;
+COMMENT ON FUNCTION camera_health.camera_latency(bigint, text, timestamptz, integer) IS
+'Latency samples (round trips in ms of answered ip and port probes) of a camera, newest first: optionally of one check type (ip, port) and since a time; at most max_rows (1 to 10000).';
+
+CREATE FUNCTION camera_health_api.camera_latency(
+	camera_id bigint,
+	check_type text DEFAULT NULL,
+	since timestamptz DEFAULT NULL,
+	max_rows integer DEFAULT 100)
+RETURNS SETOF camera_health.camera_latency
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	msg text; det text; hnt text;
+BEGIN
+	RETURN QUERY SELECT * FROM camera_health.camera_latency(camera_id, check_type, since, max_rows);
+EXCEPTION WHEN no_data_found THEN
+	GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL, hnt = PG_EXCEPTION_HINT;
+	PERFORM camera_health.http_not_found(msg, det, hnt);
+END
+$$;
+COMMENT ON FUNCTION camera_health_api.camera_latency(bigint, text, timestamptz, integer) IS
+'Latency samples (round trips in ms of answered ip and port probes) of a camera, newest first: optionally of one check type (ip, port) and since a time; at most max_rows (1 to 10000).';
+
 /* ---- partitions and retention --------------------------------------------- */
 
 CREATE OR REPLACE FUNCTION camera_health.create_partitions(days_ahead integer DEFAULT 3)
@@ -694,7 +778,9 @@ REVOKE ALL ON FUNCTION camera_health.status_letter(text), camera_health.status_n
 	camera_health.store_checks(camera_health.check_record[]), camera_health.pack_checks(bigint[], timestamptz),
 	camera_health.pack_history(bigint, integer, timestamptz), camera_health.chunk_checks(camera_health.check_history),
 	camera_health.health_logs_insert(), camera_health.camera_logs(bigint, text, timestamptz, integer),
-	camera_health.create_history_partition(date), camera_health_api.camera_logs(bigint, text, timestamptz, integer)
+	camera_health.create_history_partition(date), camera_health_api.camera_logs(bigint, text, timestamptz, integer),
+	camera_health.camera_latency(bigint, text, timestamptz, integer),
+	camera_health_api.camera_latency(bigint, text, timestamptz, integer)
 	FROM PUBLIC;
 -- camera_logs() runs as its caller and reads the chunks; the views read them as their owner
 GRANT SELECT ON camera_health.check_history, camera_health.check_recent, camera_health.health_logs,
@@ -705,5 +791,7 @@ GRANT EXECUTE ON FUNCTION
 	camera_health.unpack_chunk(timestamptz, integer[], "char"[], integer[], smallint[], smallint[], jsonb[], jsonb),
 	camera_health.chunk_checks(camera_health.check_history),
 	camera_health.camera_logs(bigint, text, timestamptz, integer),
-	camera_health_api.camera_logs(bigint, text, timestamptz, integer)
+	camera_health_api.camera_logs(bigint, text, timestamptz, integer),
+	camera_health.camera_latency(bigint, text, timestamptz, integer),
+	camera_health_api.camera_latency(bigint, text, timestamptz, integer)
 	TO camera_health_reader;
