@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Retention at scale: 20 million health_logs rows over 60 days for 2,000
+# Retention at scale: 20 million checks over 60 days for 2,000
 # cameras, retention 30 days.  Measures, side by side on the same machine:
 #   - the retention pass that drops the 30 expired daily partitions;
 #   - the same pass deleting the same number of expired rows in batches
@@ -40,29 +40,29 @@ COMMIT;
 SQL
 
 # DAYS daily partitions, as the worker would have created them day by day
-fill_days() { # first_day last_day (days ago, inclusive): rows into health_logs
+fill_days() { # first_day last_day (days ago, inclusive): checks, packed as ingest's would be
 	local d
 	for d in $(seq "$1" -1 "$2"); do
-		sql "INSERT INTO camera_health.health_logs (camera_id, check_type, status, metadata, created_at)
+		sql "INSERT INTO camera_health.check_recent (camera_id, check_type, status, metadata, checked_at)
 			SELECT c.id, (ARRAY['ip', 'port', 'vision'])[1 + n % 3], 'ok',
 				'{\"method\": \"icmp\", \"detail\": \"echo reply\", \"latency_ms\": 0.412, \"lateness_ms\": 31}',
 				date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' - interval '$d days'
 					+ n * interval '1 second' * (86400 / $PER_CAMERA_DAY) + (c.id % 300) * interval '1 second'
 			FROM camera_health.cameras c, generate_series(0, $PER_CAMERA_DAY - 1) n"
+		sql "SELECT packed FROM camera_health.pack_history(before => 'infinity')" >/dev/null
 	done
 }
 for d in $(seq "$DAYS" -1 1); do
 	day=$(date -u -d "$d days ago" +%F)
-	sql "CREATE TABLE camera_health.health_logs_p$(date -u -d "$d days ago" +%Y%m%d) PARTITION OF camera_health.health_logs
-		FOR VALUES FROM ('$day 00:00+00') TO ('$(date -u -d "$((d - 1)) days ago" +%F) 00:00+00')"
+	sql "SELECT camera_health.create_history_partition('$day')" >/dev/null
 done
 start=$(date +%s)
 fill_days "$DAYS" 1
-sql "VACUUM ANALYZE camera_health.health_logs" >/dev/null
-echo "retention: filled $(sql "SELECT count(*) FROM camera_health.health_logs") rows over $DAYS days for $CAMERAS cameras in $(( $(date +%s) - start )) s"
+sql "VACUUM ANALYZE camera_health.check_history" >/dev/null
+echo "retention: filled $(sql "SELECT sum(n) FROM camera_health.check_history") checks over $DAYS days for $CAMERAS cameras in $(( $(date +%s) - start )) s"
 size() { sql "SELECT pg_size_pretty(sum(pg_total_relation_size(c.oid))) FROM pg_class c
-	WHERE c.oid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = 'camera_health.health_logs'::regclass)"; }
-echo "retention: health_logs is $(size) before"
+	WHERE c.oid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = 'camera_health.check_history'::regclass)"; }
+echo "retention: check_history is $(size) before"
 sql "SELECT count(camera_health.set_log_retention(id, '30 days')) FROM camera_health.cameras" >/dev/null
 
 # API calls from another session meanwhile: reads and writes, each timed
@@ -101,15 +101,15 @@ pass() { # label: one retention pass with the API stream running; prints figures
 	echo "$t1 - $t0" | bc >"$STACK_DIR/time.$1"
 }
 pass "partition drops"
-echo "retention: health_logs is $(size) after"
+echo "retention: check_history is $(size) after"
 
 # the same rows again, where no partition takes them: deleted row by row
 start=$(date +%s)
 fill_days "$DAYS" $(( DAYS / 2 + 1 ))
-sql "VACUUM ANALYZE camera_health.health_logs" >/dev/null
-echo "retention: re-inserted $(sql "SELECT count(*) FROM camera_health.health_logs_default") expired rows into the default partition in $(( $(date +%s) - start )) s"
+sql "VACUUM ANALYZE camera_health.check_history" >/dev/null
+echo "retention: re-inserted $(sql "SELECT sum(n) FROM camera_health.check_history_default") expired checks into the default partition in $(( $(date +%s) - start )) s"
 pass "batched DELETE"
-echo "retention: health_logs is $(size) after (before VACUUM returns the space)"
+echo "retention: check_history is $(size) after (before VACUUM returns the space)"
 drop_s=$(cut -d'|' -f1 "$STACK_DIR/steps.partition drops")
 delete_s=$(cut -d'|' -f2 "$STACK_DIR/steps.batched DELETE")
 echo "retention: the same expired rows: dropping their partitions $drop_s s, deleting them in batches $delete_s s: ratio $(echo "scale=1; $delete_s / $drop_s" | bc)"

@@ -101,11 +101,11 @@ api_functions=$(qh "SELECT string_agg(p.proname, ' ' ORDER BY p.proname) FROM pg
 	WHERE p.pronamespace = 'camera_health_api'::regnamespace")
 api_views=$(qh "SELECT string_agg(c.relname, ' ' ORDER BY c.relname) FROM pg_class c
 	WHERE c.relnamespace = 'camera_health_api'::regnamespace")
-assert_eq "$api_functions" "acknowledge_alert add_channel add_maintenance alert_evidence camera_alerts camera_logs camera_pictures camera_sla camera_snapshot camera_uptime channel_deliveries delete_camera delete_channel end_maintenance export_cameras fleet_uptime get_camera get_log_retention health_summary list_cameras list_channels list_maintenance reference_picture register_camera register_cameras register_cameras_csv reset_reference set_camera_enabled set_log_retention test_channel update_camera update_channel" \
+assert_eq "$api_functions" "acknowledge_alert add_channel add_maintenance alert_evidence camera_alerts camera_latency camera_logs camera_pictures camera_sla camera_snapshot camera_uptime channel_deliveries delete_camera delete_channel end_maintenance export_cameras fleet_uptime get_camera get_log_retention health_summary list_cameras list_channels list_maintenance reference_picture register_camera register_cameras register_cameras_csv reset_reference set_camera_enabled set_log_retention test_channel update_camera update_channel" \
 	"the functions of camera_health_api"
 assert_eq "$api_views" "camera_status cameras open_alerts" "the views of camera_health_api"
 writer_paths="/ $(for v in $api_views; do printf '/%s ' "$v"; done)$(for f in $api_functions; do printf '/rpc/%s ' "$f"; done)"
-reader_paths="/ /camera_status /cameras /open_alerts /rpc/alert_evidence /rpc/camera_alerts /rpc/camera_logs /rpc/camera_pictures /rpc/camera_sla /rpc/camera_snapshot /rpc/camera_uptime /rpc/channel_deliveries /rpc/export_cameras /rpc/fleet_uptime /rpc/get_camera /rpc/get_log_retention /rpc/health_summary /rpc/list_cameras /rpc/list_channels /rpc/list_maintenance /rpc/reference_picture"
+reader_paths="/ /camera_status /cameras /open_alerts /rpc/alert_evidence /rpc/camera_alerts /rpc/camera_latency /rpc/camera_logs /rpc/camera_pictures /rpc/camera_sla /rpc/camera_snapshot /rpc/camera_uptime /rpc/channel_deliveries /rpc/export_cameras /rpc/fleet_uptime /rpc/get_camera /rpc/get_log_retention /rpc/health_summary /rpc/list_cameras /rpc/list_channels /rpc/list_maintenance /rpc/reference_picture"
 for doc in / /openapi.json; do
 	expect 200 GET "$doc" "" "$WRITER"
 	assert_eq "$(js "' '.join(sorted(d['paths']))")" "$(echo "$writer_paths" | tr ' ' '\n' | sed '/^$/d' | sort | paste -sd' ')" \
@@ -260,6 +260,11 @@ since=$(qh "SELECT to_char(to_timestamp(($now_ms - 58500) / 1000.0) AT TIME ZONE
 expect 200 GET "/health/camera/$CAM/logs?since=$since&camera_id=$CAM2&colour=red"
 assert_eq "$(js "len(d)")" "3" "logs since a time (the path's camera, other parameters ignored)"
 expect 200 HEAD "/health/camera/$CAM/logs"
+# latency samples (camera_latency), read as the logs are
+expect 200 GET "/health/camera/$CAM/latency"
+assert_eq "$(js "[(l['check_type'], l['latency']) for l in d]")" "[('port', 0.5)]" "latency samples, newest first"
+expect_error 400 22023 GET "/health/camera/$CAM/latency?check_type=vision"
+expect_error 404 P0002 GET "/health/camera/999999/latency"
 # uptime from the trends those checks made (the last 30 days by default), for readers too
 expect 200 GET "/health/camera/$CAM/uptime"
 assert_eq "$(js "(len(d), d[0]['camera_id'], sorted(k for k in d[0] if k.endswith('availability')))")" \

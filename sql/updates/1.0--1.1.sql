@@ -3212,12 +3212,16 @@ CREATE TRIGGER health_logs_insert
 	INSTEAD OF INSERT ON camera_health.health_logs
 	FOR EACH ROW EXECUTE FUNCTION camera_health.health_logs_insert();
 
-CREATE FUNCTION camera_health.camera_logs(
-	camera_id bigint,
-	check_type text DEFAULT NULL,
-	since timestamptz DEFAULT NULL,
-	max_rows integer DEFAULT 100)
-RETURNS SETOF camera_health.health_logs
+/*
+ * The newest checks of a camera across both tiers: the newest max_rows of
+ * check_recent, and of check_history the newest hours until they hold
+ * max_rows (a chunk's checks all fall in its hour); newest first.  With
+ * only_latency, the checks with a latency (ip and port).  Callers validate.
+ */
+CREATE FUNCTION camera_health.camera_checks(
+	camera bigint, kind text, since timestamptz, max_rows integer, only_latency boolean)
+RETURNS TABLE (id bigint, camera_id bigint, check_type text, status text, metadata jsonb,
+			   created_at timestamptz, latency_ms double precision)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 -- each chunk is read once: a Memoize node over its arrays would only hash them
@@ -3228,18 +3232,13 @@ DECLARE
 	seen bigint := 0;
 	c record;
 BEGIN
-	PERFORM camera_health.require_camera(camera_id);
-	IF check_type IS NOT NULL AND check_type NOT IN ('ip', 'port', 'vision') THEN
-		RAISE EXCEPTION 'invalid check_type: "%"', check_type
-			USING ERRCODE = 'invalid_parameter_value', HINT = 'Check types are ip, port and vision; NULL for all.';
-	END IF;
-	PERFORM camera_health.check_max_rows(max_rows);
-	-- packed hours newest first, until they hold max_rows checks (a chunk's checks all fall
-	-- in its hour); with the newest max_rows of check_recent, they hold the newest max_rows
-	FOR c IN SELECT h.hour, sum(h.n) AS n FROM camera_health.check_history h
-			 WHERE h.camera_id = camera_logs.camera_id
-			   AND (camera_logs.check_type IS NULL OR h.check_type = camera_logs.check_type)
-			   AND (camera_logs.since IS NULL OR h.hour >= date_trunc('hour', camera_logs.since, 'UTC'))
+	FOR c IN SELECT h.hour, sum(CASE WHEN only_latency THEN cardinality(array_remove(h.latency_us, NULL))
+									 ELSE h.n END) AS n
+			 FROM camera_health.check_history h
+			 WHERE h.camera_id = camera
+			   AND (kind IS NULL OR h.check_type = kind)
+			   AND (NOT only_latency OR h.check_type IN ('ip', 'port'))
+			   AND (since IS NULL OR h.hour >= date_trunc('hour', since, 'UTC'))
 			 GROUP BY h.hour ORDER BY h.hour DESC
 	LOOP
 		oldest := c.hour;
@@ -3248,23 +3247,49 @@ BEGIN
 	END LOOP;
 	RETURN QUERY
 		SELECT l.* FROM (
-			(SELECT r.id, r.camera_id, r.check_type, r.status, r.metadata, r.checked_at AS created_at
+			(SELECT r.id, r.camera_id, r.check_type, r.status, r.metadata, r.checked_at,
+					r.latency_us / 1000.0::double precision
 			 FROM camera_health.check_recent r
-			 WHERE r.camera_id = camera_logs.camera_id
-			   AND (camera_logs.check_type IS NULL OR r.check_type = camera_logs.check_type)
-			   AND (camera_logs.since IS NULL OR r.checked_at >= camera_logs.since)
+			 WHERE r.camera_id = camera
+			   AND (kind IS NULL OR r.check_type = kind)
+			   AND (NOT only_latency OR (r.check_type IN ('ip', 'port') AND r.latency_us IS NOT NULL))
+			   AND (since IS NULL OR r.checked_at >= since)
 			 ORDER BY r.checked_at DESC, r.id DESC
 			 LIMIT max_rows)
 			UNION ALL
-			SELECT x.id, h.camera_id, h.check_type, x.status, x.metadata, x.created_at
+			SELECT x.id, h.camera_id, h.check_type, x.status, x.metadata, x.created_at, x.latency_ms
 			FROM camera_health.check_history h
 			CROSS JOIN LATERAL camera_health.chunk_checks(h) x
-			WHERE oldest IS NOT NULL AND h.camera_id = camera_logs.camera_id AND h.hour >= oldest
-			  AND (camera_logs.check_type IS NULL OR h.check_type = camera_logs.check_type)
-			  AND (camera_logs.since IS NULL OR x.created_at >= camera_logs.since)
+			WHERE oldest IS NOT NULL AND h.camera_id = camera AND h.hour >= oldest
+			  AND (kind IS NULL OR h.check_type = kind)
+			  AND (NOT only_latency OR (h.check_type IN ('ip', 'port') AND x.latency_ms IS NOT NULL))
+			  AND (since IS NULL OR x.created_at >= since)
 		) l
-		ORDER BY l.created_at DESC, l.id DESC
+		ORDER BY 6 DESC, 1 DESC
 		LIMIT max_rows;
+END
+$$;
+COMMENT ON FUNCTION camera_health.camera_checks(bigint, text, timestamptz, integer, boolean) IS
+'For camera_logs() and camera_latency(): the newest checks of a camera across check_recent and check_history, newest first.';
+
+CREATE FUNCTION camera_health.camera_logs(
+	camera_id bigint,
+	check_type text DEFAULT NULL,
+	since timestamptz DEFAULT NULL,
+	max_rows integer DEFAULT 100)
+RETURNS SETOF camera_health.health_logs
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	PERFORM camera_health.require_camera(camera_id);
+	IF check_type IS NOT NULL AND check_type NOT IN ('ip', 'port', 'vision') THEN
+		RAISE EXCEPTION 'invalid check_type: "%"', check_type
+			USING ERRCODE = 'invalid_parameter_value', HINT = 'Check types are ip, port and vision; NULL for all.';
+	END IF;
+	PERFORM camera_health.check_max_rows(max_rows);
+	RETURN QUERY SELECT c.id, c.camera_id, c.check_type, c.status, c.metadata, c.created_at
+				 FROM camera_health.camera_checks(camera_id, check_type, since, max_rows, false) c;
 END
 $$;
 COMMENT ON FUNCTION camera_health.camera_logs(bigint, text, timestamptz, integer) IS
@@ -3290,6 +3315,53 @@ END
 $$;
 COMMENT ON FUNCTION camera_health_api.camera_logs(bigint, text, timestamptz, integer) IS
 'Health logs of a camera, newest first: optionally of one check type (ip, port, vision) and since a time; at most max_rows (1 to 10000).';
+
+/* ---- latency over the API ------------------------------------------------- */
+
+/* The latency samples of a camera, newest first, read as camera_logs() reads the logs. */
+CREATE FUNCTION camera_health.camera_latency(
+	camera_id bigint,
+	check_type text DEFAULT NULL,
+	since timestamptz DEFAULT NULL,
+	max_rows integer DEFAULT 100)
+RETURNS SETOF camera_health.camera_latency
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	PERFORM camera_health.require_camera(camera_id);
+	IF check_type IS NOT NULL AND check_type NOT IN ('ip', 'port') THEN
+		RAISE EXCEPTION 'invalid check_type: "%"', check_type
+			USING ERRCODE = 'invalid_parameter_value', HINT = 'Latency is measured by the ip and port checks; NULL for both.';
+	END IF;
+	PERFORM camera_health.check_max_rows(max_rows);
+	RETURN QUERY SELECT c.id, c.camera_id, c.check_type, c.latency_ms, c.created_at
+				 FROM camera_health.camera_checks(camera_id, check_type, since, max_rows, true) c;
+END
+$$;
+COMMENT ON FUNCTION camera_health.camera_latency(bigint, text, timestamptz, integer) IS
+'Latency samples (round trips in ms of answered ip and port probes) of a camera, newest first: optionally of one check type (ip, port) and since a time; at most max_rows (1 to 10000).';
+
+CREATE FUNCTION camera_health_api.camera_latency(
+	camera_id bigint,
+	check_type text DEFAULT NULL,
+	since timestamptz DEFAULT NULL,
+	max_rows integer DEFAULT 100)
+RETURNS SETOF camera_health.camera_latency
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	msg text; det text; hnt text;
+BEGIN
+	RETURN QUERY SELECT * FROM camera_health.camera_latency(camera_id, check_type, since, max_rows);
+EXCEPTION WHEN no_data_found THEN
+	GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL, hnt = PG_EXCEPTION_HINT;
+	PERFORM camera_health.http_not_found(msg, det, hnt);
+END
+$$;
+COMMENT ON FUNCTION camera_health_api.camera_latency(bigint, text, timestamptz, integer) IS
+'Latency samples (round trips in ms of answered ip and port probes) of a camera, newest first: optionally of one check type (ip, port) and since a time; at most max_rows (1 to 10000).';
 
 /* ---- partitions and retention --------------------------------------------- */
 
@@ -3432,7 +3504,10 @@ REVOKE ALL ON FUNCTION camera_health.status_letter(text), camera_health.status_n
 	camera_health.store_checks(camera_health.check_record[]), camera_health.pack_checks(bigint[], timestamptz),
 	camera_health.pack_history(bigint, integer, timestamptz), camera_health.chunk_checks(camera_health.check_history),
 	camera_health.health_logs_insert(), camera_health.camera_logs(bigint, text, timestamptz, integer),
-	camera_health.create_history_partition(date), camera_health_api.camera_logs(bigint, text, timestamptz, integer)
+	camera_health.create_history_partition(date), camera_health_api.camera_logs(bigint, text, timestamptz, integer),
+	camera_health.camera_latency(bigint, text, timestamptz, integer),
+	camera_health_api.camera_latency(bigint, text, timestamptz, integer),
+	camera_health.camera_checks(bigint, text, timestamptz, integer, boolean)
 	FROM PUBLIC;
 -- camera_logs() runs as its caller and reads the chunks; the views read them as their owner
 GRANT SELECT ON camera_health.check_history, camera_health.check_recent, camera_health.health_logs,
@@ -3442,8 +3517,11 @@ GRANT EXECUTE ON FUNCTION
 	camera_health.history_metadata(jsonb, jsonb, integer, smallint, smallint),
 	camera_health.unpack_chunk(timestamptz, integer[], "char"[], integer[], smallint[], smallint[], jsonb[], jsonb),
 	camera_health.chunk_checks(camera_health.check_history),
+	camera_health.camera_checks(bigint, text, timestamptz, integer, boolean),
 	camera_health.camera_logs(bigint, text, timestamptz, integer),
-	camera_health_api.camera_logs(bigint, text, timestamptz, integer)
+	camera_health_api.camera_logs(bigint, text, timestamptz, integer),
+	camera_health.camera_latency(bigint, text, timestamptz, integer),
+	camera_health_api.camera_latency(bigint, text, timestamptz, integer)
 	TO camera_health_reader;
 
 /* ------------------------------------------------------------------------
