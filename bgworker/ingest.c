@@ -54,6 +54,7 @@ PGDLLEXPORT void ch_ingest_main(Datum main_arg);
 #define READ_BLOCK_MS "200"
 #define RETRY_PAUSE_MS 2000
 #define SUMMARY_EVERY_MS 1000
+#define SUMMARY_SHARE 20		/* the summary waits 20 times what it took: 5 % of the worker */
 #define NUM_STREAMS 2
 #define CAREFUL_READ_COUNT 16	/* after a reply was too big for the reader */
 #define MAX_PENDING_BATCHES 50	/* per loop, so that signals are seen */
@@ -941,6 +942,7 @@ ch_ingest_main(Datum main_arg)
 	MemoryContext loop_context;
 	bool		reread_pending = true;
 	int64		last_summary = 0;
+	int64		summary_pause = SUMMARY_EVERY_MS;
 	bool		wrote_since_summary = true;
 
 	ch_worker_start("ingest");
@@ -999,10 +1001,18 @@ ch_ingest_main(Datum main_arg)
 			if (failed)
 				pause = RETRY_PAUSE_MS;
 
-			if (wrote_since_summary && ch_now_ms() - last_summary >= SUMMARY_EVERY_MS)
+			/*
+			 * Every second; less often when the summary takes long (its uptime
+			 * reads a day of every camera's trends), so that it never costs
+			 * ingest more than a twentieth of its time.
+			 */
+			if (wrote_since_summary && ch_now_ms() - last_summary >= summary_pause)
 			{
+				int64		start = ch_now_ms();
+
 				publish_summary();
 				last_summary = ch_now_ms();
+				summary_pause = Max(SUMMARY_EVERY_MS, (last_summary - start) * SUMMARY_SHARE);
 				wrote_since_summary = false;
 			}
 		}
