@@ -11,6 +11,10 @@ echo "== scheduling lateness at 10,000 cameras"
 bench/lateness.sh
 echo "== vision analysis vs FFmpeg decode"
 bench/vision_bench.sh
+echo "== check history: today's layout (663e927) against the compact one"
+# a day: bytes per check do not depend on the length beyond one (the month,
+# the script's default, is 276 million checks a layout)
+bench/history.sh 2000 1
 echo "== retention: partition drops vs batched DELETE"
 bench/retention.sh
 echo "== uptime from the hourly trends: one camera over a year, 10,000 cameras over 30 days"
