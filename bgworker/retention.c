@@ -153,33 +153,21 @@ partition_checks(const char *partition, int64 *checks, int64 *latency)
 }
 
 /*
- * Drop some expired partitions of one parent in one transaction (one lock,
- * one commit); false when the lock could not be had in time.
+ * DROP TABLE names (one or more, comma-separated) in a transaction of its
+ * own, waiting at most DROP_LOCK_TIMEOUT for the lock: false when it could
+ * not be had (the caller tries again later); any other error propagates.
  */
 static bool
-drop_partitions(RunStats *st, List *partitions)
+drop_tables(RunStats *st, const char *names)
 {
 	MemoryContext caller = CurrentMemoryContext;
-	StringInfoData names;
-	ListCell   *lc;
-	int64		counted[2] = {0, 0};	/* checks, latency samples */
 	volatile bool dropped = false;
-	TimestampTz start = GetCurrentTimestamp();
-
-	initStringInfo(&names);
-	begin("camera_health retention: sizing expired partitions");
-	foreach(lc, partitions)
-	{
-		appendStringInfo(&names, "%s%s", names.len ? ", " : "", (char *) lfirst(lc));
-		partition_checks(lfirst(lc), &counted[0], &counted[1]);
-	}
-	commit(st);
 
 	PG_TRY();
 	{
 		begin("camera_health retention: dropping expired partitions");
 		SPI_execute("SET LOCAL lock_timeout = '" DROP_LOCK_TIMEOUT "'", false, 0);
-		SPI_execute(psprintf("DROP TABLE %s", names.data), false, 0);
+		SPI_execute(psprintf("DROP TABLE %s", names), false, 0);
 		commit(st);
 		dropped = true;
 	}
@@ -195,6 +183,32 @@ drop_partitions(RunStats *st, List *partitions)
 		FreeErrorData(ch_recover_from_error(caller));
 	}
 	PG_END_TRY();
+	return dropped;
+}
+
+/*
+ * Drop some expired partitions of one parent in one transaction (one lock,
+ * one commit); false when the lock could not be had in time.
+ */
+static bool
+drop_partitions(RunStats *st, List *partitions)
+{
+	StringInfoData names;
+	ListCell   *lc;
+	int64		counted[2] = {0, 0};	/* checks, latency samples */
+	bool		dropped;
+	TimestampTz start = GetCurrentTimestamp();
+
+	initStringInfo(&names);
+	begin("camera_health retention: sizing expired partitions");
+	foreach(lc, partitions)
+	{
+		appendStringInfo(&names, "%s%s", names.len ? ", " : "", (char *) lfirst(lc));
+		partition_checks(lfirst(lc), &counted[0], &counted[1]);
+	}
+	commit(st);
+
+	dropped = drop_tables(st, names.data);
 
 	st->drop_ms += ms_since(start);
 	if (dropped)
@@ -420,8 +434,7 @@ step_prune_history(RunStats *st)
 static bool
 drop_trend_partition(RunStats *st, const char *partition, int64 *removed)
 {
-	MemoryContext caller = CurrentMemoryContext;
-	volatile bool dropped = false;
+	bool		dropped;
 	int64		rows;
 	bool		isnull;
 	TimestampTz start = GetCurrentTimestamp();
@@ -432,26 +445,7 @@ drop_trend_partition(RunStats *st, const char *partition, int64 *removed)
 	rows = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	commit(st);
 
-	PG_TRY();
-	{
-		begin("camera_health retention: dropping an expired trend partition");
-		SPI_execute("SET LOCAL lock_timeout = '" DROP_LOCK_TIMEOUT "'", false, 0);
-		SPI_execute(psprintf("DROP TABLE %s", partition), false, 0);
-		commit(st);
-		dropped = true;
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(caller);
-		edata = CopyErrorData();
-		if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE)
-			PG_RE_THROW();
-		FreeErrorData(edata);
-		FreeErrorData(ch_recover_from_error(caller));
-	}
-	PG_END_TRY();
+	dropped = drop_tables(st, partition);
 
 	st->drop_ms += ms_since(start);
 	if (dropped)
