@@ -184,7 +184,7 @@ SELECT count(*) FROM record_results((SELECT results FROM batch WHERE b = 1), 3, 
 body = "\\timing on\n"
 for b in range(2, runs + 2):
     body += "SELECT logged FROM record_results((SELECT results FROM batch WHERE b = %d), 3, 2);\n" % b
-body += "BEGIN;\nCREATE OR REPLACE FUNCTION camera_health.record_trends(results jsonb, rnd bigint) RETURNS void LANGUAGE sql AS 'SELECT';\n"
+body += "BEGIN;\nCREATE OR REPLACE FUNCTION camera_health.record_trends(batch camera_health.batch_result[], rnd bigint) RETURNS void LANGUAGE sql AS 'SELECT';\n"
 for b in range(runs + 2, 2 * runs + 2):
     body += "SELECT logged FROM record_results((SELECT results FROM batch WHERE b = %d), 3, 2);\n" % b
 body += "ROLLBACK;\n"

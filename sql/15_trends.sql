@@ -217,19 +217,16 @@ COMMENT ON FUNCTION camera_health.trend_state(text, text, jsonb) IS
  * previous check of the same type goes to the previous status.  Called by
  * record_results before it updates camera_status for the round.
  */
-CREATE FUNCTION camera_health.record_trends(results jsonb, rnd bigint)
+CREATE FUNCTION camera_health.record_trends(batch camera_health.batch_result[], rnd bigint)
 RETURNS void
 LANGUAGE sql
 SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
 	WITH r AS MATERIALIZED (
-		-- the round's results, parsed once
-		SELECT p.camera_id, p.check_type, p.status, p.checked_at, c.site,
-			   CASE WHEN p.latency_ms >= 0 AND p.latency_ms < 'infinity' THEN p.latency_ms END AS latency_ms,
-			   CASE p.check_type WHEN 'ip' THEN c.interval_ip WHEN 'port' THEN c.interval_port
-				   ELSE c.interval_vision END AS interval_s
-		FROM camera_health.parse_results(results) p
-		JOIN camera_health.cameras c ON c.id = p.camera_id AND c.enabled
+		-- the round's results
+		SELECT p.camera_id, p.check_type, p.status, p.checked_at, p.site, p.interval_s,
+			   CASE WHEN p.latency_ms >= 0 AND p.latency_ms < 'infinity' THEN p.latency_ms END AS latency_ms
+		FROM unnest(batch) p
 		WHERE p.round = rnd
 	), spans AS (
 		-- since the previous check (camera_status, not yet updated): whole
@@ -326,7 +323,7 @@ BEGIN ATOMIC
 		blind_s = d.blind_s + excluded.blind_s,
 		maintenance_s = d.maintenance_s + excluded.maintenance_s;
 END;
-COMMENT ON FUNCTION camera_health.record_trends(jsonb, bigint) IS
+COMMENT ON FUNCTION camera_health.record_trends(camera_health.batch_result[], bigint) IS
 'For record_results: adds round rnd of a batch of results to the hourly trends and their daily uptime sums (a status holds until the next check of its type, at most 3 intervals; the time since the previous check goes to the previous status; maintenance windows count apart).';
 
 /* ---- reading: uptime ------------------------------------------------------ */

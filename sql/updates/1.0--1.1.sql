@@ -3405,12 +3405,44 @@ COMMENT ON COLUMN camera_health.retention_runs.camera_latency_deleted IS
 'Latency samples removed with those checks.';
 
 /* ---- ingest --------------------------------------------------------------- */
+
+/*
+ * A result of a batch as record_results has parsed and checked it once
+ * (parse_results, joined with its enabled camera): every step of the batch
+ * (history, trends, status, alerts) reads this array instead of parsing
+ * and masking the JSON again.
+ */
+/*
+ * result_observations() runs for every result of a batch: without a SET
+ * clause the planner inlines it into record_results' query instead of
+ * calling it per result.  Its body is SQL-standard (BEGIN ATOMIC), bound
+ * when it was created, so no caller's search_path changes what it runs.
+ */
+ALTER FUNCTION camera_health.result_observations(text, text, jsonb, inet, integer) RESET search_path;
+
+CREATE TYPE camera_health.batch_result AS (
+	camera_id bigint,
+	check_type text,
+	status text,
+	checked_at timestamptz,
+	latency_ms double precision,
+	metadata jsonb,
+	round bigint,
+	site text,
+	ip_address inet,
+	port integer,
+	interval_s integer
+);
+COMMENT ON TYPE camera_health.batch_result IS
+'A check result of a batch, parsed once by record_results, with what its steps need of its camera.';
+
 CREATE OR REPLACE FUNCTION camera_health.record_results(results jsonb, open_after integer, resolve_after integer)
 RETURNS TABLE (logged bigint, opened bigint, resolved bigint)
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
+	batch camera_health.batch_result[];
 	rounds bigint;
 	n_opened bigint;
 	n_resolved bigint;
@@ -3424,20 +3456,25 @@ BEGIN
 	opened := 0;
 	resolved := 0;
 
-	SELECT camera_health.store_checks(array_agg(ROW(p.camera_id, p.check_type, p.status, p.metadata, p.checked_at,
-			   CASE WHEN p.check_type IN ('ip', 'port') THEN p.latency_ms END)::camera_health.check_record))
-	INTO logged
-	FROM camera_health.parse_results(results) p
-	JOIN camera_health.cameras c ON c.id = p.camera_id AND c.enabled;
-	logged := coalesce(logged, 0);
+	-- parsed once: results of cameras deleted or disabled meanwhile are dropped
+	batch := ARRAY(
+		SELECT ROW(p.camera_id, p.check_type, p.status, p.checked_at, p.latency_ms, p.metadata, p.round,
+				   c.site, c.ip_address, c.port,
+				   CASE p.check_type WHEN 'ip' THEN c.interval_ip WHEN 'port' THEN c.interval_port
+					   ELSE c.interval_vision END)::camera_health.batch_result
+		FROM camera_health.parse_results(results) p
+		JOIN camera_health.cameras c ON c.id = p.camera_id AND c.enabled);
+	logged := camera_health.store_checks(ARRAY(
+		SELECT ROW(p.camera_id, p.check_type, p.status, p.metadata, p.checked_at,
+				   CASE WHEN p.check_type IN ('ip', 'port') THEN p.latency_ms END)::camera_health.check_record
+		FROM unnest(batch) p));
 
-	SELECT max(p.round) INTO rounds FROM camera_health.parse_results(results) p;
+	SELECT max(p.round) INTO rounds FROM unnest(batch) p;
 	FOR rnd IN 1 .. coalesce(rounds, 0) LOOP
-		PERFORM camera_health.record_trends(results, rnd);
+		PERFORM camera_health.record_trends(batch, rnd);
 		INSERT INTO camera_health.camera_status AS s (camera_id, check_type, status, since, checked_at, streak, metadata)
 		SELECT p.camera_id, p.check_type, p.status, p.checked_at, p.checked_at, 1, p.metadata
-		FROM camera_health.parse_results(results) p
-		JOIN camera_health.cameras c ON c.id = p.camera_id AND c.enabled
+		FROM unnest(batch) p
 		WHERE p.round = rnd
 		ON CONFLICT (camera_id, check_type) DO UPDATE
 		SET streak = CASE WHEN s.status = excluded.status THEN s.streak + 1 ELSE 1 END,
@@ -3447,10 +3484,9 @@ BEGIN
 
 		WITH obs AS (
 			SELECT p.camera_id, o.alert_type, o.failing, o.severity, o.message, p.checked_at AS at
-			FROM camera_health.parse_results(results) p
-			JOIN camera_health.cameras c ON c.id = p.camera_id AND c.enabled
+			FROM unnest(batch) p
 			CROSS JOIN LATERAL camera_health.result_observations(p.check_type, p.status, p.metadata,
-																 c.ip_address, c.port) o
+																 p.ip_address, p.port) o
 			WHERE p.round = rnd
 		), st AS (
 			INSERT INTO camera_health.alert_state AS s (camera_id, alert_type, failing, streak, updated_at)
@@ -3743,19 +3779,16 @@ COMMENT ON FUNCTION camera_health.trend_state(text, text, jsonb) IS
  * previous check of the same type goes to the previous status.  Called by
  * record_results before it updates camera_status for the round.
  */
-CREATE FUNCTION camera_health.record_trends(results jsonb, rnd bigint)
+CREATE FUNCTION camera_health.record_trends(batch camera_health.batch_result[], rnd bigint)
 RETURNS void
 LANGUAGE sql
 SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
 	WITH r AS MATERIALIZED (
-		-- the round's results, parsed once
-		SELECT p.camera_id, p.check_type, p.status, p.checked_at, c.site,
-			   CASE WHEN p.latency_ms >= 0 AND p.latency_ms < 'infinity' THEN p.latency_ms END AS latency_ms,
-			   CASE p.check_type WHEN 'ip' THEN c.interval_ip WHEN 'port' THEN c.interval_port
-				   ELSE c.interval_vision END AS interval_s
-		FROM camera_health.parse_results(results) p
-		JOIN camera_health.cameras c ON c.id = p.camera_id AND c.enabled
+		-- the round's results
+		SELECT p.camera_id, p.check_type, p.status, p.checked_at, p.site, p.interval_s,
+			   CASE WHEN p.latency_ms >= 0 AND p.latency_ms < 'infinity' THEN p.latency_ms END AS latency_ms
+		FROM unnest(batch) p
 		WHERE p.round = rnd
 	), spans AS (
 		-- since the previous check (camera_status, not yet updated): whole
@@ -3852,7 +3885,7 @@ BEGIN ATOMIC
 		blind_s = d.blind_s + excluded.blind_s,
 		maintenance_s = d.maintenance_s + excluded.maintenance_s;
 END;
-COMMENT ON FUNCTION camera_health.record_trends(jsonb, bigint) IS
+COMMENT ON FUNCTION camera_health.record_trends(camera_health.batch_result[], bigint) IS
 'For record_results: adds round rnd of a batch of results to the hourly trends and their daily uptime sums (a status holds until the next check of its type, at most 3 intervals; the time since the previous check goes to the previous status; maintenance windows count apart).';
 
 /* ---- reading: uptime ------------------------------------------------------ */

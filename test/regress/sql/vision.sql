@@ -21,7 +21,7 @@ CREATE FUNCTION pg_temp.record(VARIADIC results jsonb[])
 RETURNS TABLE (logged bigint, opened bigint, resolved bigint) LANGUAGE sql
 RETURN (SELECT record_results(to_jsonb(results), 3, 2));
 CREATE VIEW pg_temp.alerts_now AS
-SELECT alert_type, severity, status, message FROM alerts WHERE camera_id = :cam ORDER BY id;
+SELECT alert_type, severity, status, message FROM alerts WHERE camera_id = :cam ORDER BY created_at, alert_type;  -- alerts opened by one result: in no particular id order
 
 -- a stream that cannot be read: stream_unavailable after three in a row
 SELECT * FROM pg_temp.record(
