@@ -3407,12 +3407,6 @@ COMMENT ON COLUMN camera_health.retention_runs.camera_latency_deleted IS
 /* ---- ingest --------------------------------------------------------------- */
 
 /*
- * A result of a batch as record_results has parsed and checked it once
- * (parse_results, joined with its enabled camera): every step of the batch
- * (history, trends, status, alerts) reads this array instead of parsing
- * and masking the JSON again.
- */
-/*
  * result_observations() runs for every result of a batch: without a SET
  * clause the planner inlines it into record_results' query instead of
  * calling it per result.  Its body is SQL-standard (BEGIN ATOMIC), bound
@@ -3420,6 +3414,12 @@ COMMENT ON COLUMN camera_health.retention_runs.camera_latency_deleted IS
  */
 ALTER FUNCTION camera_health.result_observations(text, text, jsonb, inet, integer) RESET search_path;
 
+/*
+ * A result of a batch as record_results has parsed and checked it once
+ * (parse_results, joined with its enabled camera): every step of the batch
+ * (history, trends, status, alerts) reads this array instead of parsing
+ * and masking the JSON again.
+ */
 CREATE TYPE camera_health.batch_result AS (
 	camera_id bigint,
 	check_type text,
