@@ -28,6 +28,7 @@ OBJS = \
 	common/redis_url.o \
 	common/url.o \
 	extension/guc.o \
+	extension/pack_chunk.o \
 	extension/history_unpack.o \
 	extension/init.o \
 	extension/latency_hist.o \

@@ -97,29 +97,22 @@ COMMENT ON COLUMN camera_health.check_recent.latency_us IS 'The round trip in mi
 COMMENT ON COLUMN camera_health.check_recent.metadata IS 'What the check measured, as it was written.';
 COMMENT ON COLUMN camera_health.check_recent.checked_at IS 'When the check ran.';
 
-/* ---- the packing rules, shared by ingest, the views and the upgrade -------- */
+/* ---- the encoding of a chunk, shared by ingest, the views and the upgrade -- */
 
 /*
  * Small SQL-standard functions (RETURN ...) without SET search_path: their
  * bodies are parsed when created, under the extension script's search_path,
  * so the caller's search_path plays no part; and without a SET clause the
- * planner inlines them into ingest's and camera_logs()'s queries instead of
- * calling them once per check.
+ * planner inlines them into the queries that use them instead of calling
+ * them once per check.  pack_chunk() below (C) applies the packing rules.
  */
-
-CREATE FUNCTION camera_health.status_letter(status text)
-RETURNS "char"
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-RETURN CASE status WHEN 'ok' THEN 'o' WHEN 'warning' THEN 'w' WHEN 'critical' THEN 'c' WHEN 'error' THEN 'e' END::"char";
-COMMENT ON FUNCTION camera_health.status_letter(text) IS
-'The letter check_history.status keeps for a status (ok o, warning w, critical c, error e).';
 
 CREATE FUNCTION camera_health.status_name(letter "char")
 RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN CASE letter WHEN 'o' THEN 'ok' WHEN 'w' THEN 'warning' WHEN 'c' THEN 'critical' WHEN 'e' THEN 'error' END;
 COMMENT ON FUNCTION camera_health.status_name("char") IS
-'The status a letter of check_history.status stands for.';
+'The status a letter of check_history.status stands for (o ok, w warning, c critical, e error).';
 
 /* Microseconds, when latency_ms is a plausible round trip given to the microsecond. */
 CREATE FUNCTION camera_health.latency_us(latency_ms double precision)
@@ -128,46 +121,6 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN CASE WHEN latency_ms >= 0 AND latency_ms < 2000000 THEN round(latency_ms * 1000)::integer END;
 COMMENT ON FUNCTION camera_health.latency_us(double precision) IS
 'A latency in milliseconds as whole microseconds (NULL when negative, not a number or over 2,000 s).';
-
-/* What a healthy check says beyond its latency and the prober's timing. */
-CREATE FUNCTION camera_health.history_core(metadata jsonb)
-RETURNS jsonb
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-RETURN metadata - ARRAY['latency_ms', 'lateness_ms', 'duration_ms'];
-COMMENT ON FUNCTION camera_health.history_core(jsonb) IS
-'A check''s metadata without latency_ms, lateness_ms and duration_ms: what its chunk''s template is compared with.';
-
-/* The prober's timing (lateness_ms, duration_ms) as a smallint, when that gives it back as written. */
-CREATE FUNCTION camera_health.history_ms(value jsonb)
-RETURNS smallint
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-RETURN CASE WHEN jsonb_typeof(value) = 'number' AND value::text ~ '^(0|[1-9][0-9]{0,4})$'
-				 AND value::text::integer <= 32767 THEN value::text::smallint END;
-COMMENT ON FUNCTION camera_health.history_ms(jsonb) IS
-'A whole number of milliseconds 0 to 32767 written without decimals, as a smallint; else NULL.';
-
-/* True when latency_us gives back the check's latency_ms as written (or both are absent). */
-CREATE FUNCTION camera_health.history_latency_exact(metadata jsonb, latency_us integer)
-RETURNS boolean
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-RETURN CASE WHEN latency_us IS NULL THEN NOT metadata ? 'latency_ms'
-			ELSE coalesce((metadata -> 'latency_ms')::text = round(latency_us / 1000.0, 3)::text, false) END;
-COMMENT ON FUNCTION camera_health.history_latency_exact(jsonb, integer) IS
-'Whether latency_us gives back metadata.latency_ms as written (the prober''s three decimals), or neither is there.';
-
-/*
- * What check_history keeps of a check that is not its template's: all its
- * metadata but the prober's timing, which the arrays give back as written
- * (its latency_ms stays: latency_us does not tell whether the metadata had
- * one).
- */
-CREATE FUNCTION camera_health.history_kept(metadata jsonb, lateness smallint, duration smallint)
-RETURNS jsonb
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-RETURN metadata - array_remove(ARRAY[CASE WHEN lateness IS NOT NULL THEN 'lateness_ms' END,
-									 CASE WHEN duration IS NOT NULL THEN 'duration_ms' END], NULL);
-COMMENT ON FUNCTION camera_health.history_kept(jsonb, smallint, smallint) IS
-'A check''s metadata as check_history keeps it when it is not its chunk''s template: without the lateness_ms and duration_ms its arrays give back as written.';
 
 /* A check's metadata as it was written, from its own (or its chunk's template) and its arrays. */
 CREATE FUNCTION camera_health.history_metadata(kept jsonb, template jsonb, latency_us integer,
@@ -210,15 +163,62 @@ $$;
 COMMENT ON FUNCTION camera_health.store_checks(camera_health.check_record[]) IS
 'For ingest: writes checks to check_recent (pack_history() packs them when their hour is over); returns how many.';
 
+/* What pack_chunk() makes of a chunk's checks: check_history's columns. */
+CREATE TYPE camera_health.packed_chunk AS (
+	n integer,
+	at_ms integer[],
+	status "char"[],
+	latency_us integer[],
+	lateness_ms smallint[],
+	duration_ms smallint[],
+	metadata jsonb[],
+	template jsonb
+);
+COMMENT ON TYPE camera_health.packed_chunk IS 'The arrays of a chunk of check_history, as pack_chunk() builds them.';
+
+CREATE FUNCTION camera_health.pack_chunk_add(state internal, hour timestamptz, checked_at timestamptz,
+											 status text, latency_us integer, metadata jsonb)
+RETURNS internal
+LANGUAGE C PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'ch_pack_chunk_add';
+COMMENT ON FUNCTION camera_health.pack_chunk_add(internal, timestamptz, timestamptz, text, integer, jsonb) IS
+'Transition function of pack_chunk().';
+
+CREATE FUNCTION camera_health.pack_chunk_final(state internal)
+RETURNS camera_health.packed_chunk
+LANGUAGE C PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'ch_pack_chunk_final';
+COMMENT ON FUNCTION camera_health.pack_chunk_final(internal) IS
+'Final function of pack_chunk().';
+
+/*
+ * The checks of one chunk (camera, hour, check type), fed in time order,
+ * as its arrays.  A healthy check whose metadata, without latency_ms,
+ * lateness_ms and duration_ms, is the chunk's template (its first healthy
+ * check's) and whose latency_us gives back its latency_ms to the three
+ * decimals written keeps NULL; the prober's lateness_ms and duration_ms go
+ * to their arrays when those give them back as written (whole numbers 0 to
+ * 32767 without decimals); every other check keeps the rest of its
+ * metadata.  In C: one pass over a check's keys instead of six jsonb
+ * expressions and a window.
+ */
+CREATE AGGREGATE camera_health.pack_chunk(hour timestamptz, checked_at timestamptz, status text,
+										  latency_us integer, metadata jsonb) (
+	SFUNC = camera_health.pack_chunk_add,
+	STYPE = internal,
+	FINALFUNC = camera_health.pack_chunk_final
+);
+COMMENT ON AGGREGATE camera_health.pack_chunk(timestamptz, timestamptz, text, integer, jsonb) IS
+'The checks of a chunk of check_history, in time order, packed into its arrays (see pack_checks).';
+
 /*
  * Moves the checks of some cameras older than before from check_recent
  * into their chunks: one DELETE ... RETURNING feeding one INSERT ... ON
- * CONFLICT, one row per chunk.  A healthy check whose metadata says what
- * the batch's template for its chunk says (its first ok check's) keeps
- * NULL.  A new chunk takes that template.  A chunk that exists already
- * (checks that came late, after their hour was packed) gets the batch's
- * checks appended; if its template is another, the batch's NULLs are
- * spelled out, as they refer to the batch's template.
+ * CONFLICT, one row per chunk, its arrays from pack_chunk().  A chunk
+ * that exists already (checks that came late, after their hour was
+ * packed) gets the batch's checks appended; if its template is another,
+ * the batch's NULLs are spelled out, as they refer to the batch's
+ * template.
  */
 CREATE FUNCTION camera_health.pack_checks(camera_ids bigint[], before timestamptz)
 RETURNS bigint
@@ -232,43 +232,19 @@ BEGIN
 		DELETE FROM camera_health.check_recent r
 		WHERE r.camera_id = ANY (camera_ids) AND r.checked_at < before
 		RETURNING r.*
-	), c AS (
-		SELECT m.camera_id, m.check_type, camera_health.status_letter(m.status) AS letter,
-			   date_trunc('hour', m.checked_at, 'UTC') AS hour, m.checked_at, m.id AS ord,
-			   m.latency_us AS lat, camera_health.history_ms(m.metadata -> 'lateness_ms') AS late,
-			   camera_health.history_ms(m.metadata -> 'duration_ms') AS dur, m.metadata
-		FROM moved m
-	), t AS (
-		-- the batch's template per chunk: its first ok check's (the chunk's own is settled on conflict)
-		SELECT c.*, first_value(CASE WHEN c.letter = 'o'::"char" THEN camera_health.history_core(c.metadata) END)
-						OVER (PARTITION BY c.camera_id, c.hour, c.check_type
-							  ORDER BY c.letter <> 'o'::"char", c.checked_at, c.ord) AS template
-		FROM c
-	), k AS (
-		-- NULL: the template and the arrays give back all the check says, as written
-		SELECT t.*, CASE WHEN t.letter = 'o'::"char" AND camera_health.history_core(t.metadata) = t.template
-							  AND camera_health.history_latency_exact(t.metadata, t.lat)
-							  AND (t.late IS NOT NULL OR NOT t.metadata ? 'lateness_ms')
-							  AND (t.dur IS NOT NULL OR NOT t.metadata ? 'duration_ms')
-						 THEN NULL
-						 ELSE camera_health.history_kept(t.metadata, t.late, t.dur) END AS kept
-		FROM t
+	), p AS MATERIALIZED (
+		SELECT m.camera_id, m.hour, m.check_type,
+			   camera_health.pack_chunk(m.hour, m.checked_at, m.status, m.latency_us, m.metadata) AS c
+		-- in time order: the arrays are, and the first healthy check is the template
+		FROM (SELECT r.*, date_trunc('hour', r.checked_at, 'UTC') AS hour FROM moved r
+			  ORDER BY r.camera_id, hour, r.check_type, r.checked_at, r.id) m
+		GROUP BY m.camera_id, m.hour, m.check_type
 	), ins AS (
 		INSERT INTO camera_health.check_history AS h (camera_id, hour, check_type, n, at_ms, status, latency_us,
 													  lateness_ms, duration_ms, metadata, template)
-		SELECT k.camera_id, k.hour, k.check_type, count(*),
-			   array_agg((extract(epoch FROM k.checked_at - k.hour) * 1000)::integer),
-			   array_agg(k.letter),
-			   array_agg(k.lat),
-			   array_agg(k.late),
-			   array_agg(k.dur),
-			   array_agg(k.kept),
-			   -- the template only where a check refers to it (a chunk of failures keeps none)
-			   CASE WHEN bool_or(k.kept IS NULL) THEN (array_agg(k.template))[1] END
-		-- in time order: one sort for all aggregates, not one per aggregate and chunk (the
-		-- arrays stay aligned whatever the order, as every aggregate reads the rows alike)
-		FROM (SELECT * FROM k ORDER BY k.camera_id, k.hour, k.check_type, k.checked_at, k.ord) k
-		GROUP BY k.camera_id, k.hour, k.check_type
+		SELECT p.camera_id, p.hour, p.check_type, (p.c).n, (p.c).at_ms, (p.c).status, (p.c).latency_us,
+			   (p.c).lateness_ms, (p.c).duration_ms, (p.c).metadata, (p.c).template
+		FROM p
 		ON CONFLICT (camera_id, hour, check_type) DO UPDATE
 		SET n = h.n + excluded.n,
 			at_ms = h.at_ms || excluded.at_ms,
@@ -287,7 +263,7 @@ BEGIN
 			template = coalesce(h.template, excluded.template)
 	)
 	-- (ins runs to completion: data-modifying CTEs always do)
-	SELECT count(*) INTO packed FROM c;
+	SELECT coalesce(sum((p.c).n), 0) INTO packed FROM p;
 	RETURN packed;
 END
 $$;
@@ -795,9 +771,11 @@ COMMENT ON FUNCTION camera_health.record_results(jsonb, integer, integer) IS
 'For the ingest worker: writes a batch of check results (history, latest status) and opens or resolves alerts with hysteresis.';
 /* ---- privileges ----------------------------------------------------------- */
 
-REVOKE ALL ON FUNCTION camera_health.status_letter(text), camera_health.status_name("char"),
-	camera_health.latency_us(double precision), camera_health.history_core(jsonb), camera_health.history_ms(jsonb),
-	camera_health.history_latency_exact(jsonb, integer), camera_health.history_kept(jsonb, smallint, smallint),
+REVOKE ALL ON FUNCTION camera_health.status_name("char"),
+	camera_health.latency_us(double precision),
+	camera_health.pack_chunk_add(internal, timestamptz, timestamptz, text, integer, jsonb),
+	camera_health.pack_chunk_final(internal),
+	camera_health.pack_chunk(timestamptz, timestamptz, text, integer, jsonb),
 	camera_health.history_metadata(jsonb, jsonb, integer, smallint, smallint),
 	camera_health.unpack_chunk(timestamptz, integer[], "char"[], integer[], smallint[], smallint[], jsonb[], jsonb),
 	camera_health.store_checks(camera_health.check_record[]), camera_health.pack_checks(bigint[], timestamptz),

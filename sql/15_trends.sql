@@ -230,22 +230,26 @@ BEGIN ATOMIC
 		WHERE p.round = rnd
 	), spans AS (
 		-- since the previous check (camera_status, not yet updated): whole
-		-- seconds, at most 3 intervals, with the previous status
+		-- seconds, at most 3 intervals, with the previous status (epochs as
+		-- date_part's float8: extract's numeric costs a microsecond a call)
 		SELECT r.camera_id, r.check_type,
-			   floor(extract(epoch FROM s.checked_at))::bigint AS a,
-			   floor(extract(epoch FROM least(r.checked_at,
+			   floor(date_part('epoch', s.checked_at))::bigint AS a,
+			   floor(date_part('epoch', least(r.checked_at,
 											  s.checked_at + make_interval(secs => 3 * r.interval_s))))::bigint AS b,
 			   camera_health.trend_state(s.check_type, s.status, s.metadata) AS state,
-			   camera_health.trend_state('vision', v.status, v.metadata) AS vision_state,
 			   s.checked_at AS started, r.site
 		FROM r
 		JOIN camera_health.camera_status s ON s.camera_id = r.camera_id AND s.check_type = r.check_type
-		LEFT JOIN camera_health.camera_status v
-			   ON r.check_type = 'ip' AND v.camera_id = r.camera_id AND v.check_type = 'vision'
 		WHERE s.checked_at < r.checked_at
 	), judged AS MATERIALIZED (
 		-- materialized: what each span counts as is decided once
-		SELECT sp.camera_id, sp.check_type, sp.a, sp.b, sp.vision_state,
+		SELECT sp.camera_id, sp.check_type, sp.a, sp.b,
+			   -- an ip outage is blind unless the picture was lost already:
+			   -- the vision status is read for those spans only
+			   CASE WHEN sp.check_type = 'ip' AND sp.state = 'down' THEN
+					(SELECT camera_health.trend_state('vision', v.status, v.metadata)
+					 FROM camera_health.camera_status v
+					 WHERE v.camera_id = sp.camera_id AND v.check_type = 'vision') END AS vision_state,
 			   -- in_maintenance(camera, site, start), written out: a subplan
 			   -- costs a fraction of a call of that SQL function per result
 			   CASE WHEN EXISTS (SELECT FROM camera_health.maintenance_windows w
@@ -257,7 +261,7 @@ BEGIN ATOMIC
 		WHERE sp.b > sp.a AND sp.state <> 'unmonitored'
 	), x AS MATERIALIZED (
 		-- each result counts in its hour; each span's seconds, cut at hours
-		SELECT r.camera_id, r.check_type, floor(extract(epoch FROM r.checked_at) / 3600)::bigint * 3600 AS hour_s,
+		SELECT r.camera_id, r.check_type, floor(date_part('epoch', r.checked_at) / 3600)::bigint * 3600 AS hour_s,
 			   r.status, r.latency_ms,
 			   NULL::integer AS seconds, false AS monitored, false AS down, false AS blind, false AS maintenance
 		FROM r
@@ -272,7 +276,7 @@ BEGIN ATOMIC
 				   ELSE false END,
 			   j.kind = 'maintenance'
 		FROM judged j
-		CROSS JOIN LATERAL generate_series(floor(j.a / 3600.0)::bigint * 3600, j.b - 1, 3600) AS h
+		CROSS JOIN LATERAL generate_series(floor(j.a::float8 / 3600)::bigint * 3600, j.b - 1, 3600) AS h
 	), hourly AS (
 		INSERT INTO camera_health.check_trends AS t
 			(camera_id, hour, check_type, n_ok, n_warning, n_critical, n_error,
@@ -305,7 +309,7 @@ BEGIN ATOMIC
 	)
 	INSERT INTO camera_health.uptime_daily AS d
 		(camera_id, day, ip_monitored_s, ip_down_s, stream_monitored_s, stream_down_s, blind_s, maintenance_s)
-	SELECT x.camera_id, to_timestamp(floor(x.hour_s / 86400.0) * 86400),
+	SELECT x.camera_id, to_timestamp(floor(x.hour_s::float8 / 86400) * 86400),
 		   coalesce(sum(x.seconds) FILTER (WHERE x.check_type = 'ip' AND x.monitored), 0),
 		   coalesce(sum(x.seconds) FILTER (WHERE x.check_type = 'ip' AND x.down), 0),
 		   coalesce(sum(x.seconds) FILTER (WHERE x.check_type = 'vision' AND x.monitored), 0),

@@ -25,9 +25,19 @@ SELECT c.id AS camera_id, t.check_type, st.status,
 FROM cameras c, (VALUES ('ip'), ('port'), ('vision')) t(check_type), generate_series(1, 3000) n,
 	 LATERAL (SELECT CASE WHEN n % 17 = 0 THEN 'critical' WHEN n % 19 = 0 THEN 'warning' ELSE 'ok' END AS status) st
 WHERE c.name LIKE 'pack %';
+-- odd metadata, kept as written: a healthy check whose latency_ms is JSON
+-- null (not its template's), an array, a string
+INSERT INTO written VALUES
+	(:b, 'ip', 'ok', date_trunc('hour', now()) - interval '26 hours' + interval '1023.25 seconds',
+	 '{"method": "icmp", "outcome": "up", "detail": "echo reply", "address": "10.77.0.2", "latency_ms": null, "threshold_ms": 200, "lateness_ms": 3, "duration_ms": 1}'),
+	(:b, 'ip', 'ok', date_trunc('hour', now()) - interval '26 hours' + interval '1100.5 seconds', '[1, "two"]'),
+	(:b, 'port', 'critical', date_trunc('hour', now()) - interval '26 hours' + interval '1200.75 seconds', '"refused"');
 INSERT INTO health_logs (camera_id, check_type, status, metadata, created_at)
 SELECT camera_id, check_type, status, metadata, created_at FROM written ORDER BY created_at;
 SELECT packed FROM pack_history(before => date_trunc('hour', now()) - interval '2 hours');
+-- a chunk's checks are in time order (camera b has no late ones)
+SELECT count(*) AS out_of_order FROM check_history h
+WHERE h.camera_id = :b AND h.at_ms <> ARRAY(SELECT x FROM unnest(h.at_ms) x ORDER BY x);
 -- checks that come late for an hour packed already: with the same answers,
 -- and with another one (the chunk's template differs from theirs)
 CREATE TEMP TABLE late AS

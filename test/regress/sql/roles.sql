@@ -82,6 +82,7 @@ WHERE p.pronamespace IN ('camera_health'::regnamespace, 'camera_health_api'::reg
 		   ELSE NOT (l.lanname = 'c' AND p.prosrc IN ('ch_mask_url', 'ch_valid_camera_url', 'ch_url_problem',
 				'ch_default_log_retention', 'ch_request_retention_run', 'ch_cameras_changed',
 				'ch_mask_text', 'ch_url_origin', 'ch_valid_reference', 'ch_wake_notifier', 'ch_history_metadata', 'ch_unpack_chunk',
+				'ch_pack_chunk_add', 'ch_pack_chunk_final',
 				'ch_default_trend_retention', 'ch_latency_hist_add', 'ch_latency_hist_merge',
 				'ch_latency_hist_quantile', 'ch_latency_hist_count'))
 	  END
