@@ -84,14 +84,15 @@ ch_pack_chunk_add(PG_FUNCTION_ARGS)
 	PackState  *st;
 	TimestampTz at;
 	int64		us;
+	Jsonb	   *arg;
 	Jsonb	   *md;
 
 	if (!AggCheckCallContext(fcinfo, &aggcontext))
 		elog(ERROR, "pack_chunk_add called in non-aggregate context");
-	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3) || PG_ARGISNULL(5))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("pack_chunk needs an hour, a time and a status for every check")));
+				 errmsg("pack_chunk needs an hour, a time, a status and metadata for every check")));
 	if (PG_ARGISNULL(0))
 	{
 		st = MemoryContextAllocZero(aggcontext, sizeof(PackState));
@@ -128,15 +129,9 @@ ch_pack_chunk_add(PG_FUNCTION_ARGS)
 	st->letter[st->n] = status_letter(PG_GETARG_TEXT_PP(3));
 	st->latency_null[st->n] = PG_ARGISNULL(4);
 	st->latency_us[st->n] = PG_ARGISNULL(4) ? 0 : PG_GETARG_INT32(4);
-	if (PG_ARGISNULL(5))
-		md = NULL;
-	else
-	{
-		Jsonb	   *arg = PG_GETARG_JSONB_P(5);
-
-		md = MemoryContextAlloc(aggcontext, VARSIZE(arg));
-		memcpy(md, arg, VARSIZE(arg));
-	}
+	arg = PG_GETARG_JSONB_P(5);
+	md = MemoryContextAlloc(aggcontext, VARSIZE(arg));
+	memcpy(md, arg, VARSIZE(arg));
 	st->metadata[st->n] = md;
 	st->n++;
 	PG_RETURN_POINTER(st);
@@ -248,10 +243,85 @@ without_keys(Jsonb *md, bool drop_latency, bool drop_lateness, bool drop_duratio
 	return dropped ? JsonbValueToJsonb(res) : md;
 }
 
-static bool
-jsonb_same(const Jsonb *a, const Jsonb *b)
+/* The chunk's template, and its top-level pairs taken apart once. */
+typedef struct Template
 {
-	return a && b && VARSIZE(a) == VARSIZE(b) && memcmp(a, b, VARSIZE(a)) == 0;
+	Jsonb	   *jsonb;			/* NULL: none yet */
+	int			npairs;
+	JsonbPair  *pairs;
+} Template;
+
+static void
+set_template(Template *t, Jsonb *core)
+{
+	JsonbIterator *it = JsonbIteratorInit(&core->root);
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+
+	t->jsonb = core;
+	t->npairs = 0;
+	t->pairs = palloc(sizeof(JsonbPair) * Max(JB_ROOT_COUNT(core), 1));
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		if (tok == WJB_KEY)
+			t->pairs[t->npairs].key = v;
+		else if (tok == WJB_VALUE)
+			t->pairs[t->npairs++].value = v;
+	}
+}
+
+/* Byte for byte the same value (stricter than jsonb's =, which takes 1.0 for 1.00). */
+static bool
+same_value(const JsonbValue *a, const JsonbValue *b)
+{
+	if (a->type != b->type)
+		return false;
+	switch (a->type)
+	{
+		case jbvNull:
+			return true;
+		case jbvBool:
+			return a->val.boolean == b->val.boolean;
+		case jbvString:
+			return a->val.string.len == b->val.string.len &&
+				memcmp(a->val.string.val, b->val.string.val, a->val.string.len) == 0;
+		case jbvNumeric:
+			return VARSIZE(a->val.numeric) == VARSIZE(b->val.numeric) &&
+				memcmp(a->val.numeric, b->val.numeric, VARSIZE(a->val.numeric)) == 0;
+		case jbvBinary:
+			return a->val.binary.len == b->val.binary.len &&
+				memcmp(a->val.binary.data, b->val.binary.data, a->val.binary.len) == 0;
+		default:
+			return false;
+	}
+}
+
+/*
+ * Whether md without latency_ms, lateness_ms and duration_ms is the
+ * template, without building that jsonb: both objects' keys are sorted,
+ * so one walk over md's keys compares them pair by pair.
+ */
+static bool
+core_is_template(Jsonb *md, const Template *t)
+{
+	JsonbIterator *it = JsonbIteratorInit(&md->root);
+	JsonbValue	k;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	int			i = 0;
+
+	while ((tok = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
+	{
+		if (tok != WJB_KEY)
+			continue;
+		tok = JsonbIteratorNext(&it, &v, true);
+		if (key_is(&k, "latency_ms") || key_is(&k, "lateness_ms") || key_is(&k, "duration_ms"))
+			continue;
+		if (i == t->npairs || !same_value(&k, &t->pairs[i].key) || !same_value(&v, &t->pairs[i].value))
+			return false;
+		i++;
+	}
+	return i == t->npairs;
 }
 
 /* Whether latency_us gives back the latency_ms written (history_latency_exact()). */
@@ -288,7 +358,7 @@ ch_pack_chunk_final(PG_FUNCTION_ARGS)
 	TupleDesc	tupdesc;
 	Datum		values[8];
 	bool		nulls[8] = {false};
-	Jsonb	   *template = NULL;
+	Template	template = {0};
 	bool		template_used = false;
 	int32	   *late;
 	int32	   *dur;
@@ -322,11 +392,6 @@ ch_pack_chunk_final(PG_FUNCTION_ARGS)
 		kept_null[i] = false;
 		late_null[i] = dur_null[i] = true;
 		late[i] = dur[i] = 0;
-		if (md == NULL)
-		{
-			kept_null[i] = true;	/* not expected: check_recent's metadata is NOT NULL */
-			continue;
-		}
 		if (!JB_ROOT_IS_OBJECT(md) || JB_ROOT_IS_SCALAR(md))
 		{
 			kept[i] = JsonbPGetDatum(md);	/* no keys to take out: as written */
@@ -337,23 +402,18 @@ ch_pack_chunk_final(PG_FUNCTION_ARGS)
 		late[i] = f.lateness;
 		dur_null[i] = !f.duration_ok;
 		dur[i] = f.duration;
+		/* the template: the first healthy check's metadata, without the three */
+		if (st->letter[i] == 'o' && template.jsonb == NULL)
+			set_template(&template, without_keys(md, true, true, true));
 		/* NULL: the template and the arrays give back all the check says */
 		if (st->letter[i] == 'o' && latency_exact(&f, st->latency_null[i], st->latency_us[i]) &&
-			(f.lateness_ok || !f.has_lateness) && (f.duration_ok || !f.has_duration))
+			(f.lateness_ok || !f.has_lateness) && (f.duration_ok || !f.has_duration) &&
+			core_is_template(md, &template))
 		{
-			Jsonb	   *core = without_keys(md, true, true, true);
-
-			if (template == NULL)
-				template = core;	/* the first healthy check's */
-			if (jsonb_same(core, template))
-			{
-				kept_null[i] = true;
-				template_used = true;
-				continue;
-			}
+			kept_null[i] = true;
+			template_used = true;
+			continue;
 		}
-		else if (st->letter[i] == 'o' && template == NULL)
-			template = without_keys(md, true, true, true);
 		kept[i] = JsonbPGetDatum(without_keys(md, false, f.lateness_ok, f.duration_ok));
 	}
 
@@ -365,7 +425,7 @@ ch_pack_chunk_final(PG_FUNCTION_ARGS)
 	values[5] = PointerGetDatum(int_array(dur, dur_null, st->n, INT2OID));
 	values[6] = PointerGetDatum(construct_md_array(kept, kept_null, 1, dims, lbs, JSONBOID, -1, false, TYPALIGN_INT));
 	/* the template only where a check refers to it (a chunk of failures keeps none) */
-	values[7] = template_used ? JsonbPGetDatum(template) : (Datum) 0;
+	values[7] = template_used ? JsonbPGetDatum(template.jsonb) : (Datum) 0;
 	nulls[7] = !template_used;
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
 }
