@@ -465,24 +465,30 @@ LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 -- each chunk is read once: a Memoize node over its arrays would only hash them
 SET enable_memoize = off
+-- one plan per session: planning the union over every partition cost more
+-- than running it (partitions are pruned when it runs)
+SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
 	oldest timestamptz;
 	seen bigint := 0;
 	c record;
 BEGIN
-	FOR c IN SELECT h.hour, sum(CASE WHEN only_latency THEN cardinality(array_remove(h.latency_us, NULL))
-									 ELSE h.n END) AS n
+	-- newest chunks first, in the key's order: the loop stops at the first
+	-- hour it does not need, without reading the camera's older chunks
+	FOR c IN SELECT h.hour, CASE WHEN only_latency THEN cardinality(array_remove(h.latency_us, NULL))
+								 ELSE h.n END AS n
 			 FROM camera_health.check_history h
 			 WHERE h.camera_id = camera
 			   AND (kind IS NULL OR h.check_type = kind)
 			   AND (NOT only_latency OR h.check_type IN ('ip', 'port'))
 			   AND (since IS NULL OR h.hour >= date_trunc('hour', since, 'UTC'))
-			 GROUP BY h.hour ORDER BY h.hour DESC
+			 ORDER BY h.hour DESC
 	LOOP
+		-- an hour is taken whole (its chunks' checks all fall in it)
+		EXIT WHEN seen >= max_rows AND c.hour < oldest;
 		oldest := c.hour;
 		seen := seen + c.n;
-		EXIT WHEN seen >= max_rows;
 	END LOOP;
 	RETURN QUERY
 		SELECT l.* FROM (
