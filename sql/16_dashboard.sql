@@ -195,17 +195,21 @@ BEGIN
 	), alerts_open AS (
 		SELECT a.camera_id, count(*)::integer AS n,
 			   max(CASE a.severity WHEN 'critical' THEN 2 WHEN 'warning' THEN 1 END) AS worst
-		FROM camera_health.alerts a WHERE a.resolved_at IS NULL
+		FROM camera_health.alerts a WHERE a.resolved_at IS NULL AND a.camera_id > coalesce(after_id, 0)
 		GROUP BY a.camera_id
 	)
 	SELECT c.id, c.name, c.site, c.tags, host(c.ip_address), c.enabled, m.in_maintenance,
 		   h.health, si.status, si.since, sp.status, sp.since, sv.status, sv.since,
 		   coalesce(al.n, 0), CASE al.worst WHEN 2 THEN 'critical' WHEN 1 THEN 'warning' END, sn.taken_at
+	-- (the page's lower bound on every table: a merge join then starts each index there, not at the first camera)
 	FROM camera_health.cameras c
-	LEFT JOIN camera_health.camera_status si ON si.camera_id = c.id AND si.check_type = 'ip'
-	LEFT JOIN camera_health.camera_status sp ON sp.camera_id = c.id AND sp.check_type = 'port'
-	LEFT JOIN camera_health.camera_status sv ON sv.camera_id = c.id AND sv.check_type = 'vision'
-	LEFT JOIN camera_health.snapshots sn ON sn.camera_id = c.id
+	LEFT JOIN camera_health.camera_status si
+		   ON si.camera_id = c.id AND si.check_type = 'ip' AND si.camera_id > coalesce(after_id, 0)
+	LEFT JOIN camera_health.camera_status sp
+		   ON sp.camera_id = c.id AND sp.check_type = 'port' AND sp.camera_id > coalesce(after_id, 0)
+	LEFT JOIN camera_health.camera_status sv
+		   ON sv.camera_id = c.id AND sv.check_type = 'vision' AND sv.camera_id > coalesce(after_id, 0)
+	LEFT JOIN camera_health.snapshots sn ON sn.camera_id = c.id AND sn.camera_id > coalesce(after_id, 0)
 	LEFT JOIN alerts_open al ON al.camera_id = c.id
 	CROSS JOIN LATERAL (SELECT EXISTS (SELECT FROM win
 									   WHERE (win.camera_id IS NULL OR win.camera_id = c.id)
