@@ -327,6 +327,8 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	from_at timestamptz := coalesce(since, now() - interval '24 hours');
+	-- a packed check's time is whole milliseconds: at or after from_at is at or after this
+	from_ms bigint := ceil(extract(epoch FROM from_at) * 1000)::bigint;
 BEGIN
 	PERFORM camera_health.require_camera(camera_id);
 	IF from_at < now() - interval '31 days' THEN
@@ -335,25 +337,32 @@ BEGIN
 				  HINT = 'A heartbeat covers at most the last 31 days; camera_logs() pages through older history.';
 	END IF;
 	RETURN QUERY
-	WITH checks AS (
-		SELECT h.check_type AS kind, h.hour + u.ms * interval '1 millisecond' AS checked, h.id * 65536 + u.k AS log_id,
-			   (extract(epoch FROM h.hour) * 1000)::bigint + u.ms AS epoch_ms, u.letter::text AS letter,
-			   u.lat AS lat_us
+	WITH chunks AS MATERIALIZED (
+		-- the hour in epoch milliseconds once per chunk, so that a check costs an integer addition
+		SELECT h.check_type, h.id, h.at_ms, h.status, h.latency_us, (extract(epoch FROM h.hour) * 1000)::bigint AS hour_ms
 		FROM camera_health.check_history h
-		CROSS JOIN LATERAL unnest(h.at_ms, h.status, h.latency_us) WITH ORDINALITY AS u(ms, letter, lat, k)
 		WHERE h.camera_id = camera_heartbeat.camera_id AND h.hour >= date_trunc('hour', from_at, 'UTC')
+	), checks AS (
+		-- sort_us and log_id order the checks as camera_logs() does (by time, then log id)
+		SELECT c.check_type AS kind, (c.hour_ms + u.ms) * 1000 AS sort_us, c.id * 65536 + u.k AS log_id,
+			   c.hour_ms + u.ms AS epoch_ms, u.letter::text AS letter, u.lat AS lat_us
+		FROM chunks c
+		CROSS JOIN LATERAL unnest(c.at_ms, c.status, c.latency_us) WITH ORDINALITY AS u(ms, letter, lat, k)
+		WHERE c.hour_ms + u.ms >= from_ms
 		UNION ALL
-		SELECT r.check_type, r.checked_at, r.id, round(extract(epoch FROM r.checked_at) * 1000)::bigint,
-			   left(r.status, 1), r.latency_us
+		SELECT r.check_type, (extract(epoch FROM r.checked_at) * 1000000)::bigint, r.id,
+			   round(extract(epoch FROM r.checked_at) * 1000)::bigint, left(r.status, 1), r.latency_us
 		FROM camera_health.check_recent r
 		WHERE r.camera_id = camera_heartbeat.camera_id AND r.checked_at >= from_at
 	)
+	-- latency as camera_latency() gives it (microseconds / 1000 in double precision), then real
 	SELECT t.kind,
-		   coalesce(array_agg(x.epoch_ms ORDER BY x.checked, x.log_id) FILTER (WHERE x.kind IS NOT NULL), '{}'),
-		   coalesce(string_agg(x.letter, '' ORDER BY x.checked, x.log_id), ''),
-		   coalesce(array_agg((x.lat_us / 1000.0)::real ORDER BY x.checked, x.log_id) FILTER (WHERE x.kind IS NOT NULL), '{}')
+		   coalesce(array_agg(x.epoch_ms ORDER BY x.sort_us, x.log_id) FILTER (WHERE x.kind IS NOT NULL), '{}'),
+		   coalesce(string_agg(x.letter, '' ORDER BY x.sort_us, x.log_id), ''),
+		   coalesce(array_agg((x.lat_us::double precision / 1000)::real ORDER BY x.sort_us, x.log_id)
+						FILTER (WHERE x.kind IS NOT NULL), '{}')
 	FROM (VALUES ('ip'), ('port'), ('vision')) AS t(kind)
-	LEFT JOIN checks x ON x.kind = t.kind AND x.checked >= from_at
+	LEFT JOIN checks x ON x.kind = t.kind
 	GROUP BY t.kind
 	ORDER BY t.kind;
 END
