@@ -46,11 +46,11 @@ SQL_SOURCES = $(addprefix sql/,00_schema.sql 01_c_helpers.sql 02_tables.sql 03_c
 	04_api_cameras.sql 05_api_history.sql 06_retention.sql 07_workers.sql 08_privileges.sql \
 	09_http_api.sql \
 	10_notify.sql 11_http_notify.sql 12_daynight.sql \
-	13_evidence.sql 14_history.sql 15_trends.sql)
+	13_evidence.sql 14_history.sql 15_trends.sql 16_dashboard.sql)
 DATA_built = camera_health--$(EXTVERSION).sql $(patsubst sql/updates/%,camera_health--%,$(wildcard sql/updates/*.sql))
 DATA = extension/camera_health--1.0.sql
 
-REGRESS = cameras validation history history_pack retention summary roles ingest vision http_api sites notify evidence trends
+REGRESS = cameras validation history history_pack retention summary roles ingest vision http_api sites notify evidence trends dashboard
 REGRESS_OPTS = --inputdir=test/regress --outputdir=test/regress
 
 PG_CPPFLAGS = -I$(srcdir)/common -I$(srcdir)/extension -I$(srcdir)/bgworker -Wall -Wextra -Werror -Wno-unused-parameter \

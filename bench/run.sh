@@ -21,5 +21,7 @@ echo "== uptime from the hourly trends: one camera over a year, 10,000 cameras o
 bench/uptime.sh
 echo "== bulk import of 10,000 cameras"
 bench/import.sh
+echo "== the dashboard's reads at 10,000 cameras"
+bench/dashboard.sh
 echo "== vision at fleet scale: grabs in flight against today's visionproc and naive ffmpeg"
 bench/vision_scale.sh

@@ -101,11 +101,11 @@ api_functions=$(qh "SELECT string_agg(p.proname, ' ' ORDER BY p.proname) FROM pg
 	WHERE p.pronamespace = 'camera_health_api'::regnamespace")
 api_views=$(qh "SELECT string_agg(c.relname, ' ' ORDER BY c.relname) FROM pg_class c
 	WHERE c.relnamespace = 'camera_health_api'::regnamespace")
-assert_eq "$api_functions" "acknowledge_alert add_channel add_maintenance alert_evidence camera_alerts camera_latency camera_logs camera_pictures camera_sla camera_snapshot camera_uptime channel_deliveries delete_camera delete_channel end_maintenance export_cameras fleet_uptime get_camera get_log_retention health_summary list_cameras list_channels list_maintenance reference_picture register_camera register_cameras register_cameras_csv reset_reference set_camera_enabled set_log_retention test_channel update_camera update_channel" \
+assert_eq "$api_functions" "acknowledge_alert add_channel add_maintenance alert_evidence camera_alerts camera_board camera_heartbeat camera_latency camera_logs camera_pictures camera_sla camera_snapshot camera_uptime channel_deliveries delete_camera delete_channel end_maintenance export_cameras fleet_uptime get_camera get_log_retention health_summary list_cameras list_channels list_maintenance open_alerts reference_picture register_camera register_cameras register_cameras_csv reset_reference set_camera_enabled set_log_retention test_channel update_camera update_channel" \
 	"the functions of camera_health_api"
 assert_eq "$api_views" "camera_status cameras open_alerts" "the views of camera_health_api"
 writer_paths="/ $(for v in $api_views; do printf '/%s ' "$v"; done)$(for f in $api_functions; do printf '/rpc/%s ' "$f"; done)"
-reader_paths="/ /camera_status /cameras /open_alerts /rpc/alert_evidence /rpc/camera_alerts /rpc/camera_latency /rpc/camera_logs /rpc/camera_pictures /rpc/camera_sla /rpc/camera_snapshot /rpc/camera_uptime /rpc/channel_deliveries /rpc/export_cameras /rpc/fleet_uptime /rpc/get_camera /rpc/get_log_retention /rpc/health_summary /rpc/list_cameras /rpc/list_channels /rpc/list_maintenance /rpc/reference_picture"
+reader_paths="/ /camera_status /cameras /open_alerts /rpc/alert_evidence /rpc/camera_alerts /rpc/camera_board /rpc/camera_heartbeat /rpc/camera_latency /rpc/camera_logs /rpc/camera_pictures /rpc/camera_sla /rpc/camera_snapshot /rpc/camera_uptime /rpc/channel_deliveries /rpc/export_cameras /rpc/fleet_uptime /rpc/get_camera /rpc/get_log_retention /rpc/health_summary /rpc/list_cameras /rpc/list_channels /rpc/list_maintenance /rpc/open_alerts /rpc/reference_picture"
 for doc in / /openapi.json; do
 	expect 200 GET "$doc" "" "$WRITER"
 	assert_eq "$(js "' '.join(sorted(d['paths']))")" "$(echo "$writer_paths" | tr ' ' '\n' | sed '/^$/d' | sort | paste -sd' ')" \
@@ -227,7 +227,7 @@ for path in /health/camera/abc /health/camera/-1 /health/camera/1.5/logs /health
 done
 for call in "GET /health/camera/999999" "PATCH /health/camera/999999" "DELETE /health/camera/999999" \
 	"GET /health/camera/999999/logs" "GET /health/camera/999999/alerts" "GET /health/camera/999999/log-retention" \
-	"GET /health/camera/999999/uptime" \
+	"GET /health/camera/999999/uptime" "GET /health/camera/999999/heartbeat" \
 	"POST /health/camera/999999/log-retention" "POST /health/camera/999999/enable" "POST /health/camera/999999/disable" \
 	"DELETE /health/camera/999999/reference" "POST /health/camera/$CAM/alerts/999999/acknowledge" \
 	"GET /rpc/get_camera?camera_id=999999"; do
@@ -295,6 +295,44 @@ assert_eq "$(js "d")" "[{'check_type': 'ip', 'status': 'critical'}, {'check_type
 
 expect 200 GET /health/summary
 assert_eq "$(js "(d['cameras'], d['open_alerts']['total'], d['open_alerts']['acknowledged'])")" "(2, 1, 1)" "GET /health/summary"
+
+# the dashboard's reads (issue 13): tiles, the open alerts, a camera's heartbeat; readers read them
+for token in "" "$READER"; do
+	expect 200 GET "/health/board?max_rows=1" "" "$token"
+	assert_eq "$(js "[(t['id'], t['name'], t['health'], t['ip_status'], t['port_status'], t['open_alerts'], t['worst_severity']) for t in d]")" \
+		"[($CAM, 'gate', 'unhealthy', 'critical', 'ok', 1, 'critical')]" "GET /health/board, a page of one"
+	grep -q s3cr3t "$OUT" && fail "a tile holds the camera's password: $(cat "$OUT")"
+	expect 200 GET "/health/board?after_id=$CAM&status=unknown" "" "$token"
+	assert_eq "$(js "[t['id'] for t in d]")" "[$CAM2]" "GET /health/board: the next page, of one health"
+done
+expect 200 GET "/health/board?search=GATE"
+assert_eq "$(js "[t['id'] for t in d]")" "[$CAM]" "GET /health/board?search= (case-insensitive)"
+expect 200 GET "/health/board?search=127.0.9.2"
+assert_eq "$(js "[t['id'] for t in d]")" "[$CAM2]" "GET /health/board?search= an address"
+expect 200 GET "/health/board?search=%25"
+assert_eq "$(js "d")" "[]" "GET /health/board?search=%25: a % is a %, not a wildcard"
+expect_error 400 22023 GET "/health/board?max_rows=0"
+expect_error 400 22023 GET "/health/board?max_rows=1001"
+expect_error 400 22023 GET "/health/board?status=sick"
+expect_error 400 22P02 GET "/health/board?after_id=abc"
+expect 200 GET "/health/alerts?severity=critical" "" "$READER"
+assert_eq "$(js "[(a['id'], a['camera_id'], a['camera_name'], a['alert_type'], a['acknowledged'], a['has_evidence'], a['group_key']) for a in d]")" \
+	"[($ALERT, $CAM, 'gate', 'camera_unreachable', True, False, 'site:')]" "GET /health/alerts"
+expect 200 GET "/health/alerts?before_id=$ALERT"
+assert_eq "$(js "d")" "[]" "GET /health/alerts?before_id=: the page after the last"
+expect_error 400 22023 GET "/health/alerts?severity=fatal"
+expect_error 400 22023 GET "/health/alerts?alert_type=fire"
+expect_error 400 22023 GET "/health/alerts?max_rows=0"
+expect_error 404 P0002 GET "/health/alerts?before_id=999999"
+expect 200 GET "/health/camera/$CAM/heartbeat" "" "$READER"
+assert_eq "$(js "[(h['check_type'], len(h['at_ms']), h['status'], h['latency_ms']) for h in d]")" \
+	"[('ip', 3, 'ccc', [None, None, None]), ('port', 1, 'o', [0.5]), ('vision', 0, '', [])]" "GET /health/camera/{id}/heartbeat"
+assert_eq "$(js "d[0]['at_ms'][0]")" "$((now_ms - 59000))" "heartbeat times in epoch milliseconds"
+expect 200 GET "/health/camera/$CAM/heartbeat?since=$since&camera_id=$CAM2"
+assert_eq "$(js "[len(h['at_ms']) for h in d]")" "[2, 1, 0]" "GET /health/camera/{id}/heartbeat?since= (the path's camera)"
+expect_error 400 22023 GET "/health/camera/$CAM/heartbeat?since=2000-01-01T00:00:00Z"
+expect_error 400 22007 GET "/health/camera/$CAM/heartbeat?since=yesterday-ish"
+note "the dashboard: /health/board (paging, search, health), /health/alerts, /health/camera/{id}/heartbeat; bad arguments 400"
 
 expect 200 GET "/health/camera/$CAM/log-retention"
 assert_eq "$(js "(d['retention'], d['updated_at'])")" "('30 days', None)" "the default retention"
@@ -414,7 +452,8 @@ note "channels and maintenance windows on /health/channels and /health/maintenan
 # ---- nginx's own answers ---------------------------------------------------
 
 for call in "PUT /health/camera/$CAM" "POST /health/camera/$CAM/logs" "DELETE /health/summary" "GET /health/camera/$CAM/enable" \
-	"PATCH /health/camera" "POST /health/camera/$CAM/reference" "POST /health/camera/$CAM/snapshot" "PUT /health/camera/$CAM/log-retention" "DELETE /health/cameras"; do
+	"PATCH /health/camera" "POST /health/camera/$CAM/reference" "POST /health/camera/$CAM/snapshot" "PUT /health/camera/$CAM/log-retention" "DELETE /health/cameras" \
+	"POST /health/board" "DELETE /health/alerts" "POST /health/camera/$CAM/heartbeat"; do
 	read -r method path <<<"$call"
 	expect_error 405 HTTP405 "$method" "$path" "" "$WRITER"
 	[ -n "$(header Allow)" ] || fail "$call: a 405 without Allow"
