@@ -82,6 +82,7 @@ function route() {
   const m = location.hash.match(/^#\/camera\/([0-9]{1,18})(?:[/?]|$)/);
   window.scrollTo(0, 0);
   clear(main);
+  delete main.dataset.polls;
   const view = m ? cameraPage(main, Number(m[1]), ctx) : fleetPage(main, ctx);
   page = { stop() { p.stop(); if (view && view.stop) view.stop(); } };
 }

@@ -205,7 +205,7 @@ export function cameraPage(main, id, ctx) {
       // a new vision alert brings its evidence: the pictures follow the alerts
       if (polls === 1 || polls % 4 === 0 || alertsChanged) await refreshPictures(rows);
       alertsChanged = false;
-      main.dataset.polls = String(polls);
+      if (!ctx.stopped()) main.dataset.polls = String(polls);
     });
   })();
 

@@ -248,7 +248,7 @@ export function fleetPage(main, ctx) {
     polls++;
     await Promise.all([refreshSummary(), refreshAlerts()]);
     if (polls % 4 === 0) await Promise.all([refreshWallTop(), refreshWindows()]);
-    main.dataset.polls = String(polls);
+    if (!ctx.stopped()) main.dataset.polls = String(polls);
   });
   return { stop() { io.disconnect(); } };
 }
