@@ -11,7 +11,8 @@
 # show its alert, evidence and reference (pictures loaded); acknowledging,
 # starting maintenance, disabling and enabling in the page change the
 # database; an API error is shown; the new alert appears on the open page
-# within 10 s; a reader's pages have no control at all.  Screenshots of
+# within 10 s; a reader's pages have no control at all; with 5,000 cameras
+# more the wall shows 200 and pages on scrolling, pictures lazy.  Screenshots of
 # each page, a writer's and a reader's, in test/out/test_dashboard/.
 . "$(dirname "$0")/lib.sh"
 # shellcheck source=scripts/http.sh
@@ -155,6 +156,13 @@ while read -r -t 240 -u "$from_check" ask arg; do
 	enabled)
 		read -r cam want <<<"$arg"
 		if [ "$(q "SELECT enabled FROM camera_health.cameras WHERE id = $cam")" = "$want" ]; then answer ok; else answer differs; fi
+		;;
+	bulk)
+		# disabled ones: never checked, in the counts and on the wall
+		q "INSERT INTO camera_health.cameras (ip_address, name, site, enabled)
+			SELECT ('10.213.' || (i / 250) || '.' || (i % 250 + 1))::inet, 'dash bulk ' || i, 'dash-bulk-' || (i % 10), false
+			FROM generate_series(0, $arg - 1) i" >/dev/null
+		answer ok
 		;;
 	done)
 		done=1

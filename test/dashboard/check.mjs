@@ -53,7 +53,7 @@ function ask(question, timeoutMs = 90000) {
 // ---- the browser
 const browser = await chromium.launch({
   executablePath: env.CHROMIUM || '/usr/bin/chromium',
-  args: process.getuid && process.getuid() === 0 ? ['--no-sandbox'] : [],
+  args: ['--disable-dev-shm-usage', ...(process.getuid && process.getuid() === 0 ? ['--no-sandbox'] : [])],
 });
 const problems = [];
 
@@ -247,6 +247,27 @@ try {
   await noControls(ap, 'anonymous');
   log('no token: read only, with a field to paste a token');
   await actx.close();
+
+  // ---- 5,000 cameras more: the wall pages, the pictures stay lazy
+  if ((await ask('bulk 5000')) !== 'ok') fail('bulk');
+  const { context: bctx, page: bp } = await open(env.DASH_WRITER, 'writer, 5,000 cameras');
+  const tb = Date.now();
+  await bp.waitForFunction(() => Number(document.getElementById('wall').dataset.loaded) >= 200);
+  const first = Date.now() - tb;
+  await waitCounts(bp);
+  await compareCounts(bp, '5,000 cameras more');
+  const tiles = await bp.locator('#wall .tile').count();
+  if (tiles !== 200) fail(`the wall's first page holds ${tiles} tiles, want 200`);
+  const fetched = () => bp.evaluate(() => performance.getEntriesByType('resource')
+    .filter((e) => e.name.includes('/snapshot')).length);
+  const before = await fetched();
+  if (before >= tiles) fail(`all ${tiles} tiles' pictures were fetched before scrolling: not lazy`);
+  await bp.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
+  await bp.waitForFunction(() => Number(document.getElementById('wall').dataset.loaded) >= 400);
+  const shown = await bp.locator('#wall .tile').count();
+  log(`5,000 cameras more: the first 200 tiles in ${first} ms, 200 more on scrolling (${shown} shown); ` +
+    `pictures fetched: ${before} of the first ${tiles} before scrolling, ${await fetched()} after (lazy)`);
+  await bctx.close();
 
   if (problems.length) fail(`the browser reported:\n${problems.join('\n')}`);
   process.stdout.write('done\n');

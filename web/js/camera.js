@@ -118,11 +118,23 @@ export function cameraPage(main, id, ctx) {
 
   async function refreshPictures(alertRows) {
     const list = await API.pictures(id);
-    const key = JSON.stringify(list);
-    if (key === lastPicturesKey) return;
+    const snap = list.find((p) => p.kind === 'snapshot');
+    // a new latest frame changes that picture only
+    const key = JSON.stringify([Boolean(snap), alertRows && alertRows.map((a) => [a.id, a.status]),
+      list.filter((p) => p.kind !== 'snapshot')]);
+    const img = pics.querySelector('img.snapshot');
+    if (key === lastPicturesKey) {
+      if (snap && img) {
+        const src = `/health/camera/${id}/snapshot?v=${Date.parse(snap.taken_at)}`;
+        if (img.getAttribute('src') !== src) {
+          img.src = src;
+          img.nextElementSibling.textContent = `latest frame, ${fmtTime(snap.taken_at)}`;
+        }
+      }
+      return;
+    }
     lastPicturesKey = key;
     const ref = list.filter((p) => p.kind === 'reference');
-    const snap = list.find((p) => p.kind === 'snapshot');
     const evidence = list.filter((p) => p.kind === 'evidence').sort((a, b) => b.alert_id - a.alert_id).slice(0, 6);
     const byAlert = new Map((alertRows || []).map((a) => [a.id, a]));
     const figs = [];
@@ -164,7 +176,9 @@ export function cameraPage(main, id, ctx) {
 
   async function refreshAlerts() {
     const rows = await API.cameraAlerts(id, 50);
-    const key = JSON.stringify(rows.map((a) => [a.id, a.status, a.last_seen_at]));
+    // drawn again when an alert comes or changes (and every 30 s for the
+    // "ago"s), not under the operator's pointer at every poll
+    const key = JSON.stringify([Math.floor(Date.now() / 30000), rows.map((a) => [a.id, a.status])]);
     if (key !== lastAlertsKey) {
       lastAlertsKey = key;
       alertsChanged = true;

@@ -102,7 +102,7 @@ export function fleetPage(main, ctx) {
       ? h('button.act', { type: 'button', dataset: { action: 'acknowledge', alertId: a.id },
         onclick: async (ev) => {
           const r = await act(ev.currentTarget, () => API.acknowledge(a.camera_id, a.id), `alert ${a.id} acknowledged`);
-          if (r) refreshAlerts();
+          if (r) { alertsKey = ''; refreshAlerts(); }
         } }, 'Acknowledge')
       : null;
     return h(`li.alert.sev-${a.severity}`, { dataset: { alertId: a.id, cameraId: a.camera_id, alertType: a.alert_type, status: a.status } },
@@ -116,17 +116,32 @@ export function fleetPage(main, ctx) {
       ackBtn);
   }
 
+  let alertsKey = '';
   async function refreshAlerts() {
     const rows = await API.openAlerts({ ...filters, max_rows: 50 });
-    clear(alertList, rows.length ? rows.map(alertRow) : h('li.muted', null, 'no open alerts'));
-    // the first page of the fleet's open alerts, by camera, for the tiles
+    // drawn again when an alert comes, changes or goes (and every 30 s for
+    // the "ago"s), so that a button is not replaced under the pointer
+    const key = JSON.stringify([Math.floor(Date.now() / 30000), filters, rows.map((a) => [a.id, a.status])]);
+    if (key !== alertsKey) {
+      alertsKey = key;
+      clear(alertList, rows.length ? rows.map(alertRow) : h('li.muted', null, 'no open alerts'));
+    }
+    // the first page of the fleet's open alerts, by camera, for the tiles:
+    // only the tiles whose alerts changed are painted again
     if (!filters.site && !filters.alert_type && !filters.severity) {
-      alertsByCamera = new Map();
+      const next = new Map();
       for (const a of rows) {
-        if (!alertsByCamera.has(a.camera_id)) alertsByCamera.set(a.camera_id, []);
-        alertsByCamera.get(a.camera_id).push(a);
+        if (!next.has(a.camera_id)) next.set(a.camera_id, []);
+        next.get(a.camera_id).push(a);
       }
-      for (const t of grid.querySelectorAll('.tile')) paintTileAlerts(t);
+      const sig = (l) => (l || []).map((a) => `${a.id}:${a.severity}:${a.alert_type}`).join(',');
+      const changed = [...new Set([...next.keys(), ...alertsByCamera.keys()])]
+        .filter((id) => sig(next.get(id)) !== sig(alertsByCamera.get(id)));
+      alertsByCamera = next;
+      for (const id of changed) {
+        const t = grid.querySelector(`.tile[data-camera-id="${id}"]`);
+        if (t) paintTileAlerts(t);
+      }
     }
   }
 
