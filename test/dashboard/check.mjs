@@ -125,6 +125,7 @@ async function noControls(page, what) {
 }
 
 async function shot(page, name) {
+  await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: path.join(out, `${name}.png`), fullPage: true });
   log(`screenshot ${name}.png`);
 }

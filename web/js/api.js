@@ -151,6 +151,8 @@ async function boardFromViews(p) {
       ip_status: st.ip?.status ?? null, ip_since: st.ip?.since ?? null,
       port_status: st.port?.status ?? null, port_since: st.port?.since ?? null,
       vision_status: st.vision?.status ?? null, vision_since: st.vision?.since ?? null,
+      // no vision check that got a frame, no picture (the board knows when)
+      snapshot_at: st.vision && st.vision.status !== 'error' ? undefined : null,
       open_alerts: al.length,
       worst_severity: al.some((a) => a.severity === 'critical') ? 'critical' : al.length ? 'warning' : null,
     };

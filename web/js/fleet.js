@@ -225,7 +225,9 @@ export function fleetPage(main, ctx) {
         wallInfo.textContent = wall.shown ? `${wall.shown} cameras shown${wall.more ? ', more below' : ''}`
           : wall.more ? '' : 'no camera matches';
         grid.dataset.loaded = String(wall.shown);
-        if (wall.more && sentinelVisible) loadMore();
+        // the observer says so only when the sentinel crosses the margin:
+        // still near after this page, the next one comes now
+        if (wall.more && nearSentinel()) loadMore();
       }
     }
   }
@@ -248,11 +250,11 @@ export function fleetPage(main, ctx) {
   wallSite.addEventListener('change', () => { wall.site = wallSite.value; resetWall(); });
   wallStatus.addEventListener('change', () => { wall.status = wallStatus.value; resetWall(); });
 
-  let sentinelVisible = false;
+  const MARGIN = 800;
+  const nearSentinel = () => sentinel.isConnected && sentinel.getBoundingClientRect().top < window.innerHeight + MARGIN;
   const io = new IntersectionObserver((entries) => {
-    sentinelVisible = entries.some((e) => e.isIntersecting);
-    if (sentinelVisible) loadMore();
-  }, { rootMargin: '800px 0px' });
+    if (entries.some((e) => e.isIntersecting)) loadMore();
+  }, { rootMargin: `${MARGIN}px 0px` });
   io.observe(sentinel);
 
   // ---- live
