@@ -143,7 +143,9 @@ while read -r -t 240 -u "$from_check" ask arg; do
 		cleanup_listeners
 		wait_for 30 "the port camera's port_unavailable alert" \
 			"SELECT count(*) = 1 FROM camera_health.alerts WHERE camera_id = $PORTCAM AND alert_type = 'port_unavailable' AND resolved_at IS NULL"
-		answer "alert $(q "SELECT id FROM camera_health.alerts WHERE camera_id = $PORTCAM AND alert_type = 'port_unavailable' AND resolved_at IS NULL")"
+		# its id, and when it opened (ms since the epoch: the browser's clock is this machine's)
+		answer "alert $(q "SELECT id || ' ' || (extract(epoch FROM created_at) * 1000)::bigint FROM camera_health.alerts
+			WHERE camera_id = $PORTCAM AND alert_type = 'port_unavailable' AND resolved_at IS NULL")"
 		;;
 	drop-window)
 		q "DELETE FROM camera_health.maintenance_windows WHERE reason = 'dashboard test'" >/dev/null
