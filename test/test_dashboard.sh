@@ -11,7 +11,8 @@
 # show its alert, evidence and reference (pictures loaded); acknowledging,
 # starting maintenance, disabling and enabling in the page change the
 # database; an API error is shown; the new alert appears on the open page
-# within 10 s; a reader's pages have no control at all; with 5,000 cameras
+# within 10 s; the alerts' filters and the wall's search narrow the page;
+# a reader's pages have no control at all; with 5,000 cameras
 # more the wall shows 200 and pages on scrolling, pictures lazy.  Screenshots of
 # each page, a writer's and a reader's, in test/out/test_dashboard/.
 . "$(dirname "$0")/lib.sh"

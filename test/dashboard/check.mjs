@@ -195,6 +195,35 @@ try {
   await page.locator(`.tile[data-camera-id="${ids.port}"] .chip[data-alert-type="port_unavailable"]`).waitFor({ timeout: 10000 });
   await compareCounts(page, 'writer, fleet, after the port failed');
 
+  // the alerts' filters and the wall's search
+  const types = () => page.evaluate(() => [...document.querySelectorAll('#open-alerts li.alert')].map((l) => l.dataset.alertType));
+  await page.selectOption('select[data-filter="alert_type"]', 'obstruction');
+  await page.waitForFunction(() => {
+    const l = [...document.querySelectorAll('#open-alerts li.alert')];
+    return l.length > 0 && l.every((x) => x.dataset.alertType === 'obstruction');
+  });
+  await page.selectOption('select[data-filter="alert_type"]', '');
+  await page.selectOption('select[data-filter="site"]', 'dash-yard');
+  await page.waitForFunction((cam) => {
+    const l = [...document.querySelectorAll('#open-alerts li.alert')];
+    return l.length > 0 && l.every((x) => Number(x.dataset.cameraId) === cam);
+  }, ids.port);
+  await page.selectOption('select[data-filter="site"]', '');
+  await page.locator(`#open-alerts li.alert[data-alert-id="${alertId}"]`).waitFor();
+  await page.fill('input[data-filter="search"]', 'covered');
+  await page.waitForFunction((cam) => {
+    const t = [...document.querySelectorAll('#wall .tile')];
+    return t.length === 1 && Number(t[0].dataset.cameraId) === cam;
+  }, ids.covered);
+  await page.fill('input[data-filter="search"]', 'dash-yard');
+  await page.waitForFunction((cam) => {
+    const t = [...document.querySelectorAll('#wall .tile')];
+    return t.length === 1 && Number(t[0].dataset.cameraId) === cam;
+  }, ids.port);
+  await page.fill('input[data-filter="search"]', '');
+  await page.waitForFunction(() => document.querySelectorAll('#wall .tile').length >= 3);
+  log(`the alerts' filters (type, site) and the wall's search (name, site) narrow the page; all alerts: ${(await types()).join(', ')}`);
+
   // ---- acting on the port camera's page: an API error is shown, a window starts, disable/enable
   await page.click(`.tile[data-camera-id="${ids.port}"]`);
   await page.waitForFunction((h) => location.hash === h, `#/camera/${ids.port}`);
