@@ -5,7 +5,8 @@
 #   http_prepare DB   creates the authenticator role (if missing), a fresh
 #                     JWT secret and the filled-in configuration under
 #                     $HTTP_DIR (default $STACK_DIR/http), and exports
-#                       HTTP_BASE        http://127.0.0.1:PORT, nginx
+#                       HTTP_BASE        http://127.0.0.1:PORT, nginx (the
+#                                        dashboard at $HTTP_BASE/dashboard/)
 #                       PGRST_URL        PostgREST itself (tests only)
 #                       JWT_SECRET_FILE  the secret (mode 600)
 #                       POSTGREST_BIN POSTGREST_CONF NGINX_CONF
@@ -67,7 +68,7 @@ http_prepare() {
 		"DB_URI=postgres://camera_health_authenticator@127.0.0.1:$PGPORT/$db" \
 		"JWT_SECRET_FILE=$JWT_SECRET_FILE" "PORT=$pgrst_port" "ADMIN_PORT=$admin_port" "BASE_URL=$HTTP_BASE"
 	fill_template "$HTTP_ROOT/http/nginx-site.conf.in" "$dir/nginx-site.conf" \
-		"LISTEN=127.0.0.1:$nginx_port" "POSTGREST=127.0.0.1:$pgrst_port"
+		"LISTEN=127.0.0.1:$nginx_port" "POSTGREST=127.0.0.1:$pgrst_port" "WEB_ROOT=$HTTP_ROOT/web"
 	# nginx's workers leave root for the stack's unprivileged user
 	[ "$(id -u)" -ne 0 ] || user="user postgres;"
 	cat >"$NGINX_CONF" <<-CONF

@@ -94,6 +94,10 @@ bg_group "$POSTGREST_BIN" "$POSTGREST_CONF" >>"$STACK_DIR/log/postgrest.log" 2>&
 bg_group nginx -e "$STACK_DIR/log/nginx-error.log" -c "$NGINX_CONF"
 http_wait_ready
 WRITER_TOKEN=$(http_token camera_health_writer 86400)
+# the dashboard signs in with a writer's token in the URL's fragment (the
+# page moves it to sessionStorage); valid for 30 days, and for this stack
+# only: the secret is made anew for each run
+DASHBOARD_URL="$HTTP_BASE/dashboard/#token=$(http_token camera_health_writer 2592000)"
 # notifications link to the cameras' HTTP paths
 psql -XAtq -v ON_ERROR_STOP=1 -c "ALTER SYSTEM SET camera_health.notify_base_url = '$HTTP_BASE'" -c "SELECT pg_reload_conf()" >/dev/null
 
@@ -119,10 +123,12 @@ camera_health is running, with 7 demo cameras.
               $STACK_DIR/log/postgrest.log, nginx-error.log
 
 HTTP  $HTTP_BASE
+Dashboard  $DASHBOARD_URL
 Writer token  $WRITER_TOKEN
 
   (without a token you read, as camera_health_anon; the token, valid for a
-  day, writes as camera_health_writer)
+  day, writes as camera_health_writer; the dashboard's link signs in as a
+  writer: open it in a browser on this host)
 
 Try:
   SELECT id, name, rtsp_url FROM camera_health.list_cameras();

