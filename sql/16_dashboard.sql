@@ -36,8 +36,9 @@ COMMENT ON FUNCTION camera_health.health_state(boolean, boolean, bigint, bigint)
 'A camera''s health from whether it is enabled and in maintenance, how many latest checks it has and how many of them are not ok: disabled, maintenance, unknown, healthy or unhealthy (health_summary() and camera_board() count with it).';
 
 /*
- * health_summary() as in sql/15_trends.sql, with cameras in maintenance
- * counted apart ('maintenance', fleet-wide and per site): healthy,
+ * health_summary() of 1.1: 1.0's, with uptime over the last 24 hours and
+ * 30 days (issue 12: uptime_summary() in sql/15_trends.sql), and cameras in
+ * maintenance counted apart ('maintenance', fleet-wide and per site): healthy,
  * unhealthy and unknown count the enabled cameras no window covers now, so
  * that enabled = healthy + unhealthy + unknown + maintenance, and an
  * outage during planned work does not show as unhealthy.  The windows of

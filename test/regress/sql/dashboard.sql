@@ -3,6 +3,8 @@
 SET search_path = camera_health, public;
 -- earlier files leave maintenance windows behind (one of the whole fleet): this file has its own
 DELETE FROM maintenance_windows;
+-- the hour the history below counts from, taken once (a run may cross an hour)
+SELECT date_trunc('hour', now()) AS t0 \gset
 
 SELECT count(*) FROM register_cameras('[
 	{"ip_address": "10.13.0.1", "name": "50% gate", "site": "dash-north", "tags": ["ptz", "Outdoor"],
@@ -159,7 +161,7 @@ SELECT camera_health_api.open_alerts(before_id => -1);
 -- vision every 29; failures without a latency; latencies exact in binary
 CREATE TEMP TABLE beat AS
 SELECT t.check_type, n,
-	   date_trunc('hour', now()) - interval '5 hours' + n * t.every + interval '250.4 milliseconds' AS at,
+	   :'t0'::timestamptz - interval '5 hours' + n * t.every + interval '250.4 milliseconds' AS at,
 	   CASE WHEN t.check_type = 'ip' AND n % 9 = 4 THEN 'critical' WHEN t.check_type = 'ip' AND n % 11 = 5 THEN 'warning'
 			WHEN t.check_type = 'port' AND n % 8 = 3 THEN 'error' WHEN t.check_type = 'vision' AND n % 4 = 2 THEN 'warning'
 			ELSE 'ok' END AS status
@@ -174,11 +176,11 @@ SELECT :c4, b.check_type, b.status,
 FROM beat b ORDER BY b.at;
 -- older than an hour ago into chunks, the rest stays in check_recent; then a late check into a packed hour
 SELECT packed > 0 AS packed FROM pack_history(after_camera => :c4 - 1, max_cameras => 1,
-											 before => date_trunc('hour', now()) - interval '1 hour');
+											 before => :'t0'::timestamptz - interval '1 hour');
 INSERT INTO health_logs (camera_id, check_type, status, metadata, created_at)
-VALUES (:c4, 'ip', 'ok', '{"method": "icmp", "latency_ms": 9.5}', date_trunc('hour', now()) - interval '5 hours' + interval '3 minutes');
+VALUES (:c4, 'ip', 'ok', '{"method": "icmp", "latency_ms": 9.5}', :'t0'::timestamptz - interval '5 hours' + interval '3 minutes');
 SELECT packed AS late_packed FROM pack_history(after_camera => :c4 - 1, max_cameras => 1,
-											  before => date_trunc('hour', now()) - interval '1 hour');
+											  before => :'t0'::timestamptz - interval '1 hour');
 SELECT count(DISTINCT hour) AS packed_hours, (SELECT count(*) FROM check_recent WHERE camera_id = :c4) AS recent_checks
 FROM check_history WHERE camera_id = :c4;
 
@@ -188,11 +190,11 @@ SELECT check_type, cardinality(at_ms) AS checks, status, cardinality(latency_ms)
 FROM camera_heartbeat(:c4);
 -- times a check interval apart, in epoch milliseconds
 SELECT check_type, at_ms[3] - at_ms[2] AS ms_apart,
-	   at_ms[2] = (extract(epoch FROM date_trunc('hour', now()) - interval '5 hours' + interval '3 minutes') * 1000)::bigint AS late_one_in_place
+	   at_ms[2] = (extract(epoch FROM :'t0'::timestamptz - interval '5 hours' + interval '3 minutes') * 1000)::bigint AS late_one_in_place
 FROM camera_heartbeat(:c4);
 -- the same checks as camera_logs() (and latencies as camera_latency()), in the reverse order:
 -- the whole history, and since a time inside a packed hour
-SELECT date_trunc('hour', now()) - interval '3 hours' + interval '13 minutes 0.5 seconds' AS mid \gset
+SELECT :'t0'::timestamptz - interval '3 hours' + interval '13 minutes 0.5 seconds' AS mid \gset
 SELECT s.label, hb.check_type, cardinality(hb.at_ms) AS checks,
 	   hb.at_ms = l.at_ms AS same_times, hb.status = l.status AS same_statuses, hb.latency_ms = l.latency_ms AS same_latencies,
 	   CASE WHEN hb.check_type <> 'vision' THEN array_remove(hb.latency_ms, NULL) = lat.latency_ms END AS as_camera_latency

@@ -3,11 +3,14 @@ SET search_path = camera_health, pg_catalog;
 INSERT INTO cameras (ip_address, name) VALUES ('10.77.0.1', 'pack a'), ('10.77.0.2', 'pack b');
 SELECT id AS a FROM cameras WHERE name = 'pack a' \gset
 SELECT id AS b FROM cameras WHERE name = 'pack b' \gset
+-- the hour every time below counts from, taken once: a run that crosses an
+-- hour must not shift some of them and not others
+SELECT date_trunc('hour', now()) AS t0 \gset
 -- a day of checks at 30 s: healthy ones like the prober's, failures, changed
 -- answers, a latency written otherwise (1.5), timings a smallint cannot hold
 CREATE TEMP TABLE written AS
 SELECT c.id AS camera_id, t.check_type, st.status,
-	   date_trunc('hour', now()) - interval '26 hours' + (n * 30001) * interval '1 millisecond' AS created_at,
+	   :'t0'::timestamptz - interval '26 hours' + (n * 30001) * interval '1 millisecond' AS created_at,
 	   CASE WHEN n % 17 = 0 THEN jsonb_build_object('method', 'icmp', 'outcome', 'down', 'detail', 'timeout',
 													 'address', host(c.ip_address), 'threshold_ms', 200,
 													 'lateness_ms', n % 5, 'duration_ms', 1000)
@@ -28,13 +31,13 @@ WHERE c.name LIKE 'pack %';
 -- odd metadata, kept as written: a healthy check whose latency_ms is JSON
 -- null (not its template's), an array, a string
 INSERT INTO written VALUES
-	(:b, 'ip', 'ok', date_trunc('hour', now()) - interval '26 hours' + interval '1023.25 seconds',
+	(:b, 'ip', 'ok', :'t0'::timestamptz - interval '26 hours' + interval '1023.25 seconds',
 	 '{"method": "icmp", "outcome": "up", "detail": "echo reply", "address": "10.77.0.2", "latency_ms": null, "threshold_ms": 200, "lateness_ms": 3, "duration_ms": 1}'),
-	(:b, 'ip', 'ok', date_trunc('hour', now()) - interval '26 hours' + interval '1100.5 seconds', '[1, "two"]'),
-	(:b, 'port', 'critical', date_trunc('hour', now()) - interval '26 hours' + interval '1200.75 seconds', '"refused"');
+	(:b, 'ip', 'ok', :'t0'::timestamptz - interval '26 hours' + interval '1100.5 seconds', '[1, "two"]'),
+	(:b, 'port', 'critical', :'t0'::timestamptz - interval '26 hours' + interval '1200.75 seconds', '"refused"');
 INSERT INTO health_logs (camera_id, check_type, status, metadata, created_at)
 SELECT camera_id, check_type, status, metadata, created_at FROM written ORDER BY created_at;
-SELECT packed FROM pack_history(before => date_trunc('hour', now()) - interval '2 hours');
+SELECT packed FROM pack_history(before => :'t0'::timestamptz - interval '2 hours');
 -- a chunk's checks are in time order (camera b has no late ones)
 SELECT count(*) AS out_of_order FROM check_history h
 WHERE h.camera_id = :b AND h.at_ms <> ARRAY(SELECT x FROM unnest(h.at_ms) x ORDER BY x);
@@ -42,7 +45,7 @@ WHERE h.camera_id = :b AND h.at_ms <> ARRAY(SELECT x FROM unnest(h.at_ms) x ORDE
 -- and with another one (the chunk's template differs from theirs)
 CREATE TEMP TABLE late AS
 SELECT :a::bigint AS camera_id, 'ip'::text AS check_type, 'ok'::text AS status,
-	   date_trunc('hour', now()) - interval '20 hours' + n * interval '7 seconds' AS created_at,
+	   :'t0'::timestamptz - interval '20 hours' + n * interval '7 seconds' AS created_at,
 	   jsonb_strip_nulls(jsonb_build_object('method', 'icmp', 'outcome', 'up', 'detail', 'echo reply',
 											'address', '10.77.0.1', 'latency_ms', round(0.25 + n, 3), 'threshold_ms', 200,
 											'lateness_ms', n, 'duration_ms', 1,
@@ -55,9 +58,9 @@ RETURN (SELECT jsonb_agg(jsonb_build_object('camera_id', camera_id, 'check_type'
 											'latency_ms', (metadata ->> 'latency_ms')::float8, 'metadata', metadata))
 		FROM pg_temp.late WHERE (metadata ? 'worker') = only_worker);
 SELECT logged FROM record_results(pg_temp.results(false), 3, 2);
-SELECT packed FROM pack_history(before => date_trunc('hour', now()) - interval '2 hours');
+SELECT packed FROM pack_history(before => :'t0'::timestamptz - interval '2 hours');
 SELECT logged FROM record_results(pg_temp.results(true), 3, 2);
-SELECT packed FROM pack_history(before => date_trunc('hour', now()) - interval '2 hours');
+SELECT packed FROM pack_history(before => :'t0'::timestamptz - interval '2 hours');
 SELECT count(*) AS checks_recent FROM check_recent WHERE camera_id IN (:a, :b);
 SELECT count(*) AS chunks, sum(n) AS checks FROM check_history WHERE camera_id IN (:a, :b);
 -- every check as written: status, time, metadata text
@@ -73,7 +76,7 @@ SELECT count(*) AS differ FROM (
 	 EXCEPT ALL
 	 SELECT id, created_at, metadata::text FROM (SELECT * FROM health_logs WHERE camera_id = :a
 												  ORDER BY created_at DESC, id DESC LIMIT 500) x)) d;
-SELECT count(*) AS day FROM camera_logs(:a, since => date_trunc('hour', now()) - interval '24 hours', max_rows => 10000);
+SELECT count(*) AS day FROM camera_logs(:a, since => :'t0'::timestamptz - interval '24 hours', max_rows => 10000);
 -- healthy checks of a template keep NULL: most of them
 SELECT count(*) FILTER (WHERE m IS NULL) > count(*) / 2 AS mostly_template
 FROM check_history h, unnest(h.metadata) m WHERE h.camera_id IN (:a, :b) AND h.check_type = 'ip';
