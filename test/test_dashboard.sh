@@ -14,7 +14,10 @@
 # within 10 s; the alerts' filters and the wall's search narrow the page;
 # a reader's pages have no control at all; with 5,000 cameras
 # more the wall shows 200 and pages on scrolling, pictures lazy.  Screenshots of
-# each page, a writer's and a reader's, in test/out/test_dashboard/.
+# each page, a writer's and a reader's, in test/out/test_dashboard/; with
+# DASH_DOCS=DIR also the README's two (DIR/dashboard-fleet.jpg and
+# dashboard-camera.jpg, 1200 pixels wide): TESTS=test_dashboard
+# DASH_DOCS=docs scripts/test.sh.
 . "$(dirname "$0")/lib.sh"
 # shellcheck source=scripts/http.sh
 . "$(dirname "$0")/../scripts/http.sh"
@@ -43,6 +46,11 @@ trap cleanup EXIT
 [ -x "${CHROMIUM:=/usr/bin/chromium}" ] || fail "no Chromium at $CHROMIUM (scripts/setup.sh installs Debian's chromium)"
 [ -f "$ROOT/tools/node_modules/playwright-core/package.json" ] || fail "no playwright-core in tools/ (scripts/setup.sh runs npm ci)"
 export CHROMIUM
+if [ -n "${DASH_DOCS:-}" ]; then
+	mkdir -p "$DASH_DOCS"
+	DASH_DOCS=$(cd "$DASH_DOCS" && pwd)
+	export DASH_DOCS
+fi
 rm -rf "$OUT_DIR"
 mkdir -p "$OUT_DIR" "$DIR"
 started=$SECONDS
@@ -181,6 +189,10 @@ NODE_PID=""
 [ "$rc" = 0 ] && [ -n "$done" ] || fail "the browser test failed (exit $rc)"
 for s in fleet-writer camera-writer fleet-reader camera-reader; do
 	[ -s "$OUT_DIR/$s.png" ] || fail "no screenshot $s.png"
+done
+[ -z "${DASH_DOCS:-}" ] || for s in dashboard-fleet dashboard-camera; do
+	[ -s "$DASH_DOCS/$s.jpg" ] || fail "no picture $DASH_DOCS/$s.jpg"
+	note "README picture $DASH_DOCS/$s.jpg: $(stat -c %s "$DASH_DOCS/$s.jpg") bytes"
 done
 note "browser part: $((SECONDS - browser_started)) s; screenshots in ${OUT_DIR#"$ROOT"/}: $(cd "$OUT_DIR" && ls ./*.png | tr '\n' ' ')"
 note "whole test: $((SECONDS - started)) s"

@@ -6,7 +6,9 @@
 //
 // Environment: DASH_BASE (nginx), DASH_WRITER, DASH_READER (tokens),
 // DASH_OUT (screenshots), DASH_HEALTHY, DASH_COVERED, DASH_PORTCAM (camera
-// ids), DASH_ALERT (the covered camera's obstruction alert).
+// ids), DASH_ALERT (the covered camera's obstruction alert); DASH_DOCS, a
+// directory: the README's pictures of the fleet and camera pages are saved
+// there too (dashboard-fleet.jpg, dashboard-camera.jpg).
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
@@ -130,6 +132,18 @@ async function shot(page, name) {
   log(`screenshot ${name}.png`);
 }
 
+// a small picture for the README: 1200 pixels wide, JPEG
+async function docShot(page, name) {
+  if (!env.DASH_DOCS) return;
+  const size = page.viewportSize();
+  await page.setViewportSize({ width: 1200, height: 900 });
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: path.join(env.DASH_DOCS, `${name}.jpg`), type: 'jpeg', quality: 70 });
+  await page.setViewportSize(size);
+  log(`README picture ${name}.jpg`);
+}
+
 try {
   // ---- a writer: the fleet
   const { context: wctx, page } = await open(env.DASH_WRITER, 'writer');
@@ -152,6 +166,7 @@ try {
   log(`the covered camera's tile shows its obstruction alert; ${loading.length} tile pictures, all loading=lazy`);
   if (!(await page.locator('button[data-action="acknowledge"]').count())) fail('a writer sees no Acknowledge button');
   await shot(page, 'fleet-writer');
+  await docShot(page, 'dashboard-fleet');
 
   // ---- the covered camera's page
   await page.click(tile);
@@ -168,6 +183,7 @@ try {
   const points = await page.locator('canvas.latency').getAttribute('data-points');
   log(`camera page: the heartbeat bars hold ${marks.join(', ')} marks, the latency chart ${points} samples; vision ${vstatus}`);
   await shot(page, 'camera-writer');
+  await docShot(page, 'dashboard-camera');
 
   // acknowledge, in the page; the database says so
   const t0 = Date.now();
