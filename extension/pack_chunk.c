@@ -286,8 +286,8 @@ same_value(const JsonbValue *a, const JsonbValue *b)
 			return a->val.string.len == b->val.string.len &&
 				memcmp(a->val.string.val, b->val.string.val, a->val.string.len) == 0;
 		case jbvNumeric:
-			return VARSIZE(a->val.numeric) == VARSIZE(b->val.numeric) &&
-				memcmp(a->val.numeric, b->val.numeric, VARSIZE(a->val.numeric)) == 0;
+			return VARSIZE_ANY(a->val.numeric) == VARSIZE_ANY(b->val.numeric) &&
+				memcmp(a->val.numeric, b->val.numeric, VARSIZE_ANY(a->val.numeric)) == 0;
 		case jbvBinary:
 			return a->val.binary.len == b->val.binary.len &&
 				memcmp(a->val.binary.data, b->val.binary.data, a->val.binary.len) == 0;
