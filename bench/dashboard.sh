@@ -93,7 +93,7 @@ reads() {
 		FROM generate_series(1, $CAMERAS) i" >/dev/null
 	sql "INSERT INTO camera_health.camera_status (camera_id, check_type, status, since, checked_at)
 		SELECT c.id, t.check_type,
-			   CASE WHEN hashint8(c.id * 3 + t.n) % 100 < 2 THEN 'critical' WHEN hashint8(c.id * 3 + t.n) % 100 < 4 THEN 'warning'
+			   CASE WHEN abs(hashint8(c.id * 3 + t.n) % 100) < 2 THEN 'critical' WHEN abs(hashint8(c.id * 3 + t.n) % 100) < 4 THEN 'warning'
 					ELSE 'ok' END, now() - interval '1 hour', now()
 		FROM camera_health.cameras c, (VALUES ('ip', 0), ('port', 1), ('vision', 2)) t(check_type, n)
 		WHERE c.id % 50 <> 0" >/dev/null

@@ -8,7 +8,9 @@
 # third one's site.  Shows: nginx serves the files with their types, a CSP
 # and revalidation; the token leaves the address bar; the fleet counts equal
 # health_summary() read here with psql; the covered camera's tile and page
-# show its alert, evidence and reference (pictures loaded); acknowledging,
+# show its alert, evidence and reference (pictures loaded); the uptime over
+# 24 h and 30 days is health_summary()'s; the open alerts are grouped per
+# site as notifications group them (alert_group_key()); acknowledging,
 # starting maintenance, disabling and enabling in the page change the
 # database; an API error is shown; the new alert appears on the open page
 # within 10 s; the alerts' filters and the wall's search narrow the page;
@@ -141,6 +143,24 @@ while read -r -t 240 -u "$from_check" ask arg; do
 	case $ask in
 	counts)
 		want=$(sql_counts)
+		if [ "$arg" = "$want" ]; then answer equal; else answer "$want"; fi
+		;;
+	uptime)
+		# availability over 24 h and 30 days as the page shows them, or null
+		read -r d m <<<"$arg"
+		[[ "$d $m" =~ ^(null|[0-9.e+-]+)\ (null|[0-9.e+-]+)$ ]] || fail "uptime: $arg"
+		answer "$(q "WITH w AS (SELECT (u -> 'last_24h' ->> 'availability')::float8 AS d, (u -> 'last_30d' ->> 'availability')::float8 AS m
+				FROM (SELECT camera_health.health_summary() -> 'uptime' AS u) s)
+			SELECT CASE WHEN (abs(nullif('$d', 'null')::float8 - d) < 0.001 OR (d IS NULL AND '$d' = 'null'))
+					AND (abs(nullif('$m', 'null')::float8 - m) < 0.001 OR (m IS NULL AND '$m' = 'null'))
+				THEN 'ok' ELSE coalesce(d::text, 'null') || ' ' || coalesce(m::text, 'null') END FROM w")"
+		;;
+	groups)
+		# the open alerts by the key notifications group them by
+		want=$(q "SELECT coalesce(string_agg(k || '=' || ids, ' ' ORDER BY k COLLATE \"C\"), '')
+			FROM (SELECT camera_health.alert_group_key(c.site) AS k, string_agg(a.id::text, ',' ORDER BY a.id) AS ids
+				FROM camera_health.alerts a JOIN camera_health.cameras c ON c.id = a.camera_id
+				WHERE a.resolved_at IS NULL GROUP BY 1) g")
 		if [ "$arg" = "$want" ]; then answer equal; else answer "$want"; fi
 		;;
 	acknowledged)

@@ -104,6 +104,47 @@ async function compareCounts(page, what) {
   }
 }
 
+// the page's uptime over 24 h and 30 days is health_summary()'s (within
+// 0.001: the windows move on between the two reads)
+async function compareUptime(page) {
+  const u = await page.evaluate(() => ['last_24h', 'last_30d']
+    .map((k) => document.querySelector(`[data-uptime="${k}"] .n`).dataset.value || 'null'));
+  const answer = await ask(`uptime ${u.join(' ')}`);
+  if (answer !== 'ok') fail(`the page shows uptime ${u.join(' ')}, health_summary() says ${answer}`);
+  const text = await page.evaluate(() => [...document.querySelectorAll('[data-uptime]')]
+    .map((b) => `${b.querySelector('.label').textContent} ${b.querySelector('.n').textContent}`).join(', '));
+  log(`the uptime equals health_summary()'s: ${text}`);
+}
+
+// the open alerts in groups as notifications group them: one group per
+// key, every alert in its own key's group, and the same alerts in each as
+// the shell finds with alert_group_key(); again after the next poll when
+// an alert came or went between the two reads
+async function compareGroups(page, must) {
+  const deadline = Date.now() + 30000;
+  for (;;) {
+    const groups = await page.evaluate(() => [...document.querySelectorAll('#open-alerts li.group')].map((g) => ({
+      key: g.dataset.groupKey,
+      ids: [...g.querySelectorAll('li.alert')].map((l) => Number(l.dataset.alertId)),
+      keys: [...g.querySelectorAll('li.alert')].map((l) => l.dataset.groupKey),
+    })));
+    for (const g of groups) {
+      if (g.keys.some((k) => k !== g.key)) fail(`an alert of another group in group ${g.key}: ${g.keys}`);
+    }
+    if (new Set(groups.map((g) => g.key)).size !== groups.length) fail(`a group shown twice: ${groups.map((g) => g.key)}`);
+    for (const [key, id] of must) {
+      if (!groups.some((g) => g.key === key && g.ids.includes(id))) fail(`alert ${id} is not in group ${key}`);
+    }
+    const text = groups.map((g) => `${g.key}=${[...g.ids].sort((a, b) => a - b).join(',')}`)
+      .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).join(' ');
+    const answer = await ask(`groups ${text}`);
+    if (answer === 'equal') { log(`the open alerts are grouped as notified: ${text}`); return; }
+    if (Date.now() > deadline) fail(`the page groups the alerts ${text}, alert_group_key() ${answer}`);
+    const n = await polls(page);
+    await page.waitForFunction((n0) => Number(document.getElementById('main').dataset.polls || 0) > n0, n);
+  }
+}
+
 // an <img> that has loaded a picture
 async function imageLoaded(page, selector, what) {
   const img = page.locator(selector).first();
@@ -210,6 +251,8 @@ try {
     `(${Date.now() - t1} ms after the shell saw it in the database)`);
   await page.locator(`.tile[data-camera-id="${ids.port}"] .chip[data-alert-type="port_unavailable"]`).waitFor({ timeout: 10000 });
   await compareCounts(page, 'writer, fleet, after the port failed');
+  await compareUptime(page);
+  await compareGroups(page, [['site:dash-lobby', alertId], ['site:dash-yard', Number(newAlert)]]);
 
   // the alerts' filters and the wall's search
   const types = () => page.evaluate(() => [...document.querySelectorAll('#open-alerts li.alert')].map((l) => l.dataset.alertType));

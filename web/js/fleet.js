@@ -12,6 +12,18 @@ const COUNTS = [
   ['healthy', 'healthy'], ['unhealthy', 'unhealthy'], ['unknown', 'unknown'], ['maintenance', 'in maintenance'],
   ['disabled', 'disabled'], ['cameras', 'cameras'], ['open_alerts', 'open alerts'],
 ];
+// health_summary()'s uptime: availability (ip), maintenance excluded
+const UPTIME = [['last_24h', 'uptime 24 h'], ['last_30d', 'uptime 30 days']];
+
+// a fraction as a percentage, rounded down: 99.996 % is not yet 100 %
+function pct(v) {
+  if (v === null || v === undefined) return '—';
+  return v >= 1 ? '100 %' : `${(Math.floor(v * 10000) / 100).toFixed(2)} %`;
+}
+
+// notifications tell a channel about the alerts of one site together
+// (open_alerts' group_key); the views of an older server have no key
+const groupKey = (a) => a.group_key ?? `site:${a.site ?? ''}`;
 
 export function fleetPage(main, ctx) {
   const canWrite = ctx.session.canWrite;
@@ -24,11 +36,14 @@ export function fleetPage(main, ctx) {
   const counts = h('section.counts', { 'aria-label': 'fleet counts' },
     COUNTS.map(([k, label]) => h('div.count', { dataset: { count: k } },
       h('span.n', { dataset: { value: '' } }, '…'), h('span.label', null, label))));
+  const uptime = h('section.counts.uptime', { 'aria-label': 'fleet uptime' },
+    UPTIME.map(([k, label]) => h('div.count', { dataset: { uptime: k } },
+      h('span.n', { dataset: { value: '' } }, '…'), h('span.label', null, label), h('span.stream.muted.small'))));
   const summaryAt = h('p.muted.small');
   const sitesBody = h('tbody');
   const sites = h('section.card.sites', null, h('h2', null, 'Sites'),
     h('table.grid', null, h('thead', null, h('tr', null,
-      ['site', 'cameras', 'healthy', 'unhealthy', 'unknown', 'open alerts'].map((c) => h('th', null, c)))), sitesBody));
+      ['site', 'cameras', 'healthy', 'unhealthy', 'unknown', 'open alerts', 'up 24 h', 'up 30 d'].map((c) => h('th', null, c)))), sitesBody));
 
   const siteSel = h('select', { 'aria-label': 'site', dataset: { filter: 'site' } }, h('option', { value: '' }, 'all sites'));
   const typeSel = h('select', { 'aria-label': 'alert type', dataset: { filter: 'alert_type' } },
@@ -38,7 +53,7 @@ export function fleetPage(main, ctx) {
     h('option', { value: 'warning' }, 'warning'));
   const alertList = h('ul.alerts', { id: 'open-alerts' });
   const alertsSection = h('section.card.alerts-card', null,
-    h('h2', null, 'Open alerts ', h('span.muted.small', null, 'newest first')),
+    h('h2', null, 'Open alerts ', h('span.muted.small', null, 'newest first, by site as notified')),
     h('div.filters', null, siteSel, typeSel, sevSel), alertList);
 
   const windowsList = h('ul.windows');
@@ -58,7 +73,7 @@ export function fleetPage(main, ctx) {
   const wallSection = h('section.card.wall-card', null, h('h2', null, 'Cameras'),
     h('div.filters', null, search, wallSite, wallStatus), grid, wallInfo, more, sentinel);
 
-  clear(main, h('h1', null, 'Fleet'), counts, summaryAt,
+  clear(main, h('h1', null, 'Fleet'), counts, uptime, summaryAt,
     h('div.columns', null, h('div.col-main', null, alertsSection), h('div.col-side', null, sites, maintSection)),
     wallSection);
 
@@ -87,11 +102,28 @@ export function fleetPage(main, ctx) {
     } catch (e) {
       setCount('maintenance', null);
     }
+    for (const [k] of UPTIME) {
+      const u = s.uptime ? s.uptime[k] : null;
+      const box = uptime.querySelector(`[data-uptime="${k}"]`);
+      const n = box.querySelector('.n');
+      n.textContent = pct(u ? u.availability : null);
+      n.dataset.value = u && u.availability !== null ? String(u.availability) : '';
+      box.querySelector('.stream').textContent = u && u.stream_availability !== null
+        ? `stream ${pct(u.stream_availability)}` : '';
+    }
+    const siteUptime = (k, site) => {
+      const l = s.uptime && s.uptime[k] ? s.uptime[k].sites || [] : [];
+      const u = l.find((x) => x.site === site);
+      return pct(u ? u.availability : null);
+    };
+    openBySite = new Map((s.sites || []).map((st) => [`site:${st.site ?? ''}`, st.open_alerts]));
     counts.dataset.generatedAt = s.generated_at;
     summaryAt.textContent = `as of ${fmtTime(s.generated_at)}`;
     clear(sitesBody, (s.sites || []).map((st) => h('tr', { dataset: { site: st.site ?? '' } },
       h('td', null, st.site ?? '(no site)'), h('td', null, st.cameras), h('td', null, st.healthy),
-      h('td', null, st.unhealthy), h('td', null, st.unknown), h('td', null, st.open_alerts))));
+      h('td', null, st.unhealthy), h('td', null, st.unknown), h('td', null, st.open_alerts),
+      h('td.uptime', null, siteUptime('last_24h', st.site ?? null)),
+      h('td.uptime', null, siteUptime('last_30d', st.site ?? null)))));
     fillSites(siteSel, s.sites || []);
     fillSites(wallSite, s.sites || []);
   }
@@ -105,7 +137,8 @@ export function fleetPage(main, ctx) {
           if (r) { alertsKey = ''; refreshAlerts(); }
         } }, 'Acknowledge')
       : null;
-    return h(`li.alert.sev-${a.severity}`, { dataset: { alertId: a.id, cameraId: a.camera_id, alertType: a.alert_type, status: a.status } },
+    return h(`li.alert.sev-${a.severity}`, { dataset: { alertId: a.id, cameraId: a.camera_id, alertType: a.alert_type,
+      status: a.status, groupKey: groupKey(a) } },
       h('span.sev', null, a.severity),
       h('span.type', null, a.alert_type),
       h('a.cam', { href: `#/camera/${a.camera_id}` }, a.camera_name || `camera ${a.camera_id}`),
@@ -116,15 +149,36 @@ export function fleetPage(main, ctx) {
       ackBtn);
   }
 
+  // the alerts of a page in groups, a group where its newest alert stands;
+  // the summary says how many the whole group holds
+  let openBySite = new Map();
+  function alertGroups(rows) {
+    const groups = new Map();
+    for (const a of rows) {
+      const k = groupKey(a);
+      if (!groups.has(k)) groups.set(k, []);
+      groups.get(k).push(a);
+    }
+    return [...groups].map(([k, list]) => {
+      const total = openBySite.get(k);
+      const site = k.slice('site:'.length);
+      return h('li.group', { dataset: { groupKey: k } },
+        h('div.group-head', null, h('strong', null, site || '(no site)'), ' ',
+          h('span.muted.small', null, total > list.length ? `${list.length} of ${total} open` : `${list.length} open`)),
+        h('ul.alerts', null, list.map(alertRow)));
+    });
+  }
+
   let alertsKey = '';
   async function refreshAlerts() {
     const rows = await API.openAlerts({ ...filters, max_rows: 50 });
     // drawn again when an alert comes, changes or goes (and every 30 s for
     // the "ago"s), so that a button is not replaced under the pointer
-    const key = JSON.stringify([Math.floor(Date.now() / 30000), filters, rows.map((a) => [a.id, a.status])]);
+    const key = JSON.stringify([Math.floor(Date.now() / 30000), filters, rows.map((a) => [a.id, a.status, groupKey(a)]),
+      [...openBySite]]);
     if (key !== alertsKey) {
       alertsKey = key;
-      clear(alertList, rows.length ? rows.map(alertRow) : h('li.muted', null, 'no open alerts'));
+      clear(alertList, rows.length ? alertGroups(rows) : h('li.muted', null, 'no open alerts'));
     }
     // the first page of the fleet's open alerts, by camera, for the tiles:
     // only the tiles whose alerts changed are painted again
