@@ -210,6 +210,18 @@ NODE_PID=""
 for s in fleet-writer camera-writer fleet-reader camera-reader; do
 	[ -s "$OUT_DIR/$s.png" ] || fail "no screenshot $s.png"
 done
+# the pages asked nothing the stack refused or failed but what the test
+# provoked: the window it dropped before the click (404) and the reader's
+# acknowledgement (403); a tile without a snapshot, a camera without a
+# reference asks for no picture (499: the browser left before the answer)
+refused=$(awk '/HeadlessChrome/ && $9 >= 400 && $9 != 499 { print $6, $7, $9 }' "$STACK_DIR/log/nginx-access.log" |
+	tr -d '"' | sed -E 's#/[0-9]+(/|$| )#/N\1#g; s#/[0-9]+(/|$| )#/N\1#g; s#\?.*( [0-9]+)$#\1#' | sort | uniq -c | awk '{ $1 = $1; print }')
+want_refused=$'1 POST /health/camera/N/alerts/N/acknowledge 403\n1 POST /health/maintenance/N/end 404'
+[ "$refused" = "$want_refused" ] || fail "the browser's requests refused by the stack (count, request, status; nginx's access log):
+$refused
+expected:
+$want_refused"
+note "the stack refused only the two requests the test provoked (a dropped window: 404; a reader's acknowledgement: 403)"
 [ -z "${DASH_DOCS:-}" ] || for s in dashboard-fleet dashboard-camera; do
 	[ -s "$DASH_DOCS/$s.jpg" ] || fail "no picture $DASH_DOCS/$s.jpg"
 	note "README picture $DASH_DOCS/$s.jpg: $(stat -c %s "$DASH_DOCS/$s.jpg") bytes"
