@@ -43,7 +43,10 @@ export function fleetPage(main, ctx) {
   const sitesBody = h('tbody');
   const sites = h('section.card.sites', null, h('h2', null, 'Sites'),
     h('table.grid', null, h('thead', null, h('tr', null,
-      ['site', 'cameras', 'healthy', 'unhealthy', 'unknown', 'open alerts', 'up 24 h', 'up 30 d'].map((c) => h('th', null, c)))), sitesBody));
+      // short headings, the long ones as titles: the eight columns fit the side column
+      [['site'], ['cams', 'cameras'], ['ok', 'healthy'], ['failing', 'unhealthy'], ['?', 'unknown (not checked yet)'],
+        ['alerts', 'open alerts'], ['24 h', 'uptime over the last 24 hours'], ['30 d', 'uptime over the last 30 days']]
+        .map(([c, title]) => h('th', { title }, c)))), sitesBody));
 
   const siteSel = h('select', { 'aria-label': 'site', dataset: { filter: 'site' } }, h('option', { value: '' }, 'all sites'));
   const typeSel = h('select', { 'aria-label': 'alert type', dataset: { filter: 'alert_type' } },
