@@ -21,7 +21,6 @@ GRANT EXECUTE ON FUNCTION
 	camera_health.camera_defaults(),
 	camera_health.camera_logs(bigint, text, timestamptz, integer),
 	camera_health.camera_alerts(bigint, boolean, integer),
-	camera_health.health_summary(),
 	camera_health.get_log_retention(bigint)
 	TO camera_health_reader;
 GRANT SELECT ON camera_health.retention_runs TO camera_health_reader;

@@ -349,14 +349,6 @@ $$;
 COMMENT ON FUNCTION camera_health_api.acknowledge_alert(bigint, bigint) IS
 'Marks an alert as seen by an operator and returns it; with camera_id, only an alert of that camera. Acknowledging twice keeps the first time.';
 
-CREATE FUNCTION camera_health_api.health_summary()
-RETURNS jsonb
-LANGUAGE sql STABLE
-SET search_path = pg_catalog, pg_temp
-RETURN camera_health.health_summary();
-COMMENT ON FUNCTION camera_health_api.health_summary() IS
-'Fleet health: cameras (enabled, disabled, healthy, unhealthy, unknown), open alerts by severity and type, latest statuses per check type, dead letters.';
-
 /* ---- log retention and references ----------------------------------------- */
 
 CREATE FUNCTION camera_health_api.get_log_retention(camera_id bigint)
@@ -455,7 +447,6 @@ GRANT EXECUTE ON FUNCTION
 	camera_health_api.export_cameras(),
 	camera_health_api.camera_logs(bigint, text, timestamptz, integer),
 	camera_health_api.camera_alerts(bigint, boolean, integer),
-	camera_health_api.health_summary(),
 	camera_health_api.get_log_retention(bigint)
 	TO camera_health_reader;
 GRANT SELECT ON camera_health_api.cameras, camera_health_api.camera_status, camera_health_api.open_alerts

@@ -36,9 +36,11 @@ COMMENT ON FUNCTION camera_health.health_state(boolean, boolean, bigint, bigint)
 'A camera''s health from whether it is enabled and in maintenance, how many latest checks it has and how many of them are not ok: disabled, maintenance, unknown, healthy or unhealthy (health_summary() and camera_board() count with it).';
 
 /*
- * health_summary() of 1.1: 1.0's, with uptime over the last 24 hours and
- * 30 days (issue 12: uptime_summary() in sql/15_trends.sql), and cameras in
- * maintenance counted apart ('maintenance', fleet-wide and per site): healthy,
+ * health_summary() of 1.1, its only definition in the install script (the
+ * upgrade replaces 1.0's with it): 1.0's, with the dead letters and the
+ * sites, uptime over the last 24 hours and 30 days (issue 12:
+ * uptime_summary() in sql/15_trends.sql), and cameras in maintenance
+ * counted apart ('maintenance', fleet-wide and per site): healthy,
  * unhealthy and unknown count the enabled cameras no window covers now, so
  * that enabled = healthy + unhealthy + unknown + maintenance, and an
  * outage during planned work does not show as unhealthy.  The windows of
@@ -124,6 +126,15 @@ BEGIN ATOMIC
 END;
 COMMENT ON FUNCTION camera_health.health_summary() IS
 'Fleet health: cameras in all, enabled, disabled, healthy (every latest check ok), unhealthy, unknown (not checked yet), since 1.1 maintenance (enabled and covered by a maintenance window now: not counted as healthy, unhealthy or unknown; see health_state); open alerts by severity and type; latest statuses per check type; results set aside as dead letters (kept, and when the last was); the same counts and open alerts per site (site null: cameras without one); since 1.1 uptime over the last 24 hours and 30 days, fleet-wide and per site (see fleet_uptime; maintenance excluded).';
+
+-- over HTTP: GET /health/summary (PostgREST's /rpc/health_summary)
+CREATE OR REPLACE FUNCTION camera_health_api.health_summary()
+RETURNS jsonb
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+RETURN camera_health.health_summary();
+COMMENT ON FUNCTION camera_health_api.health_summary() IS
+'Fleet health (GET /health/summary): camera_health.health_summary(): cameras (enabled, disabled, healthy, unhealthy, unknown, in maintenance), open alerts by severity and type, latest statuses per check type, dead letters, the same per site, uptime over 24 hours and 30 days.';
 
 /* ---- the fleet's tiles ------------------------------------------------------ */
 
@@ -432,6 +443,8 @@ COMMENT ON FUNCTION camera_health_api.camera_heartbeat(bigint, timestamptz) IS
 /* ---- privileges ---------------------------------------------------------------- */
 
 REVOKE ALL ON FUNCTION camera_health.health_state(boolean, boolean, bigint, bigint),
+	camera_health.health_summary(),
+	camera_health_api.health_summary(),
 	camera_health.contains_pattern(text),
 	camera_health.check_page_rows(integer, text),
 	camera_health.camera_board(text, text, text, integer, bigint),
@@ -444,6 +457,8 @@ REVOKE ALL ON FUNCTION camera_health.health_state(boolean, boolean, bigint, bigi
 	FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION
 	camera_health.health_state(boolean, boolean, bigint, bigint),
+	camera_health.health_summary(),
+	camera_health_api.health_summary(),
 	camera_health.contains_pattern(text),
 	camera_health.check_page_rows(integer, text),
 	camera_health.camera_board(text, text, text, integer, bigint),

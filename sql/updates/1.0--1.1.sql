@@ -134,8 +134,8 @@ COMMENT ON COLUMN camera_health.dead_letters.payload IS 'The start of the result
 COMMENT ON COLUMN camera_health.dead_letters.created_at IS 'When it was set aside.';
 REVOKE ALL ON camera_health.dead_letters, camera_health.dead_letters_id_seq FROM PUBLIC;
 
--- (health_summary() counts the dead letters: the version with sites, further
--- down, replaces it)
+-- (health_summary() counts the dead letters: 1.1's version, with sites,
+-- maintenance and uptime, is the dashboard's part at the end)
 
 
 /* ------------------------------------------------------------------------
@@ -564,75 +564,6 @@ COMMENT ON FUNCTION camera_health.cameras_from_csv(text) IS
 'register_cameras()''s JSON array from CSV: a header line of field names, then a camera a line; an empty field takes the default, tags as an array literal ({ptz,outdoor}).';
 
 
-CREATE OR REPLACE FUNCTION camera_health.health_summary()
-RETURNS jsonb
-LANGUAGE sql STABLE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-BEGIN ATOMIC
-	WITH per_camera AS (
-		SELECT c.id, c.enabled, c.site, count(s.status) AS checks,
-			   bool_and(s.status = 'ok') AS all_ok
-		FROM camera_health.cameras c
-		LEFT JOIN camera_health.camera_status s ON s.camera_id = c.id
-		GROUP BY c.id, c.enabled, c.site
-	), per_site AS (
-		SELECT p.site, count(*) AS cameras, count(*) FILTER (WHERE p.enabled) AS enabled,
-			   count(*) FILTER (WHERE p.enabled AND p.checks > 0 AND p.all_ok) AS healthy,
-			   count(*) FILTER (WHERE p.enabled AND p.checks > 0 AND NOT p.all_ok) AS unhealthy,
-			   count(*) FILTER (WHERE p.enabled AND p.checks = 0) AS unknown,
-			   (SELECT count(*) FROM camera_health.alerts a JOIN camera_health.cameras c ON c.id = a.camera_id
-				WHERE a.resolved_at IS NULL AND c.site IS NOT DISTINCT FROM p.site) AS open_alerts
-		FROM per_camera p
-		GROUP BY p.site
-	), per_check AS (
-		SELECT t.check_type,
-			   jsonb_build_object(
-				   'ok', count(*) FILTER (WHERE s.status = 'ok'),
-				   'warning', count(*) FILTER (WHERE s.status = 'warning'),
-				   'critical', count(*) FILTER (WHERE s.status = 'critical'),
-				   'error', count(*) FILTER (WHERE s.status = 'error')) AS counts
-		FROM (VALUES ('ip'), ('port'), ('vision')) AS t(check_type)
-		LEFT JOIN (camera_health.camera_status s
-				   JOIN camera_health.cameras c ON c.id = s.camera_id AND c.enabled)
-			   ON s.check_type = t.check_type
-		GROUP BY t.check_type
-	), open_alerts AS (
-		SELECT count(*) AS total,
-			   count(*) FILTER (WHERE a.severity = 'critical') AS critical,
-			   count(*) FILTER (WHERE a.severity = 'warning') AS warning,
-			   count(*) FILTER (WHERE a.status = 'acknowledged') AS acknowledged
-		FROM camera_health.alerts a WHERE a.resolved_at IS NULL
-	), open_by_type AS (
-		SELECT coalesce(jsonb_object_agg(t.alert_type, t.n), '{}') AS by_type
-		FROM (SELECT a.alert_type, count(*) AS n FROM camera_health.alerts a
-			  WHERE a.resolved_at IS NULL GROUP BY a.alert_type) t
-	), dead AS (
-		SELECT count(*) AS total, max(d.created_at) AS last_at FROM camera_health.dead_letters d
-	)
-	SELECT jsonb_build_object(
-		'cameras', (SELECT count(*) FROM per_camera),
-		'enabled', (SELECT count(*) FROM per_camera WHERE enabled),
-		'disabled', (SELECT count(*) FROM per_camera WHERE NOT enabled),
-		'healthy', (SELECT count(*) FROM per_camera WHERE enabled AND checks > 0 AND all_ok),
-		'unhealthy', (SELECT count(*) FROM per_camera WHERE enabled AND checks > 0 AND NOT all_ok),
-		'unknown', (SELECT count(*) FROM per_camera WHERE enabled AND checks = 0),
-		'open_alerts', (SELECT jsonb_build_object('total', total, 'critical', critical,
-												  'warning', warning, 'acknowledged', acknowledged,
-												  'by_type', by_type)
-						FROM open_alerts, open_by_type),
-		'checks', (SELECT jsonb_object_agg(check_type, counts) FROM per_check),
-		'dead_letters', (SELECT jsonb_build_object('total', total, 'last_at', last_at) FROM dead),
-		'sites', (SELECT coalesce(jsonb_agg(jsonb_build_object('site', site, 'cameras', cameras, 'enabled', enabled,
-															   'healthy', healthy, 'unhealthy', unhealthy,
-															   'unknown', unknown, 'open_alerts', open_alerts)
-											ORDER BY site NULLS LAST), '[]')
-				  FROM per_site),
-		'generated_at', now());
-END;
-COMMENT ON FUNCTION camera_health.health_summary() IS
-'Fleet health: cameras in all, enabled, disabled, healthy (every latest check ok), unhealthy, unknown (not checked yet); open alerts by severity and type; latest statuses per check type; results set aside as dead letters (kept, and when the last was); the same counts and open alerts per site (site null: cameras without one).';
-
-
 REVOKE ALL ON FUNCTION
 	camera_health.check_camera_fields(inet, integer, text, integer, integer, integer, text, text, text[]),
 	camera_health.register_camera(inet, integer, text, integer, integer, integer, text, text, text[]),
@@ -988,14 +919,6 @@ $$;
 COMMENT ON FUNCTION camera_health_api.acknowledge_alert(bigint, bigint) IS
 'Marks an alert as seen by an operator and returns it; with camera_id, only an alert of that camera. Acknowledging twice keeps the first time.';
 
-CREATE FUNCTION camera_health_api.health_summary()
-RETURNS jsonb
-LANGUAGE sql STABLE
-SET search_path = pg_catalog, pg_temp
-RETURN camera_health.health_summary();
-COMMENT ON FUNCTION camera_health_api.health_summary() IS
-'Fleet health: cameras (enabled, disabled, healthy, unhealthy, unknown), open alerts by severity and type, latest statuses per check type, dead letters.';
-
 /* ---- log retention and references ----------------------------------------- */
 
 CREATE FUNCTION camera_health_api.get_log_retention(camera_id bigint)
@@ -1094,7 +1017,6 @@ GRANT EXECUTE ON FUNCTION
 	camera_health_api.export_cameras(),
 	camera_health_api.camera_logs(bigint, text, timestamptz, integer),
 	camera_health_api.camera_alerts(bigint, boolean, integer),
-	camera_health_api.health_summary(),
 	camera_health_api.get_log_retention(bigint)
 	TO camera_health_reader;
 GRANT SELECT ON camera_health_api.cameras, camera_health_api.camera_status, camera_health_api.open_alerts
@@ -4371,9 +4293,11 @@ COMMENT ON FUNCTION camera_health.health_state(boolean, boolean, bigint, bigint)
 'A camera''s health from whether it is enabled and in maintenance, how many latest checks it has and how many of them are not ok: disabled, maintenance, unknown, healthy or unhealthy (health_summary() and camera_board() count with it).';
 
 /*
- * health_summary() of 1.1: 1.0's, with uptime over the last 24 hours and
- * 30 days (issue 12: uptime_summary() in sql/15_trends.sql), and cameras in
- * maintenance counted apart ('maintenance', fleet-wide and per site): healthy,
+ * health_summary() of 1.1, its only definition in the install script (the
+ * upgrade replaces 1.0's with it): 1.0's, with the dead letters and the
+ * sites, uptime over the last 24 hours and 30 days (issue 12:
+ * uptime_summary() in sql/15_trends.sql), and cameras in maintenance
+ * counted apart ('maintenance', fleet-wide and per site): healthy,
  * unhealthy and unknown count the enabled cameras no window covers now, so
  * that enabled = healthy + unhealthy + unknown + maintenance, and an
  * outage during planned work does not show as unhealthy.  The windows of
@@ -4459,6 +4383,15 @@ BEGIN ATOMIC
 END;
 COMMENT ON FUNCTION camera_health.health_summary() IS
 'Fleet health: cameras in all, enabled, disabled, healthy (every latest check ok), unhealthy, unknown (not checked yet), since 1.1 maintenance (enabled and covered by a maintenance window now: not counted as healthy, unhealthy or unknown; see health_state); open alerts by severity and type; latest statuses per check type; results set aside as dead letters (kept, and when the last was); the same counts and open alerts per site (site null: cameras without one); since 1.1 uptime over the last 24 hours and 30 days, fleet-wide and per site (see fleet_uptime; maintenance excluded).';
+
+-- over HTTP: GET /health/summary (PostgREST's /rpc/health_summary)
+CREATE OR REPLACE FUNCTION camera_health_api.health_summary()
+RETURNS jsonb
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+RETURN camera_health.health_summary();
+COMMENT ON FUNCTION camera_health_api.health_summary() IS
+'Fleet health (GET /health/summary): camera_health.health_summary(): cameras (enabled, disabled, healthy, unhealthy, unknown, in maintenance), open alerts by severity and type, latest statuses per check type, dead letters, the same per site, uptime over 24 hours and 30 days.';
 
 /* ---- the fleet's tiles ------------------------------------------------------ */
 
@@ -4767,6 +4700,8 @@ COMMENT ON FUNCTION camera_health_api.camera_heartbeat(bigint, timestamptz) IS
 /* ---- privileges ---------------------------------------------------------------- */
 
 REVOKE ALL ON FUNCTION camera_health.health_state(boolean, boolean, bigint, bigint),
+	camera_health.health_summary(),
+	camera_health_api.health_summary(),
 	camera_health.contains_pattern(text),
 	camera_health.check_page_rows(integer, text),
 	camera_health.camera_board(text, text, text, integer, bigint),
@@ -4779,6 +4714,8 @@ REVOKE ALL ON FUNCTION camera_health.health_state(boolean, boolean, bigint, bigi
 	FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION
 	camera_health.health_state(boolean, boolean, bigint, bigint),
+	camera_health.health_summary(),
+	camera_health_api.health_summary(),
 	camera_health.contains_pattern(text),
 	camera_health.check_page_rows(integer, text),
 	camera_health.camera_board(text, text, text, integer, bigint),
