@@ -235,12 +235,7 @@ page() {
 
 	HTTP_DIR="$STACK_DIR/http"
 	export HTTP_DIR
-	http_prepare "$PGDATABASE"
-	(http_postgrest) &
-	PIDS+=($!)
-	(http_nginx) &
-	PIDS+=($!)
-	http_wait_ready
+	http_start "$PGDATABASE"
 	writer=$(http_token camera_health_writer 3600)
 
 	echo

@@ -25,12 +25,7 @@ cleanup() {
 }
 trap cleanup EXIT
 stack_start
-http_prepare camera_health
-(http_postgrest) &
-PIDS+=($!)
-(http_nginx) &
-PIDS+=($!)
-http_wait_ready
+http_start camera_health
 WRITER=$(http_token camera_health_writer 3600)
 WORK="$STACK_DIR/import"
 mkdir -p "$WORK"

@@ -14,6 +14,10 @@
 #                     background, in a process group of its own)
 #   http_nginx        runs nginx in the foreground, likewise
 #   http_wait_ready   waits until nginx answers GET /health/summary with 200
+#   http_start DB     all of it: http_prepare DB, PostgREST and nginx in the
+#                     background (their pids appended to the caller's PIDS
+#                     array, PostgREST's first, for it to stop them), then
+#                     http_wait_ready
 #   http_token ROLE [SECONDS]  prints a JWT for ROLE (scripts/jwt.py)
 #
 # The secret is made per stack and never leaves $STACK_DIR.
@@ -109,6 +113,15 @@ http_wait_ready() {
 	done
 	echo "the HTTP API did not come up (last status $code); see $STACK_DIR/log/postgrest.log and nginx-error.log" >&2
 	return 1
+}
+
+http_start() {
+	http_prepare "$1"
+	(http_postgrest) &
+	PIDS+=($!)
+	(http_nginx) &
+	PIDS+=($!)
+	http_wait_ready
 }
 
 http_token() {

@@ -65,12 +65,7 @@ start_bg "$WORK/rtsp.log" "$ROOT/test/bin/rtsp_server" --port "$RTSP_PORT" --dir
 VISIONPROC_REDIS_URL="$REDIS_URL" "$ROOT/visionproc/visionproc" --workers 2 --grab-timeout 4000 \
 	--io-timeout 2000 --claim-idle 5000 2>"$WORK/visionproc.log" &
 PIDS+=($!)
-http_prepare "$PGDATABASE"
-(http_postgrest) &
-PIDS+=($!)
-(http_nginx) &
-PIDS+=($!)
-http_wait_ready
+http_start "$PGDATABASE"
 LISTEN_PORT=$(free_port)
 listen "$LISTEN_PORT" 127.0.0.1
 

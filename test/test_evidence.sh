@@ -86,12 +86,7 @@ start_bg "$WORK/rtsp.log" "$ROOT/test/bin/rtsp_server" --port "$RTSP_PORT" --dir
 VISIONPROC_REDIS_URL="$REDIS_URL" "$ROOT/visionproc/visionproc" --workers 3 --grab-timeout 4000 \
 	--io-timeout 2000 --claim-idle 5000 2>"$WORK/visionproc.log" &
 PIDS+=($!)
-http_prepare "$PGDATABASE"
-(http_postgrest) &
-PIDS+=($!)
-(http_nginx) &
-PIDS+=($!)
-http_wait_ready
+http_start "$PGDATABASE"
 
 # an HTTP snapshot camera: a 1280x720 colour PNG served by a local web server
 WEB_PORT=$(free_port)

@@ -40,12 +40,7 @@ PGOPTIONS="-c client_min_messages=warning" psql -XAtq -d postgres -c "DROP DATAB
 psql -XAtq -v ON_ERROR_STOP=1 -d postgres -c "CREATE DATABASE $DB TEMPLATE template0" >/dev/null
 qh "CREATE EXTENSION camera_health"
 
-http_prepare "$DB"
-(http_postgrest) &
-PIDS+=($!)
-(http_nginx) &
-PIDS+=($!)
-http_wait_ready
+http_start "$DB"
 note "PostgREST $("$POSTGREST_BIN" --version | head -1), $(nginx -v 2>&1) at $HTTP_BASE"
 
 WRITER=$(http_token camera_health_writer 600)

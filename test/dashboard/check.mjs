@@ -91,21 +91,27 @@ const polls = (page) => page.evaluate(() => Number(document.getElementById('main
 // the counts on the page equal health_summary(), as the shell reads it with
 // psql; a check may change a count between the two reads: then again after
 // the page's next poll
-async function compareCounts(page, what) {
+// Asks the shell `${question} ${what the page shows}` until it answers
+// 'equal', the page polling the API again between the questions (the
+// database moves on: a check lands between the page's read and the
+// shell's); fails after 30 s with both.  readPage(page) returns the text.
+async function untilShellAgrees(page, question, readPage, agreed, differs) {
   const deadline = Date.now() + 30000;
   for (;;) {
-    const c = await countsOf(page);
-    const text = Object.entries(c).map(([k, v]) => `${k}=${v}`).join(' ');
-    const answer = await ask(`counts ${text}`);
-    if (answer === 'equal') { log(`${what}: the counts equal health_summary(): ${text}`); return; }
-    if (Date.now() > deadline) fail(`${what}: the page shows ${text}, health_summary() says ${answer}`);
+    const text = await readPage(page);
+    const answer = await ask(`${question} ${text}`);
+    if (answer === 'equal') { log(agreed(text)); return; }
+    if (Date.now() > deadline) fail(differs(text, answer));
     const n = await polls(page);
     await page.waitForFunction((n0) => Number(document.getElementById('main').dataset.polls || 0) > n0, n);
   }
 }
-
-// the page's uptime over 24 h and 30 days is health_summary()'s (within
-// 0.001: the windows move on between the two reads)
+async function compareCounts(page, what) {
+  await untilShellAgrees(page, 'counts',
+    async (p) => Object.entries(await countsOf(p)).map(([k, v]) => `${k}=${v}`).join(' '),
+    (text) => `${what}: the counts equal health_summary(): ${text}`,
+    (text, answer) => `${what}: the page shows ${text}, health_summary() says ${answer}`);
+}
 async function compareUptime(page) {
   const u = await page.evaluate(() => ['last_24h', 'last_30d']
     .map((k) => document.querySelector(`[data-uptime="${k}"] .n`).dataset.value || 'null'));
@@ -121,9 +127,8 @@ async function compareUptime(page) {
 // the shell finds with alert_group_key(); again after the next poll when
 // an alert came or went between the two reads
 async function compareGroups(page, must) {
-  const deadline = Date.now() + 30000;
-  for (;;) {
-    const groups = await page.evaluate(() => [...document.querySelectorAll('#open-alerts li.group')].map((g) => ({
+  const readGroups = async (p) => {
+    const groups = await p.evaluate(() => [...document.querySelectorAll('#open-alerts li.group')].map((g) => ({
       key: g.dataset.groupKey,
       ids: [...g.querySelectorAll('li.alert')].map((l) => Number(l.dataset.alertId)),
       keys: [...g.querySelectorAll('li.alert')].map((l) => l.dataset.groupKey),
@@ -135,14 +140,12 @@ async function compareGroups(page, must) {
     for (const [key, id] of must) {
       if (!groups.some((g) => g.key === key && g.ids.includes(id))) fail(`alert ${id} is not in group ${key}`);
     }
-    const text = groups.map((g) => `${g.key}=${[...g.ids].sort((a, b) => a - b).join(',')}`)
+    return groups.map((g) => `${g.key}=${[...g.ids].sort((a, b) => a - b).join(',')}`)
       .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).join(' ');
-    const answer = await ask(`groups ${text}`);
-    if (answer === 'equal') { log(`the open alerts are grouped as notified: ${text}`); return; }
-    if (Date.now() > deadline) fail(`the page groups the alerts ${text}, alert_group_key() ${answer}`);
-    const n = await polls(page);
-    await page.waitForFunction((n0) => Number(document.getElementById('main').dataset.polls || 0) > n0, n);
-  }
+  };
+  await untilShellAgrees(page, 'groups', readGroups,
+    (text) => `the open alerts are grouped as notified: ${text}`,
+    (text, answer) => `the page groups the alerts ${text}, alert_group_key() ${answer}`);
 }
 
 // an <img> that has loaded a picture
