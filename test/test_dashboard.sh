@@ -11,8 +11,10 @@
 # show its alert, evidence and reference (pictures loaded); the uptime over
 # 24 h and 30 days is health_summary()'s; the open alerts are grouped per
 # site as notifications group them (alert_group_key()); acknowledging,
-# starting maintenance, disabling and enabling in the page change the
-# database; an API error is shown; the new alert appears on the open page
+# starting and ending maintenance, disabling and enabling, resetting a
+# reference (after a confirm) in the page change the database; an API
+# error is shown; the stack refuses none of the browser's requests but
+# the two the test provokes; the new alert appears on the open page
 # within 10 s; the alerts' filters and the wall's search narrow the page;
 # a reader's pages have no control at all; with 5,000 cameras
 # more the wall shows 200 and pages on scrolling, pictures lazy.  Screenshots of
@@ -178,6 +180,24 @@ while read -r -t 240 -u "$from_check" ask arg; do
 	window-started)
 		if [ "$(q "SELECT count(*) FROM camera_health.maintenance_windows WHERE camera_id = $arg AND reason = 'dashboard test form'
 			AND starts_at <= now() AND ends_at > now()")" = 1 ]; then answer ok; else answer missing; fi
+		;;
+	window-ended)
+		if [ "$(q "SELECT count(*) FILTER (WHERE ends_at <= now()) || ' ' || count(*) FILTER (WHERE ends_at > now())
+			FROM camera_health.maintenance_windows WHERE camera_id = $arg AND reason = 'dashboard test form'")" = "1 0" ]; then
+			answer ok
+		else answer running; fi
+		;;
+	reference-taken)
+		# when the camera's reference was taken (epoch microseconds), or none
+		answer "$(q "SELECT coalesce(max((extract(epoch FROM taken_at) * 1000000)::bigint)::text, 'none')
+			FROM camera_health.camera_references WHERE camera_id = $arg")"
+		;;
+	reference-reset)
+		# gone, or taken again since (visionproc takes the next good frame)
+		read -r cam was <<<"$arg"
+		[[ "$was" =~ ^[0-9]+$ ]] || fail "reference-reset: $arg"
+		if [ "$(q "SELECT count(*) FROM camera_health.camera_references
+			WHERE camera_id = $cam AND (extract(epoch FROM taken_at) * 1000000)::bigint <= $was")" = 0 ]; then answer ok; else answer kept; fi
 		;;
 	enabled)
 		read -r cam want <<<"$arg"

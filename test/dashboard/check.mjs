@@ -67,7 +67,8 @@ async function open(token, what) {
   page.on('console', (m) => {
     if (/Content Security Policy|Refused to/i.test(m.text())) problems.push(`${what}: ${m.text()}`);
   });
-  page.on('dialog', (d) => d.accept());
+  // every confirm() accepted, its question kept for the checks
+  page.on('dialog', (d) => { page.lastDialog = d.message(); d.accept(); });
   const url = `${base}/dashboard/${token ? `#token=${token}` : ''}`;
   const resp = await page.goto(url);
   if (!resp || resp.status() !== 200) fail(`${what}: GET /dashboard/ answered ${resp && resp.status()}`);
@@ -307,6 +308,24 @@ try {
   await page.locator('button[data-action="disable"]').waitFor();
   if ((await ask(`enabled ${ids.port} t`)) !== 'ok') fail('enabled in the page, still disabled in the database');
   log('camera page: maintenance started, camera disabled and enabled again, each in the database');
+  const started = page.locator('li.window[data-running="true"]', { hasText: 'dashboard test form' });
+  await started.locator('button[data-action="end-maintenance"]').click();
+  await started.waitFor({ state: 'detached', timeout: 10000 }).catch(() => fail('the window ended in the page is still shown as running'));
+  if ((await ask(`window-ended ${ids.port}`)) !== 'ok') fail('the maintenance window ended in the page still runs in the database');
+
+  // ---- resetting the healthy camera's reference: the page asks first, the database drops it
+  await page.evaluate((h) => { location.hash = h; }, `#/camera/${ids.healthy}`);
+  await page.locator('h1', { hasText: 'dash healthy' }).waitFor();
+  const refTaken = await ask(`reference-taken ${ids.healthy}`);
+  if (!/^[0-9]+$/.test(refTaken)) fail(`the healthy camera has no reference to reset: ${refTaken}`);
+  page.lastDialog = '';
+  await page.click('button[data-action="reset-reference"]');
+  await page.locator('.notice', { hasText: 'reference dropped' }).waitFor({ timeout: 10000 })
+    .catch(() => fail('no notice that the reference was dropped'));
+  const asked = page.lastDialog;
+  if (!asked) fail('the reference was reset without asking');
+  if ((await ask(`reference-reset ${ids.healthy} ${refTaken}`)) !== 'ok') fail('the reference reset in the page is still in the database');
+  log(`camera page: a window ended, the reference reset after "${asked}", each in the database`);
   await wctx.close();
 
   // ---- a reader: the same pages without a single control
