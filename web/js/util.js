@@ -35,12 +35,16 @@ export function clear(e, ...children) {
   return e;
 }
 
+// one formatter for the page: toLocaleString() with options builds a new
+// one per call, and a wall of 200 tiles formats 600 times (a badge's title each)
+const TIME_FORMAT = new Intl.DateTimeFormat(undefined, { year: 'numeric', month: 'short', day: 'numeric',
+  hour: '2-digit', minute: '2-digit', second: '2-digit' });
+
 export function fmtTime(ts) {
   if (!ts) return '—';
   const d = new Date(ts);
   if (Number.isNaN(d.getTime())) return String(ts);
-  return d.toLocaleString(undefined, { year: 'numeric', month: 'short', day: 'numeric',
-    hour: '2-digit', minute: '2-digit', second: '2-digit' });
+  return TIME_FORMAT.format(d);
 }
 
 // "3 min ago", "2 h 5 min ago"
