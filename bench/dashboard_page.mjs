@@ -115,9 +115,8 @@ async function once() {
       })).catch(() => ({}));
       throw new Error(`not usable within 30 s: ${JSON.stringify(shown)} ${problems.join('; ')}`);
     });
-    const scroll = await page.evaluate(timeTo, { act: { scroll: true }, want: { tiles: 2 * tiles } });
-    const found = await page.evaluate(timeTo, { act: { search }, want: { only: searchTiles, text: search.toLowerCase() } });
-    return await page.evaluate(([scroll, found]) => {
+    // what was fetched by the time it was usable, before the page is scrolled
+    const loaded = await page.evaluate(() => {
       const res = performance.getEntriesByType('resource');
       const end = (re) => Math.max(0, ...res.filter((e) => re.test(new URL(e.name).pathname)).map((e) => e.responseEnd));
       const first = (re) => res.find((e) => re.test(new URL(e.name).pathname));
@@ -130,15 +129,21 @@ async function once() {
         files: Math.max(nav ? nav.responseEnd : 0, end(/^\/dashboard\/.*\.(js|css)$/)),
         data: Math.max(...api.map((e) => (e ? e.responseEnd : NaN))),
         apiMs: api.map((e) => (e ? e.responseEnd - e.startTime : NaN)),
-        requests: res.length + 1,
-        pictures: res.filter((e) => /\/snapshot$/.test(new URL(e.name).pathname)).length,
-        scroll,
-        search: found,
-        longest: Math.max(0, ...window.__long.map((x) => x[1])),
-        tasks: window.__long.map(([t, d]) => `${t.toFixed(0)}+${d.toFixed(0)}`).join(' '),
-        blocking: window.__long.reduce((t, [, d]) => t + Math.max(0, d - 50), 0),
+        requests: res.filter((e) => e.responseEnd <= window.__usable.frame).length + 1,
+        pictures: res.filter((e) => /\/snapshot$/.test(new URL(e.name).pathname) && e.responseEnd <= window.__usable.frame).length,
       };
-    }, [scroll, found]);
+    });
+    const scroll = await page.evaluate(timeTo, { act: { scroll: true }, want: { tiles: 2 * tiles } });
+    const found = await page.evaluate(timeTo, { act: { search }, want: { only: searchTiles, text: search.toLowerCase() } });
+    const tasks = await page.evaluate(() => window.__long);
+    return {
+      ...loaded,
+      scroll,
+      search: found,
+      longest: Math.max(0, ...tasks.map((x) => x[1])),
+      tasks: tasks.map(([t, d]) => `${t.toFixed(0)}+${d.toFixed(0)}`).join(' '),
+      blocking: tasks.reduce((t, [, d]) => t + Math.max(0, d - 50), 0),
+    };
   } finally {
     await context.close();
   }
