@@ -89,9 +89,6 @@ async function waitCounts(page) {
 
 const polls = (page) => page.evaluate(() => Number(document.getElementById('main').dataset.polls || 0));
 
-// the counts on the page equal health_summary(), as the shell reads it with
-// psql; a check may change a count between the two reads: then again after
-// the page's next poll
 // Asks the shell `${question} ${what the page shows}` until it answers
 // 'equal', the page polling the API again between the questions (the
 // database moves on: a check lands between the page's read and the
@@ -107,12 +104,19 @@ async function untilShellAgrees(page, question, readPage, agreed, differs) {
     await page.waitForFunction((n0) => Number(document.getElementById('main').dataset.polls || 0) > n0, n);
   }
 }
+
+// the counts on the page equal health_summary(), as the shell reads it with
+// psql; a check may change a count between the two reads: then again after
+// the page's next poll
 async function compareCounts(page, what) {
   await untilShellAgrees(page, 'counts',
     async (p) => Object.entries(await countsOf(p)).map(([k, v]) => `${k}=${v}`).join(' '),
     (text) => `${what}: the counts equal health_summary(): ${text}`,
     (text, answer) => `${what}: the page shows ${text}, health_summary() says ${answer}`);
 }
+
+// the page's uptime over 24 h and 30 days is health_summary()'s (within
+// 0.001: the windows move on between the two reads)
 async function compareUptime(page) {
   const u = await page.evaluate(() => ['last_24h', 'last_30d']
     .map((k) => document.querySelector(`[data-uptime="${k}"] .n`).dataset.value || 'null'));
