@@ -227,10 +227,12 @@ for s in fleet-writer camera-writer fleet-reader camera-reader; do
 done
 # the pages asked nothing the stack refused or failed but what the test
 # provoked: the window it dropped before the click (404) and the reader's
-# acknowledgement (403); a tile without a snapshot, a camera without a
-# reference asks for no picture (499: the browser left before the answer)
-refused=$(awk '/HeadlessChrome/ && $9 >= 400 && $9 != 499 { print $6, $7, $9 }' "$STACK_DIR/log/nginx-access.log" |
-	tr -d '"' | sed -E 's#/[0-9]+(/|$| )#/N\1#g; s#/[0-9]+(/|$| )#/N\1#g; s#\?.*( [0-9]+)$#\1#' | sort | uniq -c | awk '{ $1 = $1; print }')
+# acknowledgement (403); so no picture is asked for a tile without a
+# snapshot either.  499 is not a refusal: the browser left before the
+# answer.  Each request as method, path (ids as N, no query) and status.
+refused=$(awk '/HeadlessChrome/ && $9 >= 400 && $9 != 499 {
+		p = $7; sub(/\?.*/, "", p); gsub(/\/[0-9]+/, "/N", p); print substr($6, 2), p, $9
+	}' "$STACK_DIR/log/nginx-access.log" | sort | uniq -c | awk '{ $1 = $1; print }')
 want_refused=$'1 POST /health/camera/N/alerts/N/acknowledge 403\n1 POST /health/maintenance/N/end 404'
 [ "$refused" = "$want_refused" ] || fail "the browser's requests refused by the stack (count, request, status; nginx's access log):
 $refused
